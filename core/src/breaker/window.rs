@@ -1,0 +1,668 @@
+//! Sliding windows for the rate rule: the last N calls, or the calls of the last
+//! T seconds in fixed buckets.
+//!
+//! The core does not allocate, so a window's storage is handed in: an array
+//! (`CountWindow::<[Slot; 100]>::new()`, `TimeWindow::<[Bucket; 10]>::new(..)`), or any
+//! `AsRef<[Slot]>` / `AsRef<[Bucket]>` such as a `Box<[Slot]>` in an adapter that
+//! has a heap. Windows are lock-free: totals are exact once concurrent recorders
+//! have returned (a recorder that races with a reset may land its outcome in the
+//! fresh window).
+
+use core::time::Duration;
+
+use crate::error::ConfigError;
+use crate::sync::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use crate::time::{Clock, duration_nanos};
+
+/// Calls, failures and slow calls currently in a window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct WindowTotals {
+    /// Calls recorded in the window.
+    pub calls: u32,
+    /// Of those, failures.
+    pub failed: u32,
+    /// Of those, slow calls (successful or not).
+    pub slow: u32,
+}
+
+impl WindowTotals {
+    /// `failed / calls`, or 0 with no calls.
+    pub fn failure_rate(&self) -> f64 {
+        ratio(self.failed, self.calls)
+    }
+
+    /// `slow / calls`, or 0 with no calls.
+    pub fn slow_call_rate(&self) -> f64 {
+        ratio(self.slow, self.calls)
+    }
+
+    /// Clamps counts read from separate atomics mid-update into a consistent
+    /// triple: never more failures or slow calls than calls.
+    fn consistent(calls: u32, failed: u32, slow: u32) -> Self {
+        Self {
+            calls,
+            failed: failed.min(calls),
+            slow: slow.min(calls),
+        }
+    }
+}
+
+fn ratio(part: u32, whole: u32) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        f64::from(part) / f64::from(whole)
+    }
+}
+
+/// Where a breaker keeps the outcomes its trip rule looks at.
+///
+/// [`NoWindow`] selects the consecutive-failure rule; an active window selects
+/// the rate rule. Implemented by the windows of this module; adapters rarely
+/// need to implement it.
+pub trait Window: Sync {
+    /// Whether this window drives the rate rule (false: consecutive failures).
+    fn is_active(&self) -> bool;
+
+    /// The number of calls the window must hold before its rates count, given
+    /// the configured `minimum_calls`.
+    fn minimum_calls(&self, configured: u32) -> u32 {
+        configured
+    }
+
+    /// Adds one outcome and returns the totals that now apply. Time-based
+    /// windows read the clock; count-based ones do not.
+    fn record<K: Clock + ?Sized>(&self, failed: bool, slow: bool, clock: &K) -> WindowTotals;
+
+    /// The totals that apply now, without recording anything.
+    fn totals<K: Clock + ?Sized>(&self, clock: &K) -> WindowTotals;
+
+    /// Forgets every outcome.
+    fn reset(&self);
+}
+
+/// No window: the breaker trips on consecutive failures.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct NoWindow;
+
+impl Window for NoWindow {
+    #[inline]
+    fn is_active(&self) -> bool {
+        false
+    }
+    #[inline]
+    fn record<K: Clock + ?Sized>(&self, _: bool, _: bool, _: &K) -> WindowTotals {
+        WindowTotals::default()
+    }
+    #[inline]
+    fn totals<K: Clock + ?Sized>(&self, _: &K) -> WindowTotals {
+        WindowTotals::default()
+    }
+    #[inline]
+    fn reset(&self) {}
+}
+
+const RECORDED: u8 = 0b001;
+const FAILED: u8 = 0b010;
+const SLOW: u8 = 0b100;
+
+/// One call's outcome in a [`CountWindow`] (one byte).
+#[derive(Debug, Default)]
+pub struct Slot(AtomicU8);
+
+impl Slot {
+    loom_const_fn! {
+        /// An empty slot.
+        pub fn new() -> Self {
+            Slot(AtomicU8::new(0))
+        }
+    }
+}
+
+/// The last `N` calls: a ring of one-byte slots with running totals.
+///
+/// ```
+/// use seawall_core::breaker::{CountWindow, Slot, Window};
+/// use seawall_core::time::Instant;
+///
+/// let window = CountWindow::<[Slot; 4]>::new();
+/// let now = Instant::ZERO;
+/// for failed in [true, true, false, false, false] {
+///     window.record(failed, false, &now);
+/// }
+/// let totals = window.totals(&now);
+/// assert_eq!((totals.calls, totals.failed), (4, 1)); // the oldest failure left the window
+/// ```
+#[derive(Debug)]
+pub struct CountWindow<S = [Slot; 100]> {
+    slots: S,
+    next: AtomicUsize,
+    calls: AtomicU32,
+    failed: AtomicU32,
+    slow: AtomicU32,
+}
+
+impl<const N: usize> CountWindow<[Slot; N]> {
+    /// A window of the last `N` calls (`N` must be at least 1: checked at compile time).
+    #[cfg(not(loom))]
+    pub const fn new() -> Self {
+        const { assert!(N > 0, "a count window holds at least one call") };
+        Self::from_slots([const { Slot::new() }; N])
+    }
+
+    /// A window of the last `N` calls.
+    #[cfg(loom)]
+    pub fn new() -> Self {
+        assert!(N > 0, "a count window holds at least one call");
+        Self::from_slots(core::array::from_fn(|_| Slot::new()))
+    }
+}
+
+impl<const N: usize> Default for CountWindow<[Slot; N]> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S: AsRef<[Slot]>> CountWindow<S> {
+    /// A window of the last `slots.len()` calls, kept in `slots`.
+    pub fn with_storage(slots: S) -> Result<Self, ConfigError> {
+        if slots.as_ref().is_empty() {
+            return Err(ConfigError::new("window_size", "must be at least 1"));
+        }
+        Ok(Self::from_slots(slots))
+    }
+
+    /// How many calls the window holds.
+    pub fn size(&self) -> usize {
+        self.slots.as_ref().len()
+    }
+}
+
+impl<S> CountWindow<S> {
+    loom_const_fn! {
+        fn from_slots(slots: S) -> Self {
+            Self {
+                slots,
+                next: AtomicUsize::new(0),
+                calls: AtomicU32::new(0),
+                failed: AtomicU32::new(0),
+                slow: AtomicU32::new(0),
+            }
+        }
+    }
+}
+
+/// Applies `new - old` (each 0 or 1) to a running total.
+fn apply(total: &AtomicU32, old: bool, new: bool) {
+    match (old, new) {
+        (false, true) => {
+            total.fetch_add(1, Ordering::AcqRel);
+        }
+        (true, false) => {
+            total.fetch_sub(1, Ordering::AcqRel);
+        }
+        _ => {}
+    }
+}
+
+/// Reads a running total that may be transiently below zero (wrapping) while a
+/// concurrent replacement is half applied.
+fn read_total(total: &AtomicU32, cap: u32) -> u32 {
+    let value = total.load(Ordering::Acquire);
+    if value > i32::MAX as u32 {
+        0
+    } else {
+        value.min(cap)
+    }
+}
+
+impl<S: AsRef<[Slot]> + Sync> Window for CountWindow<S> {
+    fn is_active(&self) -> bool {
+        true
+    }
+
+    fn minimum_calls(&self, configured: u32) -> u32 {
+        configured.min(self.size().min(u32::MAX as usize) as u32)
+    }
+
+    fn record<K: Clock + ?Sized>(&self, failed: bool, slow: bool, _: &K) -> WindowTotals {
+        let slots = self.slots.as_ref();
+        // The slot index wraps with the counter: on 32-bit targets, once every
+        // 2^32 calls, one call replaces a slot out of turn.
+        let index = self.next.fetch_add(1, Ordering::AcqRel) % slots.len();
+        let new = RECORDED | if failed { FAILED } else { 0 } | if slow { SLOW } else { 0 };
+        let old = slots[index].0.swap(new, Ordering::AcqRel);
+        // Each swap adjusts the totals by exactly what it replaced, so the totals
+        // equal the slots' contents once every recorder has returned.
+        apply(&self.calls, old & RECORDED != 0, true);
+        apply(&self.failed, old & FAILED != 0, failed);
+        apply(&self.slow, old & SLOW != 0, slow);
+        self.totals(&crate::time::Instant::ZERO)
+    }
+
+    fn totals<K: Clock + ?Sized>(&self, _: &K) -> WindowTotals {
+        let size = self.size().min(u32::MAX as usize) as u32;
+        let calls = read_total(&self.calls, size);
+        WindowTotals::consistent(
+            calls,
+            read_total(&self.failed, size),
+            read_total(&self.slow, size),
+        )
+    }
+
+    fn reset(&self) {
+        for slot in self.slots.as_ref() {
+            slot.0.store(0, Ordering::Release);
+        }
+        self.next.store(0, Ordering::Release);
+        self.calls.store(0, Ordering::Release);
+        self.failed.store(0, Ordering::Release);
+        self.slow.store(0, Ordering::Release);
+    }
+}
+
+/// The outcomes of one time slice of a [`TimeWindow`].
+///
+/// Each counter is one word, `epoch << 32 | count`, so a bucket that belongs to
+/// an older slice resets itself in the same CAS that counts the new call.
+#[derive(Debug, Default)]
+pub struct Bucket {
+    calls: AtomicU64,
+    failed: AtomicU64,
+    slow: AtomicU64,
+}
+
+impl Bucket {
+    loom_const_fn! {
+        /// An empty bucket.
+        pub fn new() -> Self {
+            Self { calls: AtomicU64::new(0), failed: AtomicU64::new(0), slow: AtomicU64::new(0) }
+        }
+    }
+}
+
+/// Counts one call in `word` for `epoch`, replacing a count of another epoch.
+fn bump(word: &AtomicU64, epoch: u32) {
+    let mut current = word.load(Ordering::Acquire);
+    loop {
+        let next = if (current >> 32) as u32 == epoch {
+            if current as u32 == u32::MAX {
+                return;
+            }
+            current + 1
+        } else {
+            // An older slice (or, if the clock went back, a newer one: its
+            // counts are dropped rather than mixed into this slice).
+            (u64::from(epoch) << 32) | 1
+        };
+        match word.compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return,
+            Err(actual) => current = actual,
+        }
+    }
+}
+
+/// The count in `word` if its slice is one of the `len` slices up to `epoch`.
+fn count_in(word: &AtomicU64, epoch: u32, len: u32) -> u32 {
+    let value = word.load(Ordering::Acquire);
+    if epoch.wrapping_sub((value >> 32) as u32) < len {
+        value as u32
+    } else {
+        0
+    }
+}
+
+/// The calls of the last `window` duration, in `B` fixed buckets of `window / B`.
+///
+/// The window slides a bucket at a time: at any moment it covers between
+/// `B - 1` and `B` buckets of time. Buckets are at least 1 ms long; a bucket
+/// untouched for exactly a multiple of 2^32 bucket lengths (49 days for 1 ms
+/// buckets) would be mistaken for a current one.
+///
+/// ```
+/// use core::time::Duration;
+/// use seawall_core::breaker::{Bucket, TimeWindow, Window};
+/// use seawall_core::time::Instant;
+///
+/// let window = TimeWindow::<[Bucket; 10]>::new(Duration::from_secs(10)).unwrap();
+/// window.record(true, false, &Instant::from_secs(0));
+/// window.record(false, false, &Instant::from_secs(5));
+/// assert_eq!(window.totals(&Instant::from_secs(9)).calls, 2);
+/// assert_eq!(window.totals(&Instant::from_secs(12)).calls, 1); // the first second slid out
+/// ```
+#[derive(Debug)]
+pub struct TimeWindow<S = [Bucket; 10]> {
+    buckets: S,
+    bucket_nanos: u64,
+}
+
+const MIN_BUCKET_NANOS: u64 = 1_000_000;
+
+const fn bucket_nanos(window: Duration, buckets: usize) -> Result<u64, ConfigError> {
+    if buckets == 0 {
+        return Err(ConfigError::new("window_buckets", "must be at least 1"));
+    }
+    if buckets > u32::MAX as usize {
+        return Err(ConfigError::new(
+            "window_buckets",
+            "must be at most 4294967295",
+        ));
+    }
+    let nanos = duration_nanos(window);
+    if nanos == 0 {
+        return Err(ConfigError::new(
+            "window_duration",
+            "must be greater than zero",
+        ));
+    }
+    let per_bucket = nanos / buckets as u64;
+    if per_bucket < MIN_BUCKET_NANOS {
+        return Err(ConfigError::new(
+            "window_duration",
+            "must give each bucket at least 1 ms",
+        ));
+    }
+    Ok(per_bucket)
+}
+
+impl<const B: usize> TimeWindow<[Bucket; B]> {
+    /// A window over the last `window`, in `B` buckets.
+    #[cfg(not(loom))]
+    pub const fn new(window: Duration) -> Result<Self, ConfigError> {
+        match bucket_nanos(window, B) {
+            Ok(bucket_nanos) => Ok(Self {
+                buckets: [const { Bucket::new() }; B],
+                bucket_nanos,
+            }),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// A window over the last `window`, in `B` buckets.
+    #[cfg(loom)]
+    pub fn new(window: Duration) -> Result<Self, ConfigError> {
+        let bucket_nanos = bucket_nanos(window, B)?;
+        Ok(Self {
+            buckets: core::array::from_fn(|_| Bucket::new()),
+            bucket_nanos,
+        })
+    }
+}
+
+impl<S: AsRef<[Bucket]>> TimeWindow<S> {
+    /// A window over the last `window`, in `buckets.len()` buckets kept in `buckets`.
+    pub fn with_storage(buckets: S, window: Duration) -> Result<Self, ConfigError> {
+        let bucket_nanos = bucket_nanos(window, buckets.as_ref().len())?;
+        Ok(Self {
+            buckets,
+            bucket_nanos,
+        })
+    }
+
+    /// The length of one bucket.
+    pub fn bucket_duration(&self) -> Duration {
+        Duration::from_nanos(self.bucket_nanos)
+    }
+
+    /// The duration the window covers.
+    pub fn duration(&self) -> Duration {
+        Duration::from_nanos(
+            self.bucket_nanos
+                .saturating_mul(self.buckets.as_ref().len() as u64),
+        )
+    }
+
+    fn slice(&self, clock: &(impl Clock + ?Sized)) -> (u64, u32) {
+        let index = clock.now().as_nanos() / self.bucket_nanos;
+        (index, index as u32)
+    }
+}
+
+impl<S: AsRef<[Bucket]> + Sync> Window for TimeWindow<S> {
+    fn is_active(&self) -> bool {
+        true
+    }
+
+    fn record<K: Clock + ?Sized>(&self, failed: bool, slow: bool, clock: &K) -> WindowTotals {
+        let buckets = self.buckets.as_ref();
+        let (index, epoch) = self.slice(clock);
+        let bucket = &buckets[(index % buckets.len() as u64) as usize];
+        bump(&bucket.calls, epoch);
+        if failed {
+            bump(&bucket.failed, epoch);
+        }
+        if slow {
+            bump(&bucket.slow, epoch);
+        }
+        self.totals_at(epoch)
+    }
+
+    fn totals<K: Clock + ?Sized>(&self, clock: &K) -> WindowTotals {
+        self.totals_at(self.slice(clock).1)
+    }
+
+    fn reset(&self) {
+        for bucket in self.buckets.as_ref() {
+            bucket.calls.store(0, Ordering::Release);
+            bucket.failed.store(0, Ordering::Release);
+            bucket.slow.store(0, Ordering::Release);
+        }
+    }
+}
+
+impl<S: AsRef<[Bucket]>> TimeWindow<S> {
+    fn totals_at(&self, epoch: u32) -> WindowTotals {
+        let buckets = self.buckets.as_ref();
+        let len = buckets.len() as u32;
+        let (mut calls, mut failed, mut slow) = (0u32, 0u32, 0u32);
+        for bucket in buckets {
+            calls = calls.saturating_add(count_in(&bucket.calls, epoch, len));
+            failed = failed.saturating_add(count_in(&bucket.failed, epoch, len));
+            slow = slow.saturating_add(count_in(&bucket.slow, epoch, len));
+        }
+        WindowTotals::consistent(calls, failed, slow)
+    }
+}
+
+/// A window chosen at run time: none, count-based or time-based. Adapters whose
+/// users pick the rule in a configuration use this, with heap storage.
+#[derive(Debug)]
+pub enum AnyWindow<CS = [Slot; 100], TS = [Bucket; 10]> {
+    /// Consecutive-failure rule.
+    None,
+    /// Rate rule over the last N calls.
+    Count(CountWindow<CS>),
+    /// Rate rule over the last T seconds.
+    Time(TimeWindow<TS>),
+}
+
+impl<CS: AsRef<[Slot]> + Sync, TS: AsRef<[Bucket]> + Sync> Window for AnyWindow<CS, TS> {
+    fn is_active(&self) -> bool {
+        !matches!(self, AnyWindow::None)
+    }
+
+    fn minimum_calls(&self, configured: u32) -> u32 {
+        match self {
+            AnyWindow::Count(window) => window.minimum_calls(configured),
+            _ => configured,
+        }
+    }
+
+    fn record<K: Clock + ?Sized>(&self, failed: bool, slow: bool, clock: &K) -> WindowTotals {
+        match self {
+            AnyWindow::None => WindowTotals::default(),
+            AnyWindow::Count(window) => window.record(failed, slow, clock),
+            AnyWindow::Time(window) => window.record(failed, slow, clock),
+        }
+    }
+
+    fn totals<K: Clock + ?Sized>(&self, clock: &K) -> WindowTotals {
+        match self {
+            AnyWindow::None => WindowTotals::default(),
+            AnyWindow::Count(window) => window.totals(clock),
+            AnyWindow::Time(window) => window.totals(clock),
+        }
+    }
+
+    fn reset(&self) {
+        match self {
+            AnyWindow::None => {}
+            AnyWindow::Count(window) => window.reset(),
+            AnyWindow::Time(window) => window.reset(),
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::time::Instant;
+
+    const T0: Instant = Instant::ZERO;
+
+    #[test]
+    fn count_window_keeps_the_last_n() {
+        let window = CountWindow::<[Slot; 3]>::new();
+        assert_eq!(window.totals(&T0), WindowTotals::default());
+        window.record(true, true, &T0);
+        window.record(true, false, &T0);
+        assert_eq!(
+            window.record(false, false, &T0),
+            WindowTotals {
+                calls: 3,
+                failed: 2,
+                slow: 1
+            }
+        );
+        assert_eq!(
+            window.record(false, false, &T0),
+            WindowTotals {
+                calls: 3,
+                failed: 1,
+                slow: 0
+            }
+        );
+        window.reset();
+        assert_eq!(window.totals(&T0), WindowTotals::default());
+        assert_eq!(
+            window.record(false, true, &T0),
+            WindowTotals {
+                calls: 1,
+                failed: 0,
+                slow: 1
+            }
+        );
+        assert_eq!(window.minimum_calls(100), 3);
+        assert_eq!(window.minimum_calls(2), 2);
+    }
+
+    #[test]
+    fn count_window_storage_must_not_be_empty() {
+        let empty: [Slot; 0] = [];
+        assert_eq!(
+            CountWindow::with_storage(empty).unwrap_err().field(),
+            "window_size"
+        );
+        let window = CountWindow::with_storage([Slot::new(), Slot::new()]).unwrap();
+        assert_eq!(window.size(), 2);
+    }
+
+    #[test]
+    fn time_window_slides_by_buckets() {
+        let window = TimeWindow::<[Bucket; 4]>::new(Duration::from_secs(4)).unwrap();
+        assert_eq!(window.bucket_duration(), Duration::from_secs(1));
+        assert_eq!(window.duration(), Duration::from_secs(4));
+        window.record(true, false, &Instant::from_millis(500));
+        window.record(false, true, &Instant::from_millis(1500));
+        window.record(true, true, &Instant::from_millis(3999));
+        let at = |ms| window.totals(&Instant::from_millis(ms));
+        assert_eq!(
+            at(3999),
+            WindowTotals {
+                calls: 3,
+                failed: 2,
+                slow: 2
+            }
+        );
+        assert_eq!(
+            at(4000),
+            WindowTotals {
+                calls: 2,
+                failed: 1,
+                slow: 2
+            }
+        );
+        assert_eq!(
+            at(5000),
+            WindowTotals {
+                calls: 1,
+                failed: 1,
+                slow: 1
+            }
+        );
+        assert_eq!(
+            at(6999),
+            WindowTotals {
+                calls: 1,
+                failed: 1,
+                slow: 1
+            }
+        );
+        assert_eq!(at(7000), WindowTotals::default());
+        // The bucket of second 4 replaces the one of second 0.
+        assert_eq!(
+            window
+                .record(false, false, &Instant::from_millis(4000))
+                .calls,
+            3
+        );
+        window.reset();
+        assert_eq!(at(4000), WindowTotals::default());
+    }
+
+    #[test]
+    fn time_window_tolerates_a_clock_going_back() {
+        let window = TimeWindow::<[Bucket; 2]>::new(Duration::from_secs(2)).unwrap();
+        window.record(true, false, &Instant::from_secs(10));
+        // Back to second 8: same bucket slot, older slice; its count replaces the newer one.
+        assert_eq!(window.record(false, false, &Instant::from_secs(8)).calls, 1);
+        assert_eq!(window.totals(&Instant::from_secs(10)).calls, 0);
+    }
+
+    #[test]
+    fn time_window_validates() {
+        assert_eq!(
+            TimeWindow::<[Bucket; 0]>::new(Duration::from_secs(1))
+                .unwrap_err()
+                .field(),
+            "window_buckets"
+        );
+        assert_eq!(
+            TimeWindow::<[Bucket; 2]>::new(Duration::ZERO)
+                .unwrap_err()
+                .field(),
+            "window_duration"
+        );
+        assert_eq!(
+            TimeWindow::<[Bucket; 10]>::new(Duration::from_millis(9))
+                .unwrap_err()
+                .field(),
+            "window_duration"
+        );
+        assert!(TimeWindow::<[Bucket; 10]>::new(Duration::from_millis(10)).is_ok());
+    }
+
+    #[test]
+    fn rates() {
+        let totals = WindowTotals {
+            calls: 4,
+            failed: 1,
+            slow: 2,
+        };
+        assert_eq!(totals.failure_rate(), 0.25);
+        assert_eq!(totals.slow_call_rate(), 0.5);
+        assert_eq!(WindowTotals::default().failure_rate(), 0.0);
+    }
+}

@@ -1,0 +1,60 @@
+//! The deterministic core of seawall.
+//!
+//! `seawall-core` holds the decisions of a resilience toolkit as pure state
+//! machines: the circuit breaker ([`breaker`]), its statistics ([`stats`]) and the
+//! time types they are driven by ([`time`]). It is `#![no_std]`, never allocates,
+//! never reads a clock on its own, never sleeps and never logs. Every decision that
+//! depends on time takes a [`Clock`] argument, and reads it only when the decision
+//! needs it, so the same inputs always give the same outputs: on a microcontroller,
+//! in a tokio service and in a Python script.
+//!
+//! The adapters (`seawall` for tokio, `seawall-embassy` for embassy firmware and the
+//! `seawall` Python package) own the clock, the sleeping, the futures and the
+//! errors of their ecosystem; they call into this crate for every decision.
+//!
+//! ```
+//! use core::time::Duration;
+//! use seawall_core::breaker::{BreakerConfig, CircuitBreaker, State};
+//! use seawall_core::time::ManualClock;
+//!
+//! static CONFIG: BreakerConfig = match BreakerConfig::builder()
+//!     .failure_threshold(2)
+//!     .open_duration(Duration::from_secs(10))
+//!     .build()
+//! {
+//!     Ok(config) => config,
+//!     Err(_) => panic!("invalid breaker configuration"),
+//! };
+//! static BREAKER: CircuitBreaker = CircuitBreaker::new(&CONFIG);
+//!
+//! let clock = ManualClock::new();
+//! for _ in 0..2 {
+//!     let permit = BREAKER.try_acquire(&clock).expect("closed breakers admit calls");
+//!     permit.failure(&clock);
+//! }
+//! assert_eq!(BREAKER.state(), State::Open);
+//! let rejection = BREAKER.try_acquire(&clock).unwrap_err();
+//! assert_eq!(rejection.retry_after(), Some(Duration::from_secs(10)));
+//!
+//! clock.advance(Duration::from_secs(10));
+//! let probe = BREAKER.try_acquire(&clock).expect("a probe after the open duration");
+//! assert_eq!(BREAKER.state(), State::HalfOpen);
+//! probe.success(&clock);
+//! ```
+#![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[macro_use]
+mod macros;
+
+pub mod breaker;
+pub mod error;
+mod math;
+pub mod stats;
+mod sync;
+pub mod time;
+
+pub use breaker::{BreakerConfig, CircuitBreaker, Permit, Rejection, State, Transition};
+pub use error::ConfigError;
+pub use stats::Stats;
+pub use time::{Clock, Instant, ManualClock};

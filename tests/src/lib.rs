@@ -1,0 +1,1 @@
+//! The scenario replayer (work in progress).
