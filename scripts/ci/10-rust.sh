@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Formatting, lints and the tests of every crate on the host.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked
+# Benchmarks compile (they are run by hand: see docs/BENCHMARKS.md).
+cargo bench --workspace --locked --no-run

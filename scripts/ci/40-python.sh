@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The Python package: built from source into a fresh virtual environment the
+# way a user installs it (pip install ./python), then its pytest suite.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+python=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -r python/requirements-test.txt
+.venv/bin/python -m pip install -q --force-reinstall --no-deps ./python
+.venv/bin/python -m pytest -q python/tests
