@@ -47,9 +47,14 @@
 #[macro_use]
 mod macros;
 
+pub mod backoff;
 pub mod breaker;
+pub mod bulkhead;
 pub mod error;
 mod math;
+pub mod rate_limit;
+pub mod retry;
+pub mod rng;
 pub mod stats;
 mod sync;
 pub mod time;
