@@ -17,6 +17,8 @@ use seawall_core::time::{Instant, ManualClock};
 
 const MS: u64 = 1_000_000;
 
+type Window = AnyWindow<Vec<Slot>, Vec<Bucket>>;
+
 #[derive(Debug, Clone)]
 struct Setup {
     failure_threshold: u32,
@@ -55,7 +57,7 @@ impl Setup {
         b.build().unwrap()
     }
 
-    fn window(&self) -> AnyWindow<Vec<Slot>, Vec<Bucket>> {
+    fn window(&self) -> Window {
         match self.rate {
             None => AnyWindow::None,
             Some((size, ..)) => AnyWindow::Count(
@@ -277,8 +279,10 @@ impl Model {
                     };
                     return Ok((self.generation, Kind::Probe, None));
                 }
-                if let Some(wait) = max_wait {
-                    if now.saturating_sub(self.activity) >= wait {
+                if let Some(wait) = max_wait
+                    && now.saturating_sub(self.activity) >= wait
+                {
+                    {
                         let trips = (trips + 1).min(127);
                         let t = self.trip(trips, now);
                         self.counts.rejected += 1;
@@ -378,14 +382,14 @@ impl Model {
                 successes,
             },
         ) = (kind, self.state)
+            && generation == self.generation
+            && inflight > 0
         {
-            if generation == self.generation && inflight > 0 {
-                self.state = MState::HalfOpen {
-                    trips,
-                    inflight: inflight - 1,
-                    successes,
-                };
-            }
+            self.state = MState::HalfOpen {
+                trips,
+                inflight: inflight - 1,
+                successes,
+            };
         }
     }
 
@@ -422,11 +426,7 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let breaker = CircuitBreaker::with_window(&config, setup.window());
     let clock = ManualClock::starting_at(Instant::from_secs(10));
     let mut model = Model::new(setup);
-    let mut held: Vec<(
-        Permit<'_, &BreakerConfig, AnyWindow<Vec<Slot>, Vec<Bucket>>>,
-        u64,
-        Kind,
-    )> = Vec::new();
+    let mut held: Vec<(Permit<'_, &BreakerConfig, Window>, u64, Kind)> = Vec::new();
 
     for (step, op) in ops.into_iter().enumerate() {
         let now = clock.now_nanos();
