@@ -254,7 +254,8 @@ impl Model {
                     return Err((RejectReason::Open, Some(remaining), None));
                 }
                 if max_wait.is_some() {
-                    self.activity = self.activity.max(deadline).max(now);
+                    // A new round: its activity starts at the deadline or now.
+                    self.activity = deadline.max(now);
                 }
                 let t = self.go(MState::HalfOpen {
                     trips,
