@@ -2,7 +2,9 @@
 //!
 //! `seawall-core` holds the decisions of a resilience toolkit as pure state
 //! machines: the circuit breaker ([`breaker`]), its statistics ([`stats`]) and the
-//! time types they are driven by ([`time`]). It is `#![no_std]`, never allocates,
+//! time types they are driven by ([`time`]); backoff ([`backoff`]) with an
+//! injected, seedable generator ([`rng`]), retry decisions and budgets
+//! ([`retry`]), a GCRA rate limiter ([`rate_limit`]) and a bulkhead ([`bulkhead`]). It is `#![no_std]`, never allocates,
 //! never reads a clock on its own, never sleeps and never logs. Every decision that
 //! depends on time takes a [`Clock`] argument, and reads it only when the decision
 //! needs it, so the same inputs always give the same outputs: on a microcontroller,
@@ -59,7 +61,12 @@ pub mod stats;
 mod sync;
 pub mod time;
 
+pub use backoff::{Backoff, Jitter};
 pub use breaker::{BreakerConfig, CircuitBreaker, Permit, Rejection, State, Transition};
+pub use bulkhead::{Bulkhead, BulkheadGuard};
 pub use error::ConfigError;
+pub use rate_limit::{Quota, RateLimiter};
+pub use retry::{RetryBudget, RetryDecision, RetryPolicy};
+pub use rng::{Rng, SplitMix64};
 pub use stats::Stats;
 pub use time::{Clock, Instant, ManualClock};
