@@ -28,7 +28,10 @@ use crate::time::duration_nanos;
 /// How the delays grow from one retry to the next, before jitter.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case", deny_unknown_fields))]
+#[cfg_attr(
+    feature = "serde",
+    serde(rename_all = "snake_case", deny_unknown_fields)
+)]
 pub enum Strategy {
     /// The same delay every time: 1 s, 1 s, 1 s...
     Fixed {
