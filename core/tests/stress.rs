@@ -53,7 +53,7 @@ fn a_million_calls_on_four_threads_count_exactly() {
                     barrier.wait();
                     for _ in 0..CALLS_PER_THREAD {
                         let roll = next(&mut rng);
-                        if roll % 16 == 0 {
+                        if roll.is_multiple_of(16) {
                             clock.advance(Duration::from_micros(10));
                         }
                         match breaker.try_acquire(clock) {
@@ -65,7 +65,7 @@ fn a_million_calls_on_four_threads_count_exactly() {
                                 tally.transitions += u64::from(permit.transition().is_some());
                                 // Phases of a few thousand calls: mostly failing, then mostly healthy.
                                 let failing = (roll >> 40) % 8 < 3;
-                                let slow = (roll >> 20) % 10 == 0;
+                                let slow = (roll >> 20).is_multiple_of(10);
                                 let latency = Some(Duration::from_micros(if slow { 2 } else { 0 }));
                                 let transition = match (roll >> 8) % 10 {
                                     0 => {
