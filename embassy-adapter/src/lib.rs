@@ -1,4 +1,77 @@
-//! seawall on embassy (work in progress: the core, re-exported).
+//! seawall on embassy: the deterministic core's circuit breaker and timeout for
+//! `no_std` firmware, without an allocator.
+//!
+//! The core ([`seawall_core`], re-exported as [`core`]) decides; this crate reads
+//! embassy-time's clock for it ([`EmbassyClock`]), runs the calls as futures and
+//! turns the core's answers into one error type ([`Error`]).
+//!
+//! - [`CircuitBreaker`]: a breaker for async calls, built by `const`
+//!   constructors so it lives in a `static` shared by every task; its events
+//!   go to a [`Listener`].
+//! - [`with_timeout`]: a deadline for one call, over `embassy_time::with_timeout`.
+//!
+//! ```
+//! use core::time::Duration;
+//! use seawall_embassy::{BreakerConfig, CircuitBreaker, Error};
+//!
+//! static CONFIG: BreakerConfig = match BreakerConfig::builder()
+//!     .failure_threshold(3)
+//!     .open_duration(Duration::from_secs(10))
+//!     .build()
+//! {
+//!     Ok(config) => config,
+//!     Err(_) => panic!("invalid breaker configuration"),
+//! };
+//! static MODEM: CircuitBreaker = CircuitBreaker::new(&CONFIG);
+//!
+//! async fn send(frame: &[u8]) -> Result<usize, ()> { Ok(frame.len()) }
+//!
+//! async fn report(frame: &[u8]) {
+//!     match MODEM.call_with_timeout(Duration::from_millis(200), || send(frame)).await {
+//!         Ok(sent) => { /* ... */ }
+//!         Err(Error::Rejected(rejection)) => {
+//!             // fail fast: the modem is known to be down, try after
+//!             // `rejection.retry_after()`
+//!         }
+//!         Err(Error::TimedOut(_)) | Err(Error::Inner(_)) => { /* counted as a failure */ }
+//!     }
+//! }
+//! ```
+//!
+//! # Time
+//!
+//! Any embassy-time tick rate works: ticks are converted to the core's
+//! nanoseconds exactly, rounding so that a sleep never ends before the core's
+//! deadline (see [`to_instant`] and [`to_embassy_duration`]).
+//!
+//! # Atomics on Cortex-M
+//!
+//! The core keeps its state in 64-bit atomics from `portable-atomic`. Cortex-M
+//! has none, so the firmware chooses how they are provided. On a single-core
+//! chip, enable `portable-atomic`'s `unsafe-assume-single-core` feature in the
+//! firmware: each 64-bit operation then runs with interrupts briefly disabled,
+//! which is safe from interrupt handlers and costs no RAM. Without it,
+//! `portable-atomic` falls back to a table of global spin locks (over 2 KiB of
+//! RAM), which can deadlock if an interrupt handler touches a breaker while the
+//! interrupted code holds the same lock. Cortex-M0 (no CAS at all) can use the
+//! core's `critical-section` feature instead.
 #![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod breaker;
+mod clock;
+mod error;
+mod timeout;
 
 pub use seawall_core as core;
+
+pub use breaker::{CircuitBreaker, Listener};
+pub use clock::{EmbassyClock, to_duration, to_embassy_duration, to_instant};
+pub use error::Error;
+pub use seawall_core::breaker::{
+    BreakerConfig, BreakerConfigBuilder, Bucket, CountWindow, NoWindow, Outcome, RejectReason,
+    Rejection, Slot, State, TimeWindow, Transition, WindowTotals,
+};
+pub use seawall_core::error::ConfigError;
+pub use seawall_core::stats::Stats;
+pub use timeout::with_timeout;

@@ -111,10 +111,13 @@ impl Config {
     }
 }
 
+/// A step's `outcome`.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "snake_case")]
-enum OutcomeSpec {
+pub enum OutcomeSpec {
+    /// `success`
     Success,
+    /// `failure`
     Failure,
 }
 
@@ -127,11 +130,16 @@ impl From<OutcomeSpec> for Outcome {
     }
 }
 
-type Expected<T> = Option<Option<T>>;
+/// An expectation that may be absent (not checked) or `null` (must be none).
+pub type Expected<T> = Option<Option<T>>;
 
+/// One step of a `circuit_breaker` scenario, parsed strictly (public so that
+/// adapters replay the same steps through their own API; the README says what
+/// each op means).
 #[derive(Debug, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
-enum Step {
+#[allow(missing_docs)] // the fields are the README's, one to one
+pub enum Step {
     Advance {
         ms: u64,
     },
@@ -208,7 +216,11 @@ pub fn parse_transition(text: &str) -> Result<Transition, String> {
     })
 }
 
-fn check_transition(expected: &Expected<String>, actual: Option<Transition>) -> Result<(), String> {
+/// Checks a step's `transition` expectation against what the step caused.
+pub fn check_transition(
+    expected: &Expected<String>,
+    actual: Option<Transition>,
+) -> Result<(), String> {
     match expected {
         None => Ok(()),
         Some(expected) => {
@@ -218,7 +230,8 @@ fn check_transition(expected: &Expected<String>, actual: Option<Transition>) -> 
     }
 }
 
-fn reason(name: &str) -> Result<RejectReason, String> {
+/// Parses a rejection reason (`open`, `half_open_full`, `forced_open`).
+pub fn reason(name: &str) -> Result<RejectReason, String> {
     [
         RejectReason::Open,
         RejectReason::HalfOpenFull,
@@ -229,7 +242,8 @@ fn reason(name: &str) -> Result<RejectReason, String> {
     .ok_or_else(|| format!("unknown rejection reason {name:?}"))
 }
 
-fn check_opt<T: PartialEq + std::fmt::Debug>(
+/// Checks an optional expectation (`None`: not checked).
+pub fn check_opt<T: PartialEq + std::fmt::Debug>(
     what: &str,
     expected: Option<T>,
     actual: T,
