@@ -1,5 +1,30 @@
-"""seawall: resilience for Python over a deterministic Rust core."""
+"""seawall: resilience for Python over a deterministic Rust core.
 
-from seawall._seawall import __version__
+Circuit breaker, retry with backoff and jitter, timeout, bulkhead, rate limiter
+and fallback, for ``def`` and ``async def`` code. Every decision is made by the
+same Rust core that the Rust crates use, so the same inputs (and seed) give the
+same results. ``seawall.testing.ManualClock`` makes tests exact without sleeps.
+"""
 
-__all__ = ["__version__"]
+from seawall._breaker import CircuitBreaker
+from seawall._errors import (
+    BulkheadFullError,
+    CircuitOpenError,
+    RateLimitedError,
+    SeawallError,
+    TimeoutExceededError,
+)
+from seawall._seawall import Permit, Stats, WindowTotals, __version__
+
+__all__ = [
+    "__version__",
+    "BulkheadFullError",
+    "CircuitBreaker",
+    "CircuitOpenError",
+    "Permit",
+    "RateLimitedError",
+    "SeawallError",
+    "Stats",
+    "TimeoutExceededError",
+    "WindowTotals",
+]

@@ -1,10 +1,29 @@
-//! The pyo3 extension module `seawall._seawall` (work in progress).
+//! `seawall._seawall`: the pyo3 extension behind the `seawall` Python package.
+//!
+//! A private module: the package re-exports what users need through its
+//! `__all__`, and `seawall/_seawall.pyi` types it. Every decision is the core's;
+//! this crate validates arguments before they reach the core (so nothing can
+//! panic), converts seconds, reads the clock and maps outcomes to Python
+//! exceptions (one mapping, in `errors`).
+
+mod breaker;
+mod classify;
+mod clock;
+mod errors;
+mod permit;
+mod stats;
 
 use pyo3::prelude::*;
 
-/// The extension module.
+/// The extension module; its export list is the boundary.
 #[pymodule]
 fn _seawall(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    module.add_class::<breaker::CircuitBreaker>()?;
+    module.add_class::<permit::Permit>()?;
+    module.add_class::<permit::Guarded>()?;
+    module.add_class::<stats::Stats>()?;
+    module.add_class::<stats::WindowTotals>()?;
+    module.add_class::<clock::ManualClock>()?;
     Ok(())
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The Python package: built from source into a fresh virtual environment the
-# way a user installs it (pip install ./python), then its pytest suite.
+# way a user installs it (pip install ./python), then its pytest suite, the
+# type check of the examples (mypy --strict) and of the stubs against the
+# built extension (mypy.stubtest).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -10,3 +12,6 @@ python=${PYTHON:-python3}
 .venv/bin/python -m pip install -q -r python/requirements-test.txt
 .venv/bin/python -m pip install -q --force-reinstall --no-deps ./python
 .venv/bin/python -m pytest -q python/tests
+# Against the installed package (run from the root, where no `seawall/` shadows it).
+.venv/bin/python -m mypy --strict python/examples
+.venv/bin/python -m mypy.stubtest seawall

@@ -1,0 +1,490 @@
+//! `seawall.CircuitBreaker`: the core's breaker with heap storage for its window,
+//! a clock, an exception classifier and state-change listeners.
+
+use std::sync::Mutex;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString, PyTuple};
+use seawall_core::breaker::{
+    AnyWindow, BreakerConfig, Bucket, CountWindow, Outcome, Rejection, Slot, Ticket, TimeWindow,
+    Transition,
+};
+use seawall_core::time::{Clock, Instant};
+
+use crate::classify::Classifier;
+use crate::clock::{ClockSource, ManualClock};
+use crate::errors::{
+    Exception, config_error, count, int_in, invalid, ratio, seconds, secs_from_nanos,
+};
+use crate::permit::{Permit, guarded_call};
+use crate::stats::{Stats, WindowTotals};
+
+type Window = AnyWindow<Box<[Slot]>, Box<[Bucket]>>;
+type Core = seawall_core::CircuitBreaker<Box<BreakerConfig>, Window>;
+
+/// The most calls a count window may hold, and buckets a time window may have:
+/// their storage is allocated up front.
+const MAX_WINDOW: u64 = 1_000_000;
+
+/// A circuit breaker: fails fast while a dependency is down.
+///
+/// Closed, it lets calls through and counts failures; after
+/// ``failure_threshold`` consecutive failures (or, with a sliding window, a
+/// failure rate or slow-call rate at its threshold) it opens and rejects every
+/// call with :class:`CircuitOpenError` for ``timeout`` seconds. Then the next
+/// call is a probe (half-open); ``success_threshold`` successful probes close it
+/// again, a failed one reopens it.
+///
+/// Use it as a decorator (``def`` and ``async def``), as a context manager
+/// (``with breaker:`` / ``async with breaker:``), or through
+/// ``breaker.call(fn, *args, **kwargs)``. Every decision is made by the Rust
+/// core without any lock; the breaker never holds a lock while your function runs.
+///
+/// Args:
+///     name: The breaker's name, in errors and events.
+///     failure_threshold: Consecutive failures that open the breaker (no window).
+///     success_threshold: Successful probes that close a half-open breaker.
+///     timeout: Seconds the breaker stays open after it trips (the open duration).
+///     half_open_max_calls: Probes admitted at once while half-open.
+///     open_duration_multiplier: Growth of the open duration on each further
+///         consecutive trip (1.0: no growth).
+///     max_open_duration: Cap of that growth, in seconds.
+///     max_wait_in_half_open: Reopen when every probe slot is taken and no
+///         probe was admitted or answered for this many seconds.
+///     window_size: Trip on rates over the last N calls (count-based window).
+///     window_duration: Trip on rates over the last T seconds (time-based window).
+///     window_buckets: Buckets of the time-based window (default 10).
+///     failure_rate_threshold: Failure rate in (0, 1] that trips a windowed breaker.
+///     slow_call_rate_threshold: Slow-call rate in (0, 1] that trips a windowed breaker.
+///     slow_call_duration: A call longer than this many seconds is slow.
+///     minimum_calls: Calls in the window before its rates count.
+///     failure_on: Exceptions that count as failures: exception types, or a
+///         predicate ``(exception) -> bool``. Default: every ``Exception``.
+///     exclude: Exceptions that never count, even if ``failure_on`` matches.
+///         Such calls, and cancelled ones, release their permit unrecorded.
+///     on_state_change: ``callback(breaker, old_state, new_state)`` called after
+///         each state transition, outside any lock.
+///     clock: A :class:`seawall.testing.ManualClock`, or None for the monotonic clock.
+#[pyclass(module = "seawall._seawall", name = "CircuitBreaker", subclass, frozen)]
+pub(crate) struct CircuitBreaker {
+    pub(crate) core: Core,
+    pub(crate) clock: ClockSource,
+    name: Py<PyString>,
+    classifier: Classifier,
+    listeners: Mutex<Vec<Py<PyAny>>>,
+    /// Whether calls are timed: only when slow calls can matter (a window, or
+    /// an explicit `slow_call_duration`), as reading the clock is most of the
+    /// cost of a call in the Closed state.
+    pub(crate) timed: bool,
+}
+
+fn given<'a, 'py>(value: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
+    value.filter(|v| !v.is_none())
+}
+
+#[pymethods]
+impl CircuitBreaker {
+    #[new]
+    #[pyo3(signature = (
+        name, failure_threshold = None, success_threshold = None, timeout = None, *,
+        half_open_max_calls = None, open_duration_multiplier = None, max_open_duration = None,
+        max_wait_in_half_open = None, window_size = None, window_duration = None,
+        window_buckets = None, failure_rate_threshold = None, slow_call_rate_threshold = None,
+        slow_call_duration = None, minimum_calls = None, failure_on = None, exclude = None,
+        on_state_change = None, clock = None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        name: &Bound<'_, PyAny>,
+        failure_threshold: Option<&Bound<'_, PyAny>>,
+        success_threshold: Option<&Bound<'_, PyAny>>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        half_open_max_calls: Option<&Bound<'_, PyAny>>,
+        open_duration_multiplier: Option<&Bound<'_, PyAny>>,
+        max_open_duration: Option<&Bound<'_, PyAny>>,
+        max_wait_in_half_open: Option<&Bound<'_, PyAny>>,
+        window_size: Option<&Bound<'_, PyAny>>,
+        window_duration: Option<&Bound<'_, PyAny>>,
+        window_buckets: Option<&Bound<'_, PyAny>>,
+        failure_rate_threshold: Option<&Bound<'_, PyAny>>,
+        slow_call_rate_threshold: Option<&Bound<'_, PyAny>>,
+        slow_call_duration: Option<&Bound<'_, PyAny>>,
+        minimum_calls: Option<&Bound<'_, PyAny>>,
+        failure_on: Option<&Bound<'_, PyAny>>,
+        exclude: Option<&Bound<'_, PyAny>>,
+        on_state_change: Option<&Bound<'_, PyAny>>,
+        clock: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let name = name
+            .cast::<PyString>()
+            .map_err(|_| crate::errors::wrong_type("name", "a str", name))?
+            .clone()
+            .unbind();
+        let mut b = BreakerConfig::builder();
+        if let Some(v) = given(failure_threshold) {
+            b = b.failure_threshold(count(v, "failure_threshold")?);
+        }
+        if let Some(v) = given(success_threshold) {
+            b = b.success_threshold(count(v, "success_threshold")?);
+        }
+        if let Some(v) = given(timeout) {
+            b = b.open_duration(seconds(v, "timeout")?);
+        }
+        if let Some(v) = given(half_open_max_calls) {
+            b = b.half_open_max_calls(count(v, "half_open_max_calls")?);
+        }
+        if let Some(v) = given(open_duration_multiplier) {
+            let m = crate::errors::number(v, "open_duration_multiplier")?;
+            b = b.open_duration_multiplier(m);
+        }
+        if let Some(v) = given(max_open_duration) {
+            b = b.max_open_duration(seconds(v, "max_open_duration")?);
+        }
+        if let Some(v) = given(max_wait_in_half_open) {
+            b = b.max_wait_in_half_open(seconds(v, "max_wait_in_half_open")?);
+        }
+        if let Some(v) = given(failure_rate_threshold) {
+            b = b.failure_rate_threshold(ratio(v, "failure_rate_threshold")?);
+        }
+        if let Some(v) = given(slow_call_rate_threshold) {
+            b = b.slow_call_rate_threshold(ratio(v, "slow_call_rate_threshold")?);
+        }
+        if let Some(v) = given(slow_call_duration) {
+            b = b.slow_call_duration(seconds(v, "slow_call_duration")?);
+        }
+        if let Some(v) = given(minimum_calls) {
+            b = b.minimum_calls(count(v, "minimum_calls")?);
+        }
+        let config = b.build().map_err(config_error)?;
+        let window = window(
+            given(window_size),
+            given(window_duration),
+            given(window_buckets),
+        )?;
+        let classifier = Classifier::from_args(py, failure_on, "failure_on", exclude, "exclude")?;
+        let timed = !matches!(window, AnyWindow::None) || given(slow_call_duration).is_some();
+        let mut listeners = Vec::new();
+        if let Some(callback) = given(on_state_change) {
+            listeners.push(listener(callback)?);
+        }
+        Ok(Self {
+            core: seawall_core::CircuitBreaker::with_window(Box::new(config), window),
+            clock: ClockSource::from_arg(clock)?,
+            name,
+            classifier,
+            listeners: Mutex::new(listeners),
+            timed,
+        })
+    }
+
+    /// The breaker's name.
+    #[getter]
+    fn name(&self, py: Python<'_>) -> Py<PyString> {
+        self.name.clone_ref(py)
+    }
+
+    /// The current state: ``"closed"``, ``"open"``, ``"half_open"``,
+    /// ``"forced_open"`` or ``"disabled"``.
+    #[getter]
+    fn state(&self) -> &'static str {
+        self.core.state().as_str()
+    }
+
+    /// A snapshot of the counters and rates.
+    #[getter]
+    fn stats(&self) -> Stats {
+        self.core.stats().into()
+    }
+
+    /// The outcomes in the sliding window now (all zero without a window).
+    fn window_totals(&self) -> WindowTotals {
+        self.core.window_totals(&self.clock).into()
+    }
+
+    /// Consecutive failures that open a breaker without a window.
+    #[getter]
+    fn failure_threshold(&self) -> u32 {
+        self.core.config().failure_threshold()
+    }
+
+    /// Successful probes that close a half-open breaker.
+    #[getter]
+    fn success_threshold(&self) -> u32 {
+        self.core.config().success_threshold()
+    }
+
+    /// Seconds the breaker stays open after its first trip.
+    #[getter]
+    fn timeout(&self) -> f64 {
+        self.core.config().open_duration().as_secs_f64()
+    }
+
+    /// Probes admitted at once while half-open.
+    #[getter]
+    fn half_open_max_calls(&self) -> u32 {
+        self.core.config().half_open_max_calls()
+    }
+
+    /// The exceptions that count as failures (a tuple of types, or the predicate).
+    #[getter]
+    fn failure_on(&self, py: Python<'_>) -> Py<PyAny> {
+        self.classifier.include.to_object(py)
+    }
+
+    /// The exceptions that never count (a tuple of types, or the predicate).
+    #[getter]
+    fn exclude(&self, py: Python<'_>) -> Py<PyAny> {
+        match &self.classifier.exclude {
+            Some(exclude) => exclude.to_object(py),
+            None => PyTuple::empty(py).into_any().unbind(),
+        }
+    }
+
+    /// The clock given to the breaker (None: the monotonic clock).
+    #[getter]
+    fn clock(&self, py: Python<'_>) -> Option<Py<ManualClock>> {
+        self.clock.to_object(py)
+    }
+
+    /// Asks to make one call: a :class:`Permit`, or :class:`CircuitOpenError`.
+    ///
+    /// End the permit with ``success()``, ``failure()``, ``finish(error)`` or
+    /// ``release()``, or use it as a context manager. A permit that is
+    /// garbage-collected unfinished is released, freeing its probe slot.
+    fn acquire(slf: &Bound<'_, Self>) -> PyResult<Permit> {
+        let ticket = acquire(slf)?;
+        Ok(Permit::new(slf, ticket))
+    }
+
+    /// Calls ``fn(*args, **kwargs)`` through the breaker and returns its result.
+    #[pyo3(signature = (fn_, /, *args, **kwargs))]
+    fn call<'py>(
+        slf: &Bound<'py, Self>,
+        fn_: &Bound<'py, PyAny>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        guarded_call(slf, fn_, args, kwargs)
+    }
+
+    /// Opens the breaker until ``reset()`` or ``disable()``.
+    fn force_open(slf: &Bound<'_, Self>) {
+        let transition = slf.get().core.force_open();
+        notify(slf, transition);
+    }
+
+    /// Lets every call through and counts it, never tripping, until ``reset()``
+    /// or ``force_open()``.
+    fn disable(slf: &Bound<'_, Self>) {
+        let transition = slf.get().core.disable();
+        notify(slf, transition);
+    }
+
+    /// Closes the breaker and clears its failures, its window and the growth
+    /// of its open duration. The statistics are kept.
+    fn reset(slf: &Bound<'_, Self>) {
+        let transition = slf.get().core.reset();
+        notify(slf, transition);
+    }
+
+    /// Adds ``callback(breaker, old_state, new_state)``, called after each state
+    /// transition (outside any lock). Exceptions it raises go to
+    /// ``sys.unraisablehook``.
+    fn add_listener(&self, callback: &Bound<'_, PyAny>) -> PyResult<()> {
+        let callback = listener(callback)?;
+        self.listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(callback);
+        Ok(())
+    }
+
+    /// Removes a callback added by ``add_listener`` or ``on_state_change``.
+    fn remove_listener(&self, callback: &Bound<'_, PyAny>) -> PyResult<()> {
+        let mut listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
+        let before = listeners.len();
+        listeners.retain(|l| !l.is(callback));
+        if listeners.len() == before {
+            return Err(invalid("callback", "is not a listener of this breaker"));
+        }
+        Ok(())
+    }
+
+    /// A plain wrapper that calls ``fn`` through the breaker (used by the decorator).
+    fn _guard(slf: &Bound<'_, Self>, fn_: &Bound<'_, PyAny>) -> PyResult<crate::permit::Guarded> {
+        crate::permit::Guarded::new(slf, fn_)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!(
+            "CircuitBreaker({:?}, state={:?})",
+            self.name.bind(py).to_string(),
+            self.state()
+        )
+    }
+}
+
+fn listener(callback: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    if !callback.is_callable() {
+        return Err(crate::errors::wrong_type(
+            "on_state_change",
+            "a callable",
+            callback,
+        ));
+    }
+    Ok(callback.clone().unbind())
+}
+
+fn window(
+    size: Option<&Bound<'_, PyAny>>,
+    duration: Option<&Bound<'_, PyAny>>,
+    buckets: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Window> {
+    match (size, duration) {
+        (Some(_), Some(_)) => Err(invalid(
+            "window_size",
+            "give window_size (count-based) or window_duration (time-based), not both",
+        )),
+        (Some(size), None) => {
+            if buckets.is_some() {
+                return Err(invalid("window_buckets", "only goes with window_duration"));
+            }
+            let size = int_in(size, "window_size", 1, MAX_WINDOW)?;
+            let slots = (0..size).map(|_| Slot::new()).collect::<Box<[Slot]>>();
+            Ok(AnyWindow::Count(
+                CountWindow::with_storage(slots).map_err(config_error)?,
+            ))
+        }
+        (None, Some(duration)) => {
+            let buckets = match buckets {
+                Some(b) => int_in(b, "window_buckets", 1, MAX_WINDOW)?,
+                None => 10,
+            };
+            let duration = seconds(duration, "window_duration")?;
+            let storage = (0..buckets)
+                .map(|_| Bucket::new())
+                .collect::<Box<[Bucket]>>();
+            Ok(AnyWindow::Time(
+                TimeWindow::with_storage(storage, duration).map_err(config_error)?,
+            ))
+        }
+        (None, None) => {
+            if buckets.is_some() {
+                return Err(invalid("window_buckets", "only goes with window_duration"));
+            }
+            Ok(AnyWindow::None)
+        }
+    }
+}
+
+/// Calls the listeners of `breaker` with `transition`, if any; they run with no
+/// lock held (the list is copied first).
+pub(crate) fn notify(breaker: &Bound<'_, CircuitBreaker>, transition: Option<Transition>) {
+    let Some(transition) = transition else {
+        return;
+    };
+    let py = breaker.py();
+    let listeners: Vec<Py<PyAny>> = breaker
+        .get()
+        .listeners
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .map(|l| l.clone_ref(py))
+        .collect();
+    for listener in listeners {
+        let listener = listener.bind(py);
+        let args = (breaker, transition.from.as_str(), transition.to.as_str());
+        if let Err(error) = listener.call1(args) {
+            error.write_unraisable(py, Some(listener));
+        }
+    }
+}
+
+/// Acquires a ticket, telling the listeners of any transition; a rejection
+/// becomes `CircuitOpenError`.
+#[inline]
+pub(crate) fn acquire(slf: &Bound<'_, CircuitBreaker>) -> PyResult<Ticket> {
+    let breaker = slf.get();
+    match breaker.core.try_acquire_ticket(&breaker.clock) {
+        Ok(ticket) => {
+            if ticket.transition().is_some() {
+                notify(slf, ticket.transition());
+            }
+            Ok(ticket)
+        }
+        Err(rejection) => {
+            if rejection.transition().is_some() {
+                notify(slf, rejection.transition());
+            }
+            Err(breaker.rejected(slf.py(), rejection))
+        }
+    }
+}
+
+impl CircuitBreaker {
+    /// `CircuitOpenError(name, retry_after, reason)`.
+    fn rejected(&self, py: Python<'_>, rejection: Rejection) -> PyErr {
+        let retry_after = rejection
+            .retry_after()
+            .map(|d| secs_from_nanos(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)));
+        Exception::CircuitOpen.err(
+            py,
+            (
+                self.name.clone_ref(py),
+                retry_after,
+                rejection.reason().as_str(),
+            ),
+        )
+    }
+
+    /// The time now, if calls are timed.
+    #[inline]
+    pub(crate) fn start(&self) -> Option<Instant> {
+        self.timed.then(|| self.clock.now())
+    }
+
+    /// The time since `start`, if calls are timed.
+    #[inline]
+    pub(crate) fn latency(&self, start: Option<Instant>) -> Option<std::time::Duration> {
+        start.map(|start| self.clock.now() - start)
+    }
+
+    /// Whether `error` counts as a failure.
+    pub(crate) fn is_failure(&self, py: Python<'_>, error: &PyErr) -> bool {
+        self.classifier.counts(py, error)
+    }
+
+    /// Records `outcome` for `ticket` and tells the listeners.
+    #[inline]
+    pub(crate) fn record(
+        slf: &Bound<'_, Self>,
+        ticket: Ticket,
+        outcome: Outcome,
+        latency: Option<std::time::Duration>,
+    ) {
+        let breaker = slf.get();
+        let transition = breaker
+            .core
+            .record(ticket, outcome, latency, &breaker.clock);
+        if transition.is_some() {
+            notify(slf, transition);
+        }
+    }
+
+    /// Ends `ticket` after `error`: a failure if it counts, else released.
+    pub(crate) fn record_error(
+        slf: &Bound<'_, Self>,
+        ticket: Ticket,
+        error: &PyErr,
+        latency: Option<std::time::Duration>,
+    ) {
+        let breaker = slf.get();
+        if breaker.is_failure(slf.py(), error) {
+            Self::record(slf, ticket, Outcome::Failure, latency);
+        } else {
+            breaker.core.release(ticket);
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! Calls through a breaker: the owned `Permit` guard, the guarded call of
+//! `breaker.call` and the decorator's wrapper, all in Rust so that a call in the
+//! Closed state runs no Python frame of ours.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyTuple, PyType};
+use seawall_core::breaker::{Outcome, Ticket};
+use seawall_core::time::Instant;
+
+use crate::breaker::{CircuitBreaker, acquire};
+use crate::errors::seconds;
+
+/// Leave to make one call through a :class:`CircuitBreaker`, from
+/// ``breaker.acquire()``.
+///
+/// End it exactly once: ``success()``, ``failure()``, ``finish(error)``
+/// (classified by the breaker's ``failure_on`` / ``exclude``) or ``release()``
+/// (no outcome: a cancelled call). Later calls do nothing. Used as a context
+/// manager, it ends itself from the ``with`` block's exception. A permit that
+/// is garbage-collected unfinished is released, so a cancelled task never keeps
+/// a half-open probe slot.
+#[pyclass(module = "seawall", frozen)]
+pub(crate) struct Permit {
+    breaker: Py<CircuitBreaker>,
+    ticket: Mutex<Option<Ticket>>,
+    started: Option<Instant>,
+    probe: bool,
+}
+
+impl Permit {
+    pub(crate) fn new(breaker: &Bound<'_, CircuitBreaker>, ticket: Ticket) -> Self {
+        Self {
+            breaker: breaker.clone().unbind(),
+            probe: ticket.is_probe(),
+            ticket: Mutex::new(Some(ticket)),
+            started: breaker.get().start(),
+        }
+    }
+
+    fn take(&self) -> Option<Ticket> {
+        self.ticket.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    fn latency(&self, latency: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Duration>> {
+        match latency.filter(|l| !l.is_none()) {
+            Some(latency) => seconds(latency, "latency").map(Some),
+            None => Ok(self.breaker.get().latency(self.started)),
+        }
+    }
+
+    fn end(&self, py: Python<'_>, outcome: Outcome, latency: Option<Duration>) {
+        if let Some(ticket) = self.take() {
+            CircuitBreaker::record(self.breaker.bind(py), ticket, outcome, latency);
+        }
+    }
+}
+
+#[pymethods]
+impl Permit {
+    /// Whether this permit holds a half-open probe slot.
+    #[getter]
+    fn is_probe(&self) -> bool {
+        self.probe
+    }
+
+    /// Whether the permit has not ended yet.
+    #[getter]
+    fn active(&self) -> bool {
+        self.ticket
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
+    /// Records a success. ``latency`` (seconds) defaults to the time since the
+    /// permit was acquired; a call slower than ``slow_call_duration`` is slow.
+    #[pyo3(signature = (latency = None))]
+    fn success(&self, py: Python<'_>, latency: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let latency = self.latency(latency)?;
+        self.end(py, Outcome::Success, latency);
+        Ok(())
+    }
+
+    /// Records a failure (``latency`` as in ``success``).
+    #[pyo3(signature = (latency = None))]
+    fn failure(&self, py: Python<'_>, latency: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let latency = self.latency(latency)?;
+        self.end(py, Outcome::Failure, latency);
+        Ok(())
+    }
+
+    /// Ends the permit from how the call ended: ``None`` is a success; an
+    /// exception is a failure if the breaker counts it, else the permit is
+    /// released.
+    fn finish(&self, py: Python<'_>, error: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        match error.filter(|e| !e.is_none()) {
+            None => self.success(py, None),
+            Some(error) => {
+                let error = PyErr::from_value(error.clone());
+                if let Some(ticket) = self.take() {
+                    let latency = self.breaker.get().latency(self.started);
+                    CircuitBreaker::record_error(self.breaker.bind(py), ticket, &error, latency);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Releases the permit without an outcome (what cancellation does).
+    fn release(&self) {
+        if let Some(ticket) = self.take() {
+            self.breaker.get().core.release(ticket);
+        }
+    }
+
+    fn __enter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    #[pyo3(signature = (_exc_type, exc, _traceback))]
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        _exc_type: &Bound<'_, PyAny>,
+        exc: &Bound<'_, PyAny>,
+        _traceback: &Bound<'_, PyAny>,
+    ) -> PyResult<bool> {
+        self.finish(py, Some(exc))?;
+        Ok(false)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Permit(is_probe={}, active={})", self.probe, self.active())
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        let ticket = self
+            .ticket
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(ticket) = ticket {
+            self.breaker.get().core.release(ticket);
+        }
+    }
+}
+
+/// `fn_(*args, **kwargs)` through `breaker`: the whole call in Rust.
+#[inline]
+pub(crate) fn guarded_call<'py>(
+    breaker: &Bound<'py, CircuitBreaker>,
+    fn_: &Bound<'py, PyAny>,
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let ticket = acquire(breaker)?;
+    let core = breaker.get();
+    let started = core.start();
+    let result = fn_.call(args, kwargs);
+    let latency = core.latency(started);
+    match result {
+        Ok(value) => {
+            CircuitBreaker::record(breaker, ticket, Outcome::Success, latency);
+            Ok(value)
+        }
+        Err(error) => {
+            CircuitBreaker::record_error(breaker, ticket, &error, latency);
+            Err(error)
+        }
+    }
+}
+
+/// A function decorated with a :class:`CircuitBreaker`: calls it through the breaker.
+///
+/// ``__wrapped__`` is the original function; it binds as a method.
+#[pyclass(module = "seawall", frozen, dict, weakref)]
+pub(crate) struct Guarded {
+    breaker: Py<CircuitBreaker>,
+    func: Py<PyAny>,
+}
+
+impl Guarded {
+    pub(crate) fn new(
+        breaker: &Bound<'_, CircuitBreaker>,
+        func: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
+        if !func.is_callable() {
+            return Err(crate::errors::wrong_type("fn", "a callable", func));
+        }
+        Ok(Self {
+            breaker: breaker.clone().unbind(),
+            func: func.clone().unbind(),
+        })
+    }
+}
+
+#[pymethods]
+impl Guarded {
+    #[pyo3(signature = (*args, **kwargs))]
+    fn __call__<'py>(
+        &self,
+        py: Python<'py>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        guarded_call(self.breaker.bind(py), self.func.bind(py), args, kwargs)
+    }
+
+    /// Binds as a method, like a function does.
+    fn __get__<'py>(
+        slf: &Bound<'py, Self>,
+        instance: Option<&Bound<'py, PyAny>>,
+        _owner: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        match instance.filter(|i| !i.is_none()) {
+            None => Ok(slf.clone().into_any()),
+            Some(instance) => {
+                static METHOD: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+                let method = METHOD.import(slf.py(), "types", "MethodType")?;
+                method.call1((slf, instance))
+            }
+        }
+    }
+
+    /// The breaker the function is called through.
+    #[getter]
+    fn breaker(&self, py: Python<'_>) -> Py<CircuitBreaker> {
+        self.breaker.clone_ref(py)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!("<guarded {}>", self.func.bind(py).repr()?))
+    }
+}

@@ -1,0 +1,290 @@
+"""Replays the shared scenario files (tests/scenarios/) through the Python API.
+
+Strict like the Rust replayer: an unknown key, op, policy, state or reason is
+an error, so a typo can never turn an expectation into a step that checks nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+from seawall import CircuitBreaker, CircuitOpenError, Permit
+from seawall.testing import ManualClock
+
+DIRECTORY = Path(__file__).resolve().parents[2] / "tests" / "scenarios"
+
+STATES = {"closed", "open", "half_open", "forced_open", "disabled"}
+REASONS = {"open", "half_open_full", "forced_open"}
+MISSING = object()
+
+
+class ScenarioError(AssertionError):
+    """A step whose result differs from the expectation, or a malformed file."""
+
+
+def files() -> List[Path]:
+    """Every scenario file, sorted by name."""
+    return sorted(DIRECTORY.glob("*.json"))
+
+
+def keys(where: str, value: Dict[str, Any], required: set, optional: set) -> None:
+    unknown = set(value) - required - optional
+    if unknown:
+        raise ScenarioError(f"{where}: unknown field(s) {sorted(unknown)}")
+    missing = required - set(value)
+    if missing:
+        raise ScenarioError(f"{where}: missing field(s) {sorted(missing)}")
+
+
+def check(what: str, expected: Any, actual: Any) -> None:
+    if expected != actual:
+        raise ScenarioError(f"{what}: expected {expected!r}, got {actual!r}")
+
+
+def ms_to_seconds(ms: Any, where: str) -> float:
+    if not isinstance(ms, int) or isinstance(ms, bool) or ms < 0:
+        raise ScenarioError(f"{where}: not a whole number of milliseconds: {ms!r}")
+    return ms / 1000
+
+
+def replay(scenario: Dict[str, Any]) -> None:
+    """Replays one parsed scenario; raises ScenarioError at the first difference."""
+    keys("scenario", scenario, {"description", "policy", "steps"}, {"start_ms", "config"})
+    replayers: Dict[str, Callable[[Dict[str, Any]], None]] = {
+        "circuit_breaker": replay_breaker,
+    }
+    policy = scenario["policy"]
+    if policy not in replayers:
+        raise ScenarioError(f"unknown policy {policy!r}")
+    replayers[policy](scenario)
+
+
+def replay_file(path: Path) -> None:
+    replay(json.loads(path.read_text()))
+
+
+# --- circuit_breaker -------------------------------------------------------
+
+BREAKER_CONFIG = {
+    "failure_threshold": "failure_threshold",
+    "success_threshold": "success_threshold",
+    "half_open_max_calls": "half_open_max_calls",
+    "open_duration_ms": "timeout",
+    "open_duration_multiplier": "open_duration_multiplier",
+    "max_open_duration_ms": "max_open_duration",
+    "max_wait_in_half_open_ms": "max_wait_in_half_open",
+    "failure_rate_threshold": "failure_rate_threshold",
+    "slow_call_rate_threshold": "slow_call_rate_threshold",
+    "slow_call_duration_ms": "slow_call_duration",
+    "minimum_calls": "minimum_calls",
+}
+
+STEP_FIELDS = {
+    "advance": ({"ms"}, set()),
+    "set_time": ({"ms"}, set()),
+    "acquire": (set(), {"permit", "rejected", "retry_after_ms", "transition", "probe"}),
+    "call": ({"outcome"}, {"latency_ms", "repeat", "transition"}),
+    "record": ({"permit", "outcome"}, {"latency_ms", "transition"}),
+    "release": ({"permit"}, set()),
+    "force_open": (set(), {"transition"}),
+    "disable": (set(), {"transition"}),
+    "reset": (set(), {"transition"}),
+    "expect_state": ({"state"}, set()),
+    "expect_stats": (
+        set(),
+        {"permitted", "successful", "failed", "slow", "rejected", "released", "state_transitions"},
+    ),
+    "expect_window": (set(), {"calls", "failed", "slow"}),
+}
+
+
+def breaker_arguments(config: Dict[str, Any]) -> Dict[str, Any]:
+    """The CircuitBreaker keyword arguments that a scenario's config describes."""
+    arguments: Dict[str, Any] = {}
+    for key, value in config.items():
+        if key == "window":
+            window = dict(value)
+            kind = window.pop("kind", None)
+            if kind == "count":
+                keys("config.window", window, {"size"}, set())
+                arguments["window_size"] = window["size"]
+            elif kind == "time":
+                keys("config.window", window, {"duration_ms", "buckets"}, set())
+                arguments["window_duration"] = ms_to_seconds(window["duration_ms"], "window")
+                arguments["window_buckets"] = window["buckets"]
+            else:
+                raise ScenarioError(f"config.window: unknown kind {kind!r}")
+        elif key in BREAKER_CONFIG:
+            name = BREAKER_CONFIG[key]
+            arguments[name] = ms_to_seconds(value, key) if key.endswith("_ms") else value
+        else:
+            raise ScenarioError(f"config: unknown field {key!r}")
+    return arguments
+
+
+def parse_transition(text: str) -> str:
+    parts = text.split("->")
+    if len(parts) != 2 or parts[0].strip() not in STATES or parts[1].strip() not in STATES:
+        raise ScenarioError(f"transition {text!r} is not \"from->to\" between known states")
+    return f"{parts[0].strip()}->{parts[1].strip()}"
+
+
+def outcome_of(step: Dict[str, Any]) -> str:
+    outcome = step["outcome"]
+    if outcome not in ("success", "failure"):
+        raise ScenarioError(f"unknown outcome {outcome!r}")
+    return str(outcome)
+
+
+class Failure(Exception):
+    """The error of a call whose scenario outcome is `failure`."""
+
+
+def replay_breaker(scenario: Dict[str, Any]) -> None:
+    clock = ManualClock(ms_to_seconds(scenario.get("start_ms", 0), "start_ms"))
+    events: List[str] = []
+    breaker = CircuitBreaker(
+        "scenario",
+        clock=clock,
+        on_state_change=lambda _breaker, old, new: events.append(f"{old}->{new}"),
+        **breaker_arguments(scenario.get("config") or {}),
+    )
+    permits: Dict[str, Permit] = {}
+
+    def check_transition(step: Dict[str, Any], caused: List[str]) -> None:
+        expected = step.get("transition", MISSING)
+        if expected is MISSING:
+            return
+        check("transitions", [] if expected is None else [parse_transition(expected)], caused)
+
+    def latency(step: Dict[str, Any]) -> Optional[float]:
+        value = step.get("latency_ms")
+        return None if value is None else ms_to_seconds(value, "latency_ms")
+
+    # As in the Rust replayer, a `call` step's transition is the one its outcome
+    # caused; the transition of its admission (open->half_open) is not part of it.
+    def succeed() -> str:
+        events.clear()
+        return "ok"
+
+    def fail() -> str:
+        events.clear()
+        raise Failure()
+
+    for index, step in enumerate(scenario["steps"]):
+        try:
+            if not isinstance(step, dict) or step.get("op") not in STEP_FIELDS:
+                raise ScenarioError(f"unknown op {step.get('op') if isinstance(step, dict) else step!r}")
+            op = step["op"]
+            required, optional = STEP_FIELDS[op]
+            keys(op, {k: v for k, v in step.items() if k != "op"}, required, optional)
+            events.clear()
+            if op == "advance":
+                clock.advance(ms_to_seconds(step["ms"], "ms"))
+            elif op == "set_time":
+                clock.set(ms_to_seconds(step["ms"], "ms"))
+            elif op == "acquire":
+                replay_acquire(breaker, step, permits, events, check_transition)
+            elif op == "call":
+                repeat = step.get("repeat", 1)
+                outcome = outcome_of(step)
+                for i in range(repeat):
+                    events.clear()
+                    try:
+                        if step.get("latency_ms") is None:
+                            try:
+                                breaker.call(succeed if outcome == "success" else fail)
+                            except Failure:
+                                pass
+                        else:
+                            permit = breaker.acquire()
+                            events.clear()
+                            if outcome == "success":
+                                permit.success(latency=latency(step))
+                            else:
+                                permit.failure(latency=latency(step))
+                    except CircuitOpenError as error:
+                        raise ScenarioError(f"call {i + 1} of {repeat} rejected: {error}") from error
+                    if i + 1 < repeat:
+                        check("transitions before the last repetition", [], events)
+                    else:
+                        check_transition(step, events)
+            elif op == "record":
+                if step["permit"] not in permits:
+                    raise ScenarioError(f"no permit {step['permit']!r}")
+                permit = permits.pop(step["permit"])
+                if outcome_of(step) == "success":
+                    permit.success(latency=latency(step))
+                else:
+                    permit.failure(latency=latency(step))
+                check_transition(step, events)
+            elif op == "release":
+                if step["permit"] not in permits:
+                    raise ScenarioError(f"no permit {step['permit']!r}")
+                permits.pop(step["permit"]).release()
+            elif op in ("force_open", "disable", "reset"):
+                getattr(breaker, op)()
+                check_transition(step, events)
+            elif op == "expect_state":
+                if step["state"] not in STATES:
+                    raise ScenarioError(f"unknown state {step['state']!r}")
+                check("state", step["state"], breaker.state)
+            elif op == "expect_stats":
+                stats = breaker.stats
+                for key, expected in step.items():
+                    if key != "op":
+                        check(key, expected, getattr(stats, key))
+            elif op == "expect_window":
+                totals = breaker.window_totals()
+                for key, expected in step.items():
+                    if key != "op":
+                        check(f"window {key}", expected, getattr(totals, key))
+        except ScenarioError as error:
+            raise ScenarioError(f"step {index} ({json.dumps(step)}): {error}") from None
+
+
+def replay_acquire(
+    breaker: CircuitBreaker,
+    step: Dict[str, Any],
+    permits: Dict[str, Permit],
+    events: List[str],
+    check_transition: Callable[[Dict[str, Any], List[str]], None],
+) -> None:
+    name, rejected = step.get("permit"), step.get("rejected")
+    if (name is None) == (rejected is None):
+        raise ScenarioError("acquire takes exactly one of permit and rejected")
+    if name is not None:
+        if "retry_after_ms" in step:
+            raise ScenarioError("retry_after_ms only goes with rejected")
+        try:
+            permit = breaker.acquire()
+        except CircuitOpenError as error:
+            raise ScenarioError(f"rejected: {error}") from error
+        check_transition(step, events)
+        if "probe" in step:
+            check("probe", step["probe"], permit.is_probe)
+        if name in permits:
+            raise ScenarioError(f"permit {name!r} is already held")
+        permits[name] = permit
+        return
+    if "probe" in step:
+        raise ScenarioError("probe only goes with permit")
+    if rejected not in REASONS:
+        raise ScenarioError(f"unknown rejection reason {rejected!r}")
+    try:
+        breaker.acquire().release()
+    except CircuitOpenError as error:
+        check("reason", rejected, error.reason)
+        if "retry_after_ms" in step:
+            expected = step["retry_after_ms"]
+            actual = error.retry_after
+            check(
+                "retry_after (ns)",
+                None if expected is None else expected * 1_000_000,
+                None if actual is None else round(actual * 1e9),
+            )
+        check_transition(step, events)
+        return
+    raise ScenarioError("admitted, expected a rejection")
