@@ -12,8 +12,10 @@ use seawall_core::breaker::{
 use seawall_core::stats::Stats;
 use seawall_core::time::{Clock, Instant};
 
+use crate::classify::{Classify, ErrorsAreFailures};
 use crate::clock::{EmbassyClock, to_embassy_duration};
 use crate::error::Error;
+use crate::timeout::Elapsed;
 
 /// Receives a breaker's events as they happen: the firmware's logs and metrics.
 ///
@@ -124,12 +126,12 @@ impl<W: Window, L: Listener> CircuitBreaker<W, L> {
     {
         // Not an `async fn`: returning the inner future keeps one state
         // machine instead of two nested ones.
-        self.call_with(None, every_error_fails, f)
+        self.call_with(None, ErrorsAreFailures, f)
     }
 
     /// [`call`](Self::call) with a deadline: a call still running after
     /// `timeout` is dropped, counted as a failure and returned as
-    /// [`Error::TimedOut`].
+    /// [`Error::Timeout`].
     pub fn call_with_timeout<T, E, F, Fut>(
         &self,
         timeout: Duration,
@@ -139,56 +141,56 @@ impl<W: Window, L: Listener> CircuitBreaker<W, L> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        self.call_with(Some(timeout), every_error_fails, f)
+        self.call_with(Some(timeout), ErrorsAreFailures, f)
     }
 
-    /// The general call: an optional `timeout`, and `classify` deciding what
-    /// each result means to the breaker: `Some(Outcome::Failure)` counts
+    /// The general call: an optional `timeout`, and a [`Classify`] deciding
+    /// what each result means to the breaker: `Some(Outcome::Failure)` counts
     /// against the dependency, `Some(Outcome::Success)` for it, and `None`
     /// counts as neither (an error that says nothing about the dependency, such
     /// as a caller's bad argument). A timeout always counts as a failure.
     ///
     /// ```
-    /// use seawall_embassy::{CircuitBreaker, Outcome};
+    /// use seawall_embassy::{CircuitBreaker, Error, Outcome};
     ///
-    /// enum BusError { Nack, BadRegister }
+    /// enum Bus { Nack, BadRegister }
     ///
-    /// async fn read(breaker: &CircuitBreaker, register: u8) -> Result<u8, seawall_embassy::Error<BusError>> {
-    ///     let classify = |result: &Result<u8, BusError>| match result {
+    /// async fn read(breaker: &CircuitBreaker, register: u8) -> Result<u8, Error<Bus>> {
+    ///     let classifier = |result: &Result<u8, Bus>| match result {
     ///         Ok(_) => Some(Outcome::Success),
-    ///         Err(BusError::Nack) => Some(Outcome::Failure),
-    ///         Err(BusError::BadRegister) => None, // our mistake, not the device's
+    ///         Err(Bus::Nack) => Some(Outcome::Failure),
+    ///         Err(Bus::BadRegister) => None, // our mistake, not the device's
     ///     };
-    ///     breaker.call_with(None, classify, || async move {
-    ///         if register > 0x7f { Err(BusError::BadRegister) } else { Ok(register) }
+    ///     breaker.call_with(None, classifier, || async move {
+    ///         if register > 0x7f { Err(Bus::BadRegister) } else { Ok(register) }
     ///     }).await
     /// }
     /// ```
     pub async fn call_with<T, E, F, Fut, K>(
         &self,
         timeout: Option<Duration>,
-        classify: K,
+        classifier: K,
         f: F,
     ) -> Result<T, Error<E>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
-        K: FnOnce(&Result<T, E>) -> Option<Outcome>,
+        K: Classify<T, E>,
     {
         let (permit, started) = self.acquire()?;
         let result = match timeout {
             None => f().await,
-            Some(timeout) => {
-                match embassy_time::with_timeout(to_embassy_duration(timeout), f()).await {
+            Some(limit) => {
+                match embassy_time::with_timeout(to_embassy_duration(limit), f()).await {
                     Ok(result) => result,
                     Err(embassy_time::TimeoutError) => {
                         self.finish(permit, Some(Outcome::Failure), started);
-                        return Err(Error::TimedOut(timeout));
+                        return Err(Error::Timeout(Elapsed::new(limit)));
                     }
                 }
             }
         };
-        self.finish(permit, classify(&result), started);
+        self.finish(permit, classifier.classify(&result), started);
         result.map_err(Error::Inner)
     }
 
@@ -281,13 +283,6 @@ impl<W: Window, L: Listener> CircuitBreaker<W, L> {
         }
         transition
     }
-}
-
-fn every_error_fails<T, E>(result: &Result<T, E>) -> Option<Outcome> {
-    Some(match result {
-        Ok(_) => Outcome::Success,
-        Err(_) => Outcome::Failure,
-    })
 }
 
 impl<W: Window, L: Listener> fmt::Debug for CircuitBreaker<W, L> {

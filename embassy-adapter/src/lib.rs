@@ -1,5 +1,5 @@
-//! seawall on embassy: the deterministic core's circuit breaker and timeout for
-//! `no_std` firmware, without an allocator.
+//! seawall on embassy: the deterministic core's circuit breaker, retry, timeout,
+//! bulkhead and rate limiter for `no_std` firmware, without an allocator.
 //!
 //! The core ([`seawall_core`], re-exported as [`core`]) decides; this crate reads
 //! embassy-time's clock for it ([`EmbassyClock`]), runs the calls as futures and
@@ -8,7 +8,16 @@
 //! - [`CircuitBreaker`]: a breaker for async calls, built by `const`
 //!   constructors so it lives in a `static` shared by every task; its events
 //!   go to a [`Listener`].
-//! - [`with_timeout`]: a deadline for one call, over `embassy_time::with_timeout`.
+//! - [`with_timeout`]: a time limit for one call, over `embassy_time::with_timeout`.
+//! - [`Retry`] (and [`retry`]): the core's retry policy, sleeping with
+//!   `embassy_time::Timer`, jitter from the core's seedable generator.
+//! - [`Bulkhead`] and [`RateLimiter`]: the core's limits on calls in flight and
+//!   on their rate.
+//!
+//! The words are the tokio adapter's (`seawall`): `call`, [`Error::Inner`],
+//! [`Error::Rejected`], [`Error::Timeout`], [`Classify`]; what differs is what
+//! embassy needs: `const` constructors, no allocation, listeners instead of
+//! `tracing`.
 //!
 //! ```
 //! use core::time::Duration;
@@ -33,7 +42,7 @@
 //!             // fail fast: the modem is known to be down, try after
 //!             // `rejection.retry_after()`
 //!         }
-//!         Err(Error::TimedOut(_)) | Err(Error::Inner(_)) => { /* counted as a failure */ }
+//!         Err(_) => { /* timed out or failed: counted as a failure */ }
 //!     }
 //! }
 //! ```
@@ -59,19 +68,31 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod breaker;
+mod bulkhead;
+mod classify;
 mod clock;
 mod error;
+mod rate_limit;
+mod retry;
 mod timeout;
 
 pub use seawall_core as core;
 
 pub use breaker::{CircuitBreaker, Listener};
+pub use bulkhead::Bulkhead;
+pub use classify::{Classify, ErrorsAreFailures, FailureWhen};
 pub use clock::{EmbassyClock, to_duration, to_embassy_duration, to_instant};
 pub use error::Error;
+pub use rate_limit::RateLimiter;
+pub use retry::{Retry, RetryListener, Retryable, retry};
+pub use seawall_core::backoff::{Backoff, Jitter, Strategy};
 pub use seawall_core::breaker::{
     BreakerConfig, BreakerConfigBuilder, Bucket, CountWindow, NoWindow, Outcome, RejectReason,
     Rejection, Slot, State, TimeWindow, Transition, WindowTotals,
 };
+pub use seawall_core::bulkhead::BulkheadFull;
 pub use seawall_core::error::ConfigError;
+pub use seawall_core::rate_limit::{NotUntil, Quota};
+pub use seawall_core::retry::{Failure, GiveUp, RetryBudget, RetryPolicy};
 pub use seawall_core::stats::Stats;
-pub use timeout::with_timeout;
+pub use timeout::{Elapsed, with_timeout};

@@ -1,16 +1,54 @@
-//! A deadline for one call.
+//! A time limit for one call.
 
+use core::fmt;
 use core::future::Future;
 use core::time::Duration;
 
 use crate::clock::to_embassy_duration;
-use crate::error::Error;
 
-/// Runs the call `f` makes, and drops it if it has not finished after
-/// `timeout` ([`Error::TimedOut`]); its own error is [`Error::Inner`].
+/// A call did not finish within its time limit and was dropped.
 ///
-/// The timeout is rounded up to whole ticks of embassy-time, so the call is
-/// never cut short. Inside a breaker, prefer
+/// ```
+/// use core::time::Duration;
+/// use seawall_embassy::Elapsed;
+///
+/// let elapsed = Elapsed::new(Duration::from_millis(20));
+/// assert_eq!(elapsed.limit(), Duration::from_millis(20));
+/// assert_eq!(elapsed.to_string(), "timed out after 20ms");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Elapsed {
+    limit: Duration,
+}
+
+impl Elapsed {
+    /// A timeout of a call limited to `limit`.
+    pub const fn new(limit: Duration) -> Self {
+        Self { limit }
+    }
+
+    /// The time limit that was exceeded.
+    pub const fn limit(&self) -> Duration {
+        self.limit
+    }
+}
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "timed out after {:?}", self.limit)
+    }
+}
+
+impl core::error::Error for Elapsed {}
+
+/// Runs the call `f` makes with a time limit: its output, or [`Elapsed`] once
+/// `limit` has passed, when the call is dropped.
+///
+/// The same shape as the tokio adapter's `seawall::with_timeout` (and
+/// `tokio::time::timeout`): a call returning `Result<T, E>` gives
+/// `Result<Result<T, E>, Elapsed>`, hence the `??` below. The limit is rounded
+/// up to whole embassy-time ticks, so the call is never cut short. Inside a
+/// breaker, prefer
 /// [`CircuitBreaker::call_with_timeout`](crate::CircuitBreaker::call_with_timeout),
 /// which counts the timeout as a failure and returns one level of error.
 ///
@@ -18,19 +56,24 @@ use crate::error::Error;
 /// use core::time::Duration;
 /// use seawall_embassy::{Error, with_timeout};
 ///
-/// async fn read_sensor() -> Result<u16, ()> { Ok(42) }
+/// async fn read_sensor() -> Result<u16, Error<()>> { Ok(42) }
 ///
 /// async fn sample() -> Result<u16, Error<()>> {
-///     with_timeout(Duration::from_millis(50), || read_sensor()).await
+///     let value = with_timeout(Duration::from_millis(50), || read_sensor()).await??;
+///     Ok(value)
 /// }
 /// ```
-pub async fn with_timeout<T, E, F, Fut>(timeout: Duration, f: F) -> Result<T, Error<E>>
+pub fn with_timeout<F, Fut>(
+    limit: Duration,
+    f: F,
+) -> impl Future<Output = Result<Fut::Output, Elapsed>>
 where
     F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<T, E>>,
+    Fut: Future,
 {
-    match embassy_time::with_timeout(to_embassy_duration(timeout), f()).await {
-        Ok(result) => result.map_err(Error::Inner),
-        Err(embassy_time::TimeoutError) => Err(Error::TimedOut(timeout)),
+    let call = embassy_time::with_timeout(to_embassy_duration(limit), f());
+    async move {
+        call.await
+            .map_err(|embassy_time::TimeoutError| Elapsed::new(limit))
     }
 }

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use embassy_time::Timer;
 use seawall_embassy::{
-    BreakerConfig, CircuitBreaker, Error, NoWindow, Outcome, RejectReason, State, Transition,
+    BreakerConfig, CircuitBreaker, Elapsed, Error, NoWindow, Outcome, RejectReason, State,
+    Transition,
 };
 
 use crate::support::{Recorder, advance, leak, poll, ready, setup};
@@ -169,7 +170,7 @@ fn a_call_past_its_timeout_is_dropped_and_counts_as_a_slow_failure() {
     advance(Duration::from_micros(1));
     assert_eq!(
         poll(call.as_mut()),
-        Poll::Ready(Err(Error::TimedOut(Duration::from_millis(50))))
+        Poll::Ready(Err(Error::Timeout(Elapsed::new(Duration::from_millis(50)))))
     );
     assert!(dropped.get(), "the timed-out call is dropped");
     let stats = breaker.stats();

@@ -7,6 +7,8 @@
 
 mod breaker;
 mod clock;
+mod limits;
+mod retry;
 mod scenarios;
 mod support;
 mod timeout;

@@ -23,9 +23,10 @@ pub(crate) fn setup() -> MutexGuard<'static, ()> {
     guard
 }
 
-/// Moves the mock clock forward, firing the timers that are due.
+/// Moves the mock clock forward by `duration` rounded up to whole ticks (as
+/// the adapter rounds its sleeps), firing the timers that are due.
 pub(crate) fn advance(duration: Duration) {
-    MockDriver::get().advance(duration.try_into().expect("short duration"));
+    MockDriver::get().advance(seawall_embassy::to_embassy_duration(duration));
 }
 
 /// Polls `future` once.

@@ -1,0 +1,219 @@
+//! Retrying a call: the core's [`RetryPolicy`] decides, `embassy_time::Timer`
+//! sleeps between attempts, and the core's seedable generator draws the jitter.
+
+use core::future::Future;
+use core::time::Duration;
+
+use embassy_time::Timer;
+use seawall_core::retry::{Failure, GiveUp, RetryBudget, RetryDecision, RetryPolicy};
+use seawall_core::rng::{Rng, SharedSplitMix64};
+
+use crate::clock::{EmbassyClock, to_embassy_duration};
+
+/// How a retry treats an error: worth another attempt or not, and no sooner
+/// than when (the core's [`Failure`]).
+///
+/// [`Error`](crate::Error) implements it (its own errors, timeouts and
+/// rejections are retried, an open breaker no sooner than it says). Implement
+/// it for a firmware's own error type, or pass a function to
+/// [`Retry::execute_with`].
+pub trait Retryable {
+    /// What is known about this failed attempt.
+    fn failure(&self) -> Failure;
+}
+
+/// Receives a retry's decisions as they happen. Every method has an empty
+/// default; `()` ignores everything.
+pub trait RetryListener {
+    /// Attempt `attempt` (1 for the first call) failed; the next one starts
+    /// after `delay`.
+    fn on_retry(&self, attempt: u32, delay: Duration) {
+        let _ = (attempt, delay);
+    }
+
+    /// Attempt `attempt` failed and the policy gave up; its error is returned.
+    fn on_give_up(&self, attempt: u32, reason: GiveUp) {
+        let _ = (attempt, reason);
+    }
+}
+
+/// The listener that ignores every event.
+impl RetryListener for () {}
+
+/// A retry policy with its jitter generator, an optional retry budget and a
+/// listener, meant to live in a `static`: `const` constructors all the way.
+///
+/// The policy ([`RetryPolicy`]: attempts, backoff, jitter, deadline) is the
+/// core's; the generator is the core's [`SharedSplitMix64`], so a seed fixes
+/// every delay and tasks can share one `Retry`.
+///
+/// ```
+/// use core::time::Duration;
+/// use seawall_embassy::core::backoff::{Jitter, Strategy};
+/// use seawall_embassy::core::retry::RetryPolicy;
+/// use seawall_embassy::{Error, Retry};
+///
+/// static RETRY: Retry = Retry::new(
+///     match RetryPolicy::builder()
+///         .max_attempts(4)
+///         .strategy(Strategy::Exponential {
+///             initial: Duration::from_millis(10),
+///             multiplier: 2.0,
+///             max: Duration::from_millis(200),
+///         })
+///         .jitter(Jitter::Full)
+///         .build()
+///     {
+///         Ok(policy) => policy,
+///         Err(_) => panic!("invalid retry policy"),
+///     },
+///     0x5EA_3A11, // the seed: the same delays on every boot
+/// );
+///
+/// async fn read_sensor() -> Result<u16, Error<()>> { Ok(42) }
+///
+/// async fn sample() -> Result<u16, Error<()>> {
+///     RETRY.execute(|| read_sensor()).await
+/// }
+/// ```
+#[derive(Debug)]
+pub struct Retry<L = ()> {
+    policy: RetryPolicy,
+    rng: SharedSplitMix64,
+    budget: Option<&'static RetryBudget>,
+    listener: L,
+}
+
+impl Retry<()> {
+    /// A retry with `policy`, its jitter drawn from a generator seeded with `seed`.
+    pub const fn new(policy: RetryPolicy, seed: u64) -> Self {
+        Self {
+            policy,
+            rng: SharedSplitMix64::new(seed),
+            budget: None,
+            listener: (),
+        }
+    }
+
+    /// This retry, with a listener for its decisions.
+    pub const fn with_listener<L: RetryListener>(self, listener: L) -> Retry<L> {
+        Retry {
+            policy: self.policy,
+            rng: self.rng,
+            budget: self.budget,
+            listener,
+        }
+    }
+}
+
+impl<L: RetryListener> Retry<L> {
+    /// This retry, drawing from `budget` (shared with other retries of the same
+    /// dependency) so that retries cannot multiply the load during an outage.
+    pub const fn with_budget(mut self, budget: &'static RetryBudget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    /// The listener.
+    pub fn listener(&self) -> &L {
+        &self.listener
+    }
+
+    /// Calls `f` until it succeeds or the policy gives up, sleeping the
+    /// policy's delay between attempts; returns the first success or the last
+    /// error. Each error says through [`Retryable`] whether it is worth retrying.
+    pub fn execute<T, E, F, Fut>(&self, f: F) -> impl Future<Output = Result<T, E>>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: Retryable,
+    {
+        self.execute_with(E::failure, f)
+    }
+
+    /// [`execute`](Self::execute) with `classify` deciding what each error is
+    /// worth, for error types without [`Retryable`].
+    pub fn execute_with<T, E, F, Fut, C>(
+        &self,
+        classify: C,
+        f: F,
+    ) -> impl Future<Output = Result<T, E>>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        C: FnMut(&E) -> Failure,
+    {
+        run(
+            &self.policy,
+            self.budget,
+            &self.rng,
+            classify,
+            &self.listener,
+            f,
+        )
+    }
+}
+
+/// Retries `f` with `policy`, drawing jitter from `rng`: a one-off retry
+/// without a `static` (see [`Retry`] for the shared form).
+pub fn retry<T, E, F, Fut, R>(
+    policy: &RetryPolicy,
+    rng: R,
+    f: F,
+) -> impl Future<Output = Result<T, E>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: Retryable,
+    R: Rng,
+{
+    run(policy, None, rng, E::failure, &(), f)
+}
+
+async fn run<T, E, F, Fut, R, C, L>(
+    policy: &RetryPolicy,
+    budget: Option<&RetryBudget>,
+    mut rng: R,
+    mut classify: C,
+    listener: &L,
+    mut f: F,
+) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    R: Rng,
+    C: FnMut(&E) -> Failure,
+    L: RetryListener + ?Sized,
+{
+    let clock = EmbassyClock;
+    let mut state = policy.start(&clock);
+    loop {
+        let error = match f().await {
+            Ok(value) => {
+                if let Some(budget) = budget {
+                    budget.record_success();
+                }
+                return Ok(value);
+            }
+            Err(error) => error,
+        };
+        let attempt = state.attempt();
+        let failure = classify(&error);
+        match policy.on_failure(&mut state, failure, budget, &clock, &mut rng) {
+            RetryDecision::Retry { delay } => {
+                drop(error);
+                listener.on_retry(attempt, delay);
+                Timer::after(to_embassy_duration(delay)).await;
+            }
+            RetryDecision::GiveUp(reason) => {
+                listener.on_give_up(attempt, reason);
+                return Err(error);
+            }
+        }
+    }
+}
