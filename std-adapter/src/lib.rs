@@ -1,3 +1,63 @@
-//! seawall for tokio services (work in progress: the core's breaker, re-exported).
+//! Resilience for tokio services: circuit breaker, timeout and tower layers
+//! over the deterministic [`seawall_core`].
+//!
+//! The core makes every decision; this crate runs it in tokio. It owns the
+//! clock (tokio's, so `tokio::time::pause()` makes tests exact; see
+//! [`clock`](crate::TokioClock)), the futures, the errors and the tower
+//! integration.
+//!
+//! | policy | direct | tower |
+//! |---|---|---|
+//! | circuit breaker | [`CircuitBreaker::call`], [`KeyedCircuitBreaker`] | [`CircuitBreakerLayer`] |
+//! | timeout | [`with_timeout`] | [`TimeoutLayer`] |
+//!
+//! ```
+//! use std::time::Duration;
+//! use seawall::{CircuitBreaker, CircuitBreakerConfig, with_timeout};
+//!
+//! # async fn query() -> Result<u32, std::io::Error> { Ok(7) }
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let cb = CircuitBreaker::new("database", CircuitBreakerConfig {
+//!     failure_threshold: 5,
+//!     success_threshold: 2,
+//!     timeout: Duration::from_secs(60),
+//!     ..Default::default()
+//! });
+//! match cb.call(|| async { query().await }).await {
+//!     Ok(rows) => println!("Success: {rows:?}"),
+//!     Err(e) => println!("Failed or circuit open: {e:?}"),
+//! }
+//!
+//! let result = with_timeout(Duration::from_secs(5), || async { query().await }).await??;
+//! assert_eq!(result, 7);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Errors: [`Error`] says whether the call failed by itself
+//! ([`Error::Inner`]) or a policy stopped it ([`Error::Rejected`],
+//! [`Error::Timeout`]). Tower services return a [`BoxError`] holding the
+//! policy's error type ([`Rejection`](core::breaker::Rejection),
+//! [`timeout::Elapsed`]), as tower's own middleware does.
+
+mod breaker;
+mod clock;
+mod error;
+pub mod timeout;
 
 pub use seawall_core as core;
+
+pub use breaker::{
+    CallPermit, CircuitBreaker, CircuitBreakerBuilder, CircuitBreakerConfig, CircuitBreakerLayer,
+    CircuitBreakerService, Classify, ErrorsAreFailures, FailureWhen, KeyedCircuitBreaker,
+    MAX_WINDOW_LEN, OwnedCallPermit, ResponseFuture as CircuitBreakerFuture, SlidingWindow,
+};
+pub use clock::TokioClock;
+pub use error::Error;
+pub use seawall_core::breaker::{Outcome, RejectReason, Rejection, State, Transition};
+pub use seawall_core::{ConfigError, Stats};
+pub use timeout::{Elapsed, TimeoutLayer, with_timeout};
+
+/// The error type of seawall's tower services, as in tower's own middleware.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

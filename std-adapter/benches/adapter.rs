@@ -1,0 +1,3 @@
+//! Benchmarks of the tokio adapter (to be written).
+
+fn main() {}

@@ -1,0 +1,232 @@
+//! Permits to make one call: borrowed for `call`, owned for `'static` futures.
+//! Both release themselves when dropped without an outcome.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use seawall_core::Instant;
+use seawall_core::breaker::{Outcome, Permit, Rejection, Ticket, Transition};
+
+use super::{Classify, HeapWindow, Inner, Owned};
+use crate::clock::elapsed;
+
+/// When the call started, if the breaker measures latencies.
+fn start<K>(inner: &Inner<K>) -> Option<Instant> {
+    if inner.measures_latency() {
+        Some(inner.time.precise_now())
+    } else {
+        None
+    }
+}
+
+fn latency<K>(inner: &Inner<K>, start: Option<Instant>) -> Option<Duration> {
+    start.map(|start| elapsed(start, inner.time.precise_now()))
+}
+
+/// Leave to make one call, borrowed from a [`CircuitBreaker`](super::CircuitBreaker)
+/// by [`try_acquire`](super::CircuitBreaker::try_acquire).
+///
+/// Record the outcome with [`success`](Self::success),
+/// [`failure`](Self::failure), [`record`](Self::record) or
+/// [`record_result`](Self::record_result); each returns the transition it
+/// caused. Dropping the permit instead releases it: the call counts as neither
+/// and its half-open probe slot, if it held one, is free again.
+///
+/// ```
+/// use seawall::{CircuitBreaker, CircuitBreakerConfig, State};
+///
+/// let cb = CircuitBreaker::new("queue", CircuitBreakerConfig { failure_threshold: 1, ..Default::default() });
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+/// let permit = cb.try_acquire().expect("closed");
+/// permit.failure();
+/// assert_eq!(cb.state(), State::Open);
+/// assert!(cb.try_acquire().is_err());
+/// # });
+/// ```
+#[must_use = "a permit dropped at once is released without an outcome"]
+pub struct CallPermit<'a, K> {
+    inner: &'a Inner<K>,
+    permit: Permit<'a, Owned, HeapWindow>,
+    start: Option<Instant>,
+}
+
+impl<'a, K> CallPermit<'a, K> {
+    #[inline]
+    pub(crate) fn acquire(inner: &'a Inner<K>) -> Result<Self, Rejection> {
+        match inner.core.try_acquire(&inner.time.for_acquire()) {
+            Ok(permit) => {
+                inner.notify(permit.transition());
+                Ok(Self {
+                    inner,
+                    permit,
+                    start: start(inner),
+                })
+            }
+            Err(rejection) => {
+                inner.notify(rejection.transition());
+                Err(rejection)
+            }
+        }
+    }
+
+    /// Whether this permit holds a half-open probe slot.
+    pub fn is_probe(&self) -> bool {
+        self.permit.is_probe()
+    }
+
+    /// Records a success.
+    #[inline]
+    pub fn success(self) -> Option<Transition> {
+        self.record(Outcome::Success)
+    }
+
+    /// Records a failure.
+    #[inline]
+    pub fn failure(self) -> Option<Transition> {
+        self.record(Outcome::Failure)
+    }
+
+    /// Records `outcome`, with the latency since the permit was acquired when
+    /// the breaker has a window (for slow-call detection).
+    #[inline]
+    pub fn record(self, outcome: Outcome) -> Option<Transition> {
+        let latency = latency(self.inner, self.start);
+        self.record_with_latency(outcome, latency)
+    }
+
+    /// Records `outcome` with a latency measured by the caller (`None`: not slow).
+    pub fn record_with_latency(
+        self,
+        outcome: Outcome,
+        latency: Option<Duration>,
+    ) -> Option<Transition> {
+        let inner = self.inner;
+        let transition = self
+            .permit
+            .record(outcome, latency, &inner.time.for_record());
+        inner.notify(transition);
+        transition
+    }
+
+    /// Records `result` as the breaker's classifier says: a success, a failure,
+    /// or neither (released).
+    #[inline]
+    pub fn record_result<T, E>(self, result: &Result<T, E>) -> Option<Transition>
+    where
+        K: Classify<T, E>,
+    {
+        match self.inner.classifier.classify(result) {
+            Some(outcome) => self.record(outcome),
+            None => {
+                self.release();
+                None
+            }
+        }
+    }
+
+    /// Releases the permit without an outcome (what dropping it does).
+    pub fn release(self) {
+        drop(self);
+    }
+}
+
+impl<K> std::fmt::Debug for CallPermit<'_, K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallPermit")
+            .field("probe", &self.is_probe())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Leave to make one call, owning a handle of its breaker: a [`CallPermit`] for
+/// futures that must be `'static`. It releases itself when dropped without an
+/// outcome, as a `CallPermit` does.
+#[must_use = "a permit dropped at once is released without an outcome"]
+pub struct OwnedCallPermit<K> {
+    inner: Arc<Inner<K>>,
+    /// `None` once recorded or released.
+    ticket: Option<Ticket>,
+    start: Option<Instant>,
+}
+
+impl<K> OwnedCallPermit<K> {
+    #[inline]
+    pub(crate) fn acquire(inner: &Arc<Inner<K>>) -> Result<Self, Rejection> {
+        match inner.core.try_acquire_ticket(&inner.time.for_acquire()) {
+            Ok(ticket) => {
+                inner.notify(ticket.transition());
+                Ok(Self {
+                    inner: Arc::clone(inner),
+                    ticket: Some(ticket),
+                    start: start(inner),
+                })
+            }
+            Err(rejection) => {
+                inner.notify(rejection.transition());
+                Err(rejection)
+            }
+        }
+    }
+
+    /// Whether this permit holds a half-open probe slot.
+    pub fn is_probe(&self) -> bool {
+        self.ticket.as_ref().is_some_and(Ticket::is_probe)
+    }
+
+    /// Records a success.
+    pub fn success(self) -> Option<Transition> {
+        self.record(Outcome::Success)
+    }
+
+    /// Records a failure.
+    pub fn failure(self) -> Option<Transition> {
+        self.record(Outcome::Failure)
+    }
+
+    /// Records `outcome` (see [`CallPermit::record`]).
+    pub fn record(mut self, outcome: Outcome) -> Option<Transition> {
+        let latency = latency(&self.inner, self.start);
+        let ticket = self.ticket.take()?;
+        let transition =
+            self.inner
+                .core
+                .record(ticket, outcome, latency, &self.inner.time.for_record());
+        self.inner.notify(transition);
+        transition
+    }
+
+    /// Records `result` as the breaker's classifier says.
+    pub fn record_result<T, E>(self, result: &Result<T, E>) -> Option<Transition>
+    where
+        K: Classify<T, E>,
+    {
+        match self.inner.classifier.classify(result) {
+            Some(outcome) => self.record(outcome),
+            None => {
+                self.release();
+                None
+            }
+        }
+    }
+
+    /// Releases the permit without an outcome (what dropping it does).
+    pub fn release(self) {
+        drop(self);
+    }
+}
+
+impl<K> Drop for OwnedCallPermit<K> {
+    fn drop(&mut self) {
+        if let Some(ticket) = self.ticket.take() {
+            self.inner.core.release(ticket);
+        }
+    }
+}
+
+impl<K> std::fmt::Debug for OwnedCallPermit<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OwnedCallPermit")
+            .field("probe", &self.is_probe())
+            .finish_non_exhaustive()
+    }
+}

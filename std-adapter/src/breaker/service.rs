@@ -1,0 +1,61 @@
+//! The tower service behind a circuit breaker.
+
+use std::task::{Context, Poll};
+
+use tower_service::Service;
+
+use super::{CircuitBreaker, Classify, ResponseFuture};
+use crate::BoxError;
+
+/// A service whose requests pass a [`CircuitBreaker`] first.
+///
+/// A rejected request fails at once with the breaker's
+/// [`Rejection`](seawall_core::breaker::Rejection), boxed into a [`BoxError`]
+/// (`error.downcast_ref::<Rejection>()` gives the time until the next try); the
+/// inner service is not called. The response or error of a request let through
+/// is classified by the breaker's classifier and recorded; a response future
+/// dropped before it finishes releases its permit.
+#[derive(Debug, Clone)]
+pub struct CircuitBreakerService<S, K> {
+    inner: S,
+    breaker: CircuitBreaker<K>,
+}
+
+impl<S, K> CircuitBreakerService<S, K> {
+    /// Puts `breaker` in front of `inner`.
+    pub fn new(inner: S, breaker: CircuitBreaker<K>) -> Self {
+        Self { inner, breaker }
+    }
+
+    /// The breaker.
+    pub fn breaker(&self) -> &CircuitBreaker<K> {
+        &self.breaker
+    }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S, K, Req> Service<Req> for CircuitBreakerService<S, K>
+where
+    S: Service<Req>,
+    S::Error: Into<BoxError>,
+    K: Classify<S::Response, S::Error>,
+{
+    type Response = S::Response;
+    type Error = BoxError;
+    type Future = ResponseFuture<S::Future, K>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, request: Req) -> Self::Future {
+        match self.breaker.try_acquire_owned() {
+            Ok(permit) => ResponseFuture::called(self.inner.call(request), permit),
+            Err(rejection) => ResponseFuture::rejected(rejection),
+        }
+    }
+}
