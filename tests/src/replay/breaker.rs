@@ -91,6 +91,12 @@ impl Config {
         b.build().map_err(|e| e.to_string())
     }
 
+    /// The window the scenario asks for, as written (`None`: the
+    /// consecutive-failure rule), for adapters that build windows their own way.
+    pub fn window_spec(&self) -> Option<&WindowSpec> {
+        self.window.as_ref()
+    }
+
     /// The window these keys describe.
     pub fn window(&self) -> Result<Window, String> {
         Ok(match self.window {

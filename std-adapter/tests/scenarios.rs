@@ -1,0 +1,371 @@
+//! Replays every shared `circuit_breaker` scenario (`tests/scenarios/`) through
+//! the async API, with paused tokio time.
+//!
+//! - `call` runs `cb.call(..)`; a call with `latency_ms` starts, tokio's time
+//!   advances by the latency while it is in flight, then it ends (its latency is
+//!   measured by the adapter, as in production).
+//! - `acquire` with a permit starts a `cb.call(..)` future and polls it once: it
+//!   is then in flight, holding its permit, until `record` finishes it or
+//!   `release` drops it (a cancelled call).
+//! - Transitions are observed through the breaker's `on_transition` listener.
+//!
+//! Scenarios whose results depend on the clock's absolute value (time-window
+//! buckets, `set_time`, latencies measured "at" the scenario's instant) run with
+//! an aligned clock: paused tokio time shifted so that it reads the scenario's
+//! time. The others run on the adapter's own tokio clock.
+
+use std::collections::HashMap;
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
+use std::time::Duration;
+
+use seawall::core::{Clock, Instant};
+use seawall::{CircuitBreaker, CircuitBreakerConfig, Error, SlidingWindow, State, Transition};
+use seawall_tests::replay::breaker::{
+    Config, OutcomeSpec, Step, WindowSpec, check_opt, check_transition, reason,
+};
+use seawall_tests::replay::check;
+use seawall_tests::scenario::{self, Scenario};
+use tokio::sync::oneshot;
+
+/// Paused tokio time, shifted to read the scenario's clock, plus `origin`: a
+/// multiple of the time window's bucket (so buckets keep their boundaries) large
+/// enough that a call can start "before" the scenario's time zero.
+struct AlignedClock {
+    origin: u64,
+    base: tokio::time::Instant,
+    /// Scenario milliseconds at `base`, in nanoseconds, adjusted by `set_time`
+    /// and by latencies.
+    shift: AtomicI64,
+}
+
+impl AlignedClock {
+    fn new(start_ms: u64, bucket: Option<Duration>) -> Self {
+        const SPAN: u64 = 10_000_000_000_000; // about 2.8 hours
+        let origin = match bucket {
+            Some(bucket) => SPAN.div_ceil(bucket.as_nanos() as u64) * bucket.as_nanos() as u64,
+            None => SPAN,
+        };
+        Self {
+            origin,
+            base: tokio::time::Instant::now(),
+            shift: AtomicI64::new(start_ms as i64 * 1_000_000),
+        }
+    }
+
+    fn set(&self, ms: u64) {
+        let elapsed = self.base.elapsed().as_nanos() as i64;
+        self.shift
+            .store(ms as i64 * 1_000_000 - elapsed, Ordering::SeqCst);
+    }
+
+    fn shift_back(&self, by: Duration) {
+        self.shift.fetch_sub(by.as_nanos() as i64, Ordering::SeqCst);
+    }
+}
+
+impl Clock for AlignedClock {
+    fn now(&self) -> Instant {
+        let nanos = self.base.elapsed().as_nanos() as i64 + self.shift.load(Ordering::SeqCst);
+        Instant::from_nanos((self.origin as i64 + nanos).max(0) as u64)
+    }
+}
+
+type Call<'a> = Pin<Box<dyn Future<Output = Result<(), Error<()>>> + 'a>>;
+
+fn result_of(outcome: OutcomeSpec) -> Result<(), ()> {
+    match outcome {
+        OutcomeSpec::Success => Ok(()),
+        OutcomeSpec::Failure => Err(()),
+    }
+}
+
+/// Polls `call` once: `Some(result)` if it finished.
+async fn poll_once(call: &mut Call<'_>) -> Option<Result<(), Error<()>>> {
+    poll_fn(|cx| match call.as_mut().poll(cx) {
+        Poll::Ready(result) => Poll::Ready(Some(result)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await
+}
+
+struct Replay<'a> {
+    breaker: &'a CircuitBreaker,
+    events: &'a Mutex<Vec<Transition>>,
+    aligned: Option<&'a AlignedClock>,
+}
+
+impl Replay<'_> {
+    /// The single transition caused since the last look (more is an error).
+    fn caused(&self) -> Result<Option<Transition>, String> {
+        let mut events = self.events.lock().unwrap();
+        let seen: Vec<Transition> = events.drain(..).collect();
+        match seen.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(*one)),
+            more => Err(format!("one step caused several transitions: {more:?}")),
+        }
+    }
+
+    async fn call(&self, outcome: OutcomeSpec, latency: Option<Duration>) -> Result<(), String> {
+        let (tx, rx) = oneshot::channel::<Result<(), ()>>();
+        if let (Some(latency), Some(clock)) = (latency, self.aligned) {
+            // The call must end at the scenario's instant, having lasted `latency`.
+            clock.shift_back(latency);
+        }
+        let mut call: Call<'_> = Box::pin(self.breaker.call(|| async move { rx.await.unwrap() }));
+        if let Some(done) = poll_once(&mut call).await {
+            return Err(format!("not admitted: {done:?}"));
+        }
+        // What admission caused (Open to HalfOpen) is not the call's transition:
+        // the scenarios' `call` checks what its outcome caused.
+        self.events.lock().unwrap().clear();
+        if let Some(latency) = latency {
+            tokio::time::advance(latency).await;
+        }
+        tx.send(result_of(outcome)).unwrap();
+        match call.await {
+            Ok(()) | Err(Error::Inner(())) => Ok(()),
+            Err(other) => Err(format!("unexpected error {other:?}")),
+        }
+    }
+}
+
+async fn replay(scenario: &Scenario) -> Result<(), String> {
+    let config: Config = scenario.config()?;
+    let mut options = CircuitBreakerConfig::from(config.build()?);
+    options.window = config.window_spec().map(|spec| match *spec {
+        WindowSpec::Count { size } => SlidingWindow::Count { size },
+        WindowSpec::Time {
+            duration_ms,
+            buckets,
+        } => SlidingWindow::Time {
+            duration: Duration::from_millis(duration_ms),
+            buckets,
+        },
+    });
+    let needs_alignment = matches!(options.window, Some(SlidingWindow::Time { .. }))
+        || scenario.steps.iter().any(|step| {
+            step["op"] == "set_time" || (step["op"] == "call" && step.get("latency_ms").is_some())
+        });
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&events);
+    let bucket = match options.window {
+        Some(SlidingWindow::Time { duration, buckets }) => Some(duration / buckets as u32),
+        _ => None,
+    };
+    let aligned = Arc::new(AlignedClock::new(scenario.start_ms, bucket));
+    let mut builder = CircuitBreaker::builder("scenario")
+        .config(options)
+        .on_transition(move |_, transition| log.lock().unwrap().push(transition));
+    if needs_alignment {
+        builder = builder.clock(aligned.clone());
+    }
+    let breaker = builder.build().map_err(|e| e.to_string())?;
+    let replay = Replay {
+        breaker: &breaker,
+        events: &events,
+        aligned: needs_alignment.then_some(&*aligned),
+    };
+    let mut in_flight: HashMap<String, (Call<'_>, oneshot::Sender<Result<(), ()>>)> =
+        HashMap::new();
+
+    for index in 0..scenario.steps.len() {
+        let step: Step = scenario.step(index)?;
+        let at = |e: String| format!("step {index} ({}): {e}", scenario.steps[index]);
+        let result: Result<(), String> = async {
+            match step {
+                Step::Advance { ms } => tokio::time::advance(Duration::from_millis(ms)).await,
+                Step::SetTime { ms } => match replay.aligned {
+                    Some(clock) => clock.set(ms),
+                    None => return Err("set_time needs the aligned clock".into()),
+                },
+                Step::Acquire {
+                    permit,
+                    rejected,
+                    retry_after_ms,
+                    transition,
+                    probe,
+                } => match (permit, rejected) {
+                    (Some(name), None) => {
+                        let (tx, rx) = oneshot::channel::<Result<(), ()>>();
+                        let mut call: Call<'_> =
+                            Box::pin(breaker.call(|| async move { rx.await.unwrap() }));
+                        if let Some(done) = poll_once(&mut call).await {
+                            return Err(format!("not admitted: {done:?}"));
+                        }
+                        check_transition(&transition, replay.caused()?)?;
+                        // Through `call`, a permit is a probe exactly when the
+                        // breaker is half-open once it is admitted.
+                        check_opt("probe", probe, breaker.state() == State::HalfOpen)?;
+                        if in_flight.insert(name.clone(), (call, tx)).is_some() {
+                            return Err(format!("permit {name:?} is already held"));
+                        }
+                    }
+                    (None, Some(expected)) => {
+                        let error = match breaker.call(|| async { Ok::<(), ()>(()) }).await {
+                            Err(Error::Rejected(rejection)) => rejection,
+                            other => return Err(format!("expected a rejection, got {other:?}")),
+                        };
+                        check("reason", &reason(&expected)?, &error.reason())?;
+                        if let Some(expected) = retry_after_ms {
+                            check(
+                                "retry_after",
+                                &expected.map(Duration::from_millis),
+                                &error.retry_after(),
+                            )?;
+                        }
+                        check_transition(&transition, replay.caused()?)?;
+                    }
+                    _ => return Err("acquire takes exactly one of permit and rejected".into()),
+                },
+                Step::Call {
+                    outcome,
+                    latency_ms,
+                    repeat,
+                    transition,
+                } => {
+                    let repeat = repeat.unwrap_or(1);
+                    for i in 0..repeat {
+                        replay
+                            .call(outcome, latency_ms.map(Duration::from_millis))
+                            .await
+                            .map_err(|e| format!("call {} of {repeat}: {e}", i + 1))?;
+                        let caused = replay.caused()?;
+                        if i + 1 < repeat {
+                            check("transition before the last repetition", &None, &caused)?;
+                        } else {
+                            check_transition(&transition, caused)?;
+                        }
+                    }
+                }
+                Step::Record {
+                    permit,
+                    outcome,
+                    latency_ms,
+                    transition,
+                } => {
+                    if latency_ms.is_some() {
+                        return Err("latency_ms on record: not replayable through call".into());
+                    }
+                    let (call, tx) = in_flight
+                        .remove(&permit)
+                        .ok_or_else(|| format!("no permit {permit:?}"))?;
+                    tx.send(result_of(outcome)).unwrap();
+                    match call.await {
+                        Ok(()) | Err(Error::Inner(())) => {}
+                        Err(other) => return Err(format!("unexpected error {other:?}")),
+                    }
+                    check_transition(&transition, replay.caused()?)?;
+                }
+                Step::Release { permit } => {
+                    // Dropping the in-flight call future cancels the call.
+                    drop(
+                        in_flight
+                            .remove(&permit)
+                            .ok_or_else(|| format!("no permit {permit:?}"))?,
+                    );
+                }
+                Step::ForceOpen { transition } => {
+                    check_transition(&transition, breaker.force_open())?;
+                    replay.caused()?;
+                }
+                Step::Disable { transition } => {
+                    check_transition(&transition, breaker.disable())?;
+                    replay.caused()?;
+                }
+                Step::Reset { transition } => {
+                    check_transition(&transition, breaker.reset())?;
+                    replay.caused()?;
+                }
+                Step::ExpectState { state } => {
+                    let expected = State::from_name(&state)
+                        .ok_or_else(|| format!("unknown state {state:?}"))?;
+                    check("state", &expected, &breaker.state())?;
+                }
+                Step::ExpectStats {
+                    permitted,
+                    successful,
+                    failed,
+                    slow,
+                    rejected,
+                    released,
+                    state_transitions,
+                } => {
+                    let stats = breaker.stats();
+                    check_opt("permitted", permitted, stats.permitted)?;
+                    check_opt("successful", successful, stats.successful)?;
+                    check_opt("failed", failed, stats.failed)?;
+                    check_opt("slow", slow, stats.slow)?;
+                    check_opt("rejected", rejected, stats.rejected)?;
+                    check_opt("released", released, stats.released)?;
+                    check_opt(
+                        "state_transitions",
+                        state_transitions,
+                        stats.state_transitions,
+                    )?;
+                }
+                Step::ExpectWindow {
+                    calls,
+                    failed,
+                    slow,
+                } => {
+                    let totals = breaker.window_totals();
+                    check_opt("window calls", calls, totals.calls)?;
+                    check_opt("window failed", failed, totals.failed)?;
+                    check_opt("window slow", slow, totals.slow)?;
+                }
+            }
+            Ok(())
+        }
+        .await;
+        result.map_err(at)?;
+    }
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_breaker_scenario_replays_through_the_async_api() {
+    let all = scenario::all();
+    let breaker_scenarios: Vec<_> = all
+        .iter()
+        .filter(|(_, parsed)| {
+            parsed
+                .as_ref()
+                .map_or(true, |s| s.policy == "circuit_breaker")
+        })
+        .collect();
+    assert!(
+        breaker_scenarios.len() >= 22,
+        "expected at least 22 breaker scenarios, found {}",
+        breaker_scenarios.len()
+    );
+    let mut failures = Vec::new();
+    for (name, parsed) in breaker_scenarios {
+        let outcome = match parsed {
+            Ok(scenario) => replay(scenario).await,
+            Err(error) => Err(error.clone()),
+        };
+        if let Err(error) = outcome {
+            failures.push(format!("{name}: {error}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} scenario(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wrong_expectation_fails_the_async_replay() {
+    let text = r#"{"description": "wrong", "policy": "circuit_breaker",
+        "steps": [{"op": "call", "outcome": "failure", "transition": "closed->open"}]}"#;
+    let scenario: Scenario = serde_json::from_str(text).unwrap();
+    let error = replay(&scenario).await.unwrap_err();
+    assert!(error.contains("transition: expected"), "{error}");
+}
