@@ -6,3 +6,5 @@ cd "$(dirname "$0")/../.."
 
 RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-3}" \
   cargo test -p seawall-core --test loom --release --locked --target-dir target/loom
+RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-3}" \
+  cargo test -p seawall-core --test loom_policies --release --locked --target-dir target/loom

@@ -1,0 +1,158 @@
+//! loom models of the rate limiter's, the bulkhead's and the retry budget's
+//! atomics: every interleaving of a few threads.
+//!
+//! Run with `RUSTFLAGS="--cfg loom" cargo test -p seawall-core --test loom_policies --release`
+//! (the `loom` stage of `scripts/test.sh`).
+#![cfg(loom)]
+
+use std::time::Duration;
+
+use loom::sync::Arc;
+use loom::thread;
+use seawall_core::bulkhead::Bulkhead;
+use seawall_core::rate_limit::{Quota, RateLimiter};
+use seawall_core::retry::RetryBudget;
+use seawall_core::rng::{Rng, SharedSplitMix64, SplitMix64};
+use seawall_core::time::Instant;
+
+fn limiter(burst: u32) -> Arc<RateLimiter> {
+    Arc::new(RateLimiter::new(
+        Quota::new(1, Duration::from_secs(1), burst).unwrap(),
+    ))
+}
+
+#[test]
+fn racing_checks_admit_exactly_the_burst() {
+    loom::model(|| {
+        let limiter = limiter(2);
+        let now = Instant::from_secs(10);
+        let handles: Vec<_> = (0..3)
+            .map(|_| {
+                let limiter = limiter.clone();
+                thread::spawn(move || limiter.check(&now).is_ok())
+            })
+            .collect();
+        let admitted = handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|ok| *ok)
+            .count();
+        assert_eq!(admitted, 2);
+        let refused = limiter.check(&now).unwrap_err();
+        assert_eq!(refused.retry_after(), Duration::from_secs(1));
+    });
+}
+
+#[test]
+fn racing_weighted_checks_never_overdraw() {
+    loom::model(|| {
+        let limiter = limiter(3);
+        let now = Instant::from_secs(10);
+        let two = {
+            let limiter = limiter.clone();
+            thread::spawn(move || limiter.check_n(2, &now).unwrap().is_ok())
+        };
+        let also_two = {
+            let limiter = limiter.clone();
+            thread::spawn(move || limiter.check_n(2, &now).unwrap().is_ok())
+        };
+        let one = limiter.check(&now).is_ok();
+        let (two, also_two) = (two.join().unwrap(), also_two.join().unwrap());
+        // 2 + 2 > 3: exactly one two-cell request fits, and the one cell always
+        // fits beside it, in every order.
+        assert!(two != also_two, "two-cell requests: {two}, {also_two}");
+        assert!(one);
+        assert!(limiter.check(&now).is_err());
+    });
+}
+
+#[test]
+fn racing_entries_never_exceed_the_bulkhead() {
+    loom::model(|| {
+        let bulkhead = Arc::new(Bulkhead::new(2).unwrap());
+        let handles: Vec<_> = (0..3)
+            .map(|_| {
+                let bulkhead = bulkhead.clone();
+                thread::spawn(move || match bulkhead.try_enter_ticket() {
+                    Ok(ticket) => {
+                        assert!(bulkhead.in_flight() <= 2);
+                        bulkhead.release(ticket);
+                        true
+                    }
+                    Err(_) => false,
+                })
+            })
+            .collect();
+        let admitted = handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|ok| *ok)
+            .count();
+        // At least two always get in; the third only if someone left first.
+        assert!(admitted >= 2);
+        assert_eq!(bulkhead.in_flight(), 0);
+    });
+}
+
+#[test]
+fn held_places_block_exactly_the_excess() {
+    loom::model(|| {
+        let bulkhead = Arc::new(Bulkhead::new(1).unwrap());
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let bulkhead = bulkhead.clone();
+                thread::spawn(move || bulkhead.try_enter_ticket().ok())
+            })
+            .collect();
+        let tickets: Vec<_> = handles
+            .into_iter()
+            .filter_map(|h| h.join().unwrap())
+            .collect();
+        assert_eq!(tickets.len(), 1);
+        assert_eq!(bulkhead.in_flight(), 1);
+        for ticket in tickets {
+            bulkhead.release(ticket);
+        }
+        assert_eq!(bulkhead.in_flight(), 0);
+    });
+}
+
+#[test]
+fn racing_failures_and_successes_keep_the_budget_exact() {
+    loom::model(|| {
+        let budget = Arc::new(RetryBudget::new(3, 0.5).unwrap());
+        let failing: Vec<_> = (0..2)
+            .map(|_| {
+                let budget = budget.clone();
+                thread::spawn(move || budget.record_failure())
+            })
+            .collect();
+        budget.record_success();
+        let allowed: Vec<bool> = failing.into_iter().map(|h| h.join().unwrap()).collect();
+        // In every order exactly one failure leaves more than half of 3 tokens:
+        // F F S: 2 (yes), 1 (no), 1.5. F S F: 2 (yes), 2.5, 1.5 (no).
+        // S F F: 3 (the success meets a full bucket), 2 (yes), 1 (no).
+        assert_eq!(allowed.iter().filter(|a| **a).count(), 1, "{allowed:?}");
+        let tokens = budget.tokens();
+        assert!(tokens == 1.5 || tokens == 1.0, "{tokens}");
+    });
+}
+
+#[test]
+fn the_shared_generator_gives_each_draw_its_own_output() {
+    loom::model(|| {
+        let rng = Arc::new(SharedSplitMix64::new(5));
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let rng = rng.clone();
+                thread::spawn(move || (&*rng).next_u64())
+            })
+            .collect();
+        let mut drawn: Vec<u64> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        drawn.sort_unstable();
+        let mut plain = SplitMix64::new(5);
+        let mut expected = vec![plain.next_u64(), plain.next_u64()];
+        expected.sort_unstable();
+        assert_eq!(drawn, expected);
+    });
+}
