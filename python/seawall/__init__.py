@@ -14,17 +14,24 @@ from seawall._errors import (
     SeawallError,
     TimeoutExceededError,
 )
-from seawall._seawall import Permit, Stats, WindowTotals, __version__
+from seawall._retry import Attempt, Retry, RetryHistory, retry, retry_history
+from seawall._seawall import Permit, RetryBudget, Stats, WindowTotals, __version__
 
 __all__ = [
     "__version__",
+    "Attempt",
     "BulkheadFullError",
     "CircuitBreaker",
     "CircuitOpenError",
     "Permit",
     "RateLimitedError",
+    "Retry",
+    "RetryBudget",
+    "RetryHistory",
     "SeawallError",
     "Stats",
     "TimeoutExceededError",
     "WindowTotals",
+    "retry",
+    "retry_history",
 ]

@@ -13,9 +13,7 @@ use seawall_core::time::{Clock, Instant};
 
 use crate::classify::Classifier;
 use crate::clock::{ClockSource, ManualClock};
-use crate::errors::{
-    Exception, config_error, count, int_in, invalid, ratio, seconds, secs_from_nanos,
-};
+use crate::errors::{Exception, config_error, count, int_in, invalid, ratio, seconds, secs};
 use crate::permit::{Permit, guarded_call};
 use crate::stats::{Stats, WindowTotals};
 
@@ -217,7 +215,7 @@ impl CircuitBreaker {
     /// Seconds the breaker stays open after its first trip.
     #[getter]
     fn timeout(&self) -> f64 {
-        self.core.config().open_duration().as_secs_f64()
+        secs(self.core.config().open_duration())
     }
 
     /// Probes admitted at once while half-open.
@@ -426,9 +424,7 @@ pub(crate) fn acquire(slf: &Bound<'_, CircuitBreaker>) -> PyResult<Ticket> {
 impl CircuitBreaker {
     /// `CircuitOpenError(name, retry_after, reason)`.
     fn rejected(&self, py: Python<'_>, rejection: Rejection) -> PyErr {
-        let retry_after = rejection
-            .retry_after()
-            .map(|d| secs_from_nanos(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)));
+        let retry_after = rejection.retry_after().map(secs);
         Exception::CircuitOpen.err(
             py,
             (

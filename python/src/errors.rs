@@ -45,6 +45,9 @@ fn argument_name(field: &str) -> &str {
     match field {
         // The seed's word for how long the breaker stays open.
         "open_duration" => "timeout",
+        // The backoff's fields, as the retry policy's arguments name them.
+        "initial" | "base" | "delay" => "initial_delay",
+        "max" => "max_delay",
         other => other,
     }
 }
@@ -164,9 +167,15 @@ pub(crate) fn duration_from_secs(secs: f64) -> Duration {
     }
 }
 
-/// A duration as float seconds.
+/// Nanoseconds as float seconds: one correctly rounded division, so that
+/// `round(seconds * 1e9)` gives the nanoseconds back exactly (below 2^53 ns).
 pub(crate) fn secs_from_nanos(nanos: u64) -> f64 {
     nanos as f64 / 1e9
+}
+
+/// A duration as float seconds, rounded as [`secs_from_nanos`].
+pub(crate) fn secs(duration: Duration) -> f64 {
+    secs_from_nanos(u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX))
 }
 
 fn is_timedelta(value: &Bound<'_, PyAny>) -> PyResult<bool> {

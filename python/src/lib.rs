@@ -11,6 +11,7 @@ mod classify;
 mod clock;
 mod errors;
 mod permit;
+mod retry;
 mod stats;
 
 use pyo3::prelude::*;
@@ -25,5 +26,9 @@ fn _seawall(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<stats::Stats>()?;
     module.add_class::<stats::WindowTotals>()?;
     module.add_class::<clock::ManualClock>()?;
+    module.add_class::<retry::Retry>()?;
+    module.add_class::<retry::RetryBudget>()?;
+    module.add_class::<retry::RetryCall>()?;
+    module.add_class::<retry::Retrying>()?;
     Ok(())
 }

@@ -218,14 +218,7 @@ impl Guarded {
         instance: Option<&Bound<'py, PyAny>>,
         _owner: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        match instance.filter(|i| !i.is_none()) {
-            None => Ok(slf.clone().into_any()),
-            Some(instance) => {
-                static METHOD: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-                let method = METHOD.import(slf.py(), "types", "MethodType")?;
-                method.call1((slf, instance))
-            }
-        }
+        bind_method(slf.as_any(), instance)
     }
 
     /// The breaker the function is called through.
@@ -236,5 +229,20 @@ impl Guarded {
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         Ok(format!("<guarded {}>", self.func.bind(py).repr()?))
+    }
+}
+
+/// `__get__` of the wrappers: unbound on the class, a bound method on an instance.
+pub(crate) fn bind_method<'py>(
+    wrapper: &Bound<'py, PyAny>,
+    instance: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    match instance.filter(|i| !i.is_none()) {
+        None => Ok(wrapper.clone()),
+        Some(instance) => {
+            static METHOD: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+            let method = METHOD.import(wrapper.py(), "types", "MethodType")?;
+            method.call1((wrapper, instance))
+        }
     }
 }

@@ -1,0 +1,129 @@
+"""Retry's Python face: the decorator, the ``async def`` loop and the history.
+
+The policy, its decisions and the ``def`` wrapper are Rust (``seawall._seawall``);
+this module adds the ``async def`` loop (sleeping with ``asyncio.sleep``) and the
+history records attached to the error a policy gives up on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Optional, Tuple, TypeVar, overload
+
+from seawall import _seawall
+
+__all__ = ["Attempt", "Retry", "RetryHistory", "retry", "retry_history"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One failed attempt of a retried call."""
+
+    number: int
+    """1 for the first call."""
+    error: BaseException
+    """What the attempt raised."""
+    delay: Optional[float]
+    """Seconds waited before the next attempt; None for the last one."""
+
+
+@dataclass(frozen=True)
+class RetryHistory:
+    """Every failed attempt of a call a :class:`Retry` gave up on, and why."""
+
+    attempts: Tuple[Attempt, ...]
+    """The failed attempts, in order; the last one raised the error."""
+    give_up: str
+    """``"attempts_exhausted"``, ``"deadline_reached"``, ``"budget_empty"`` or
+    ``"not_retryable"``."""
+
+
+def retry_history(error: BaseException) -> Optional[RetryHistory]:
+    """The history a :class:`Retry` attached to ``error`` when it gave up, if any."""
+    history = getattr(error, "retry_history", None)
+    return history if isinstance(history, RetryHistory) else None
+
+
+class Retry(_seawall.Retry):
+    __doc__ = _seawall.Retry.__doc__
+    __slots__ = ()
+
+    def __call__(self, fn: F) -> F:
+        """Decorates ``fn`` (a ``def`` or an ``async def`` function) so that its
+        calls are retried by this policy."""
+        if inspect.iscoroutinefunction(fn):
+            return self._wrap_async(fn)  # type: ignore[return-value]
+        wrapper = self._wrap(fn)
+        functools.update_wrapper(wrapper, fn)
+        return wrapper  # type: ignore[return-value]
+
+    def _wrap_async(self, fn: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R]]:
+        @functools.wraps(fn)
+        async def retrying(*args: Any, **kwargs: Any) -> R:
+            return await self.call_async(fn, *args, **kwargs)
+
+        return retrying
+
+    async def call_async(self, fn: Callable[..., Awaitable[R]], /, *args: Any, **kwargs: Any) -> R:
+        """Awaits ``fn(*args, **kwargs)``, retrying it by this policy, and returns its result."""
+        call = self._start()
+        clock = self.clock
+        while True:
+            try:
+                result = await fn(*args, **kwargs)
+            except Exception as error:
+                delay = call.failed(error)
+                if delay is None:
+                    raise
+                if clock is None:
+                    await asyncio.sleep(delay)
+                else:
+                    clock.advance(delay)
+                    await asyncio.sleep(0)
+            else:
+                call.succeeded()
+                return result
+
+
+@overload
+def retry(fn: F, /) -> F: ...
+
+
+@overload
+def retry(
+    fn: None = None,
+    /,
+    *,
+    max_attempts: Optional[int] = None,
+    strategy: Optional[str] = None,
+    initial_delay: Optional[float] = None,
+    max_delay: Optional[float] = None,
+    multiplier: Optional[float] = None,
+    increment: Optional[float] = None,
+    jitter: Optional[str] = None,
+    seed: Optional[int] = None,
+    deadline: Optional[float] = None,
+    budget: Optional[_seawall.RetryBudget] = None,
+    retry_on: Any = None,
+    on_retry: Optional[Callable[[Attempt], object]] = None,
+    clock: Optional[_seawall.ManualClock] = None,
+) -> Retry: ...
+
+
+def retry(fn: Any = None, /, **options: Any) -> Any:
+    """A :class:`Retry` policy for use as a decorator: ``@retry(max_attempts=5)``,
+    or bare ``@retry`` for the defaults (3 attempts, exponential backoff from 1 s).
+
+    The keyword arguments are :class:`Retry`'s.
+    """
+    if fn is not None:
+        if options:
+            raise TypeError("retry() takes either a function or keyword arguments, not both")
+        return Retry()(fn)
+    return Retry(**options)

@@ -1,0 +1,653 @@
+//! `seawall.Retry`: the core's retry policy, backoff, seeded generator and retry
+//! budget. A `def` function retries in Rust (a first-try success runs no Python
+//! frame of ours); an `async def` one runs a thin Python loop that asks
+//! `RetryCall.failed` for each decision.
+
+use std::hash::{BuildHasher, Hasher};
+use std::time::Duration;
+
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyFloat, PyInt, PyString, PyTuple, PyType};
+use seawall_core::backoff::{Jitter, Strategy};
+use seawall_core::retry::{Failure, GiveUp, RetryDecision, RetryPolicy, RetryState};
+use seawall_core::rng::{SharedSplitMix64, SplitMix64};
+
+use crate::classify::Classifier;
+use crate::clock::{ClockSource, ManualClock};
+use crate::errors::{config_error, count, int_in, invalid, number, seconds, secs, wrong_type};
+
+/// A retry budget shared by the calls to one dependency: gRPC-style retry
+/// throttling, so retries cannot multiply the load during an outage.
+///
+/// The bucket starts with ``max_tokens``; each retryable failure takes one,
+/// each success returns ``token_ratio`` of one, and retries are allowed only
+/// while more than half of ``max_tokens`` remain. Pass it as ``budget=`` to
+/// one or more :class:`Retry` policies.
+#[pyclass(module = "seawall", frozen)]
+pub(crate) struct RetryBudget {
+    inner: seawall_core::RetryBudget,
+}
+
+#[pymethods]
+impl RetryBudget {
+    #[new]
+    #[pyo3(signature = (max_tokens = None, token_ratio = None))]
+    fn new(
+        max_tokens: Option<&Bound<'_, PyAny>>,
+        token_ratio: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let max_tokens = match max_tokens.filter(|v| !v.is_none()) {
+            Some(v) => count(v, "max_tokens")?,
+            None => 10,
+        };
+        let token_ratio = match token_ratio.filter(|v| !v.is_none()) {
+            Some(v) => crate::errors::ratio(v, "token_ratio")?,
+            None => 0.1,
+        };
+        let inner =
+            seawall_core::RetryBudget::new(max_tokens, token_ratio).map_err(config_error)?;
+        Ok(Self { inner })
+    }
+
+    /// The tokens left now.
+    #[getter]
+    fn tokens(&self) -> f64 {
+        self.inner.tokens()
+    }
+
+    /// The capacity of the bucket.
+    #[getter]
+    fn max_tokens(&self) -> u32 {
+        self.inner.max_tokens()
+    }
+
+    /// The share of a token each success returns.
+    #[getter]
+    fn token_ratio(&self) -> f64 {
+        self.inner.token_ratio()
+    }
+
+    /// Whether a retry is allowed now (more than half of the tokens remain).
+    #[getter]
+    fn allows_retry(&self) -> bool {
+        self.inner.allows_retry()
+    }
+
+    /// Fills the bucket again.
+    fn reset(&self) {
+        self.inner.reset();
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "RetryBudget(max_tokens={}, token_ratio={}, tokens={})",
+            self.max_tokens(),
+            self.token_ratio(),
+            self.tokens()
+        )
+    }
+}
+
+/// A retry policy: how many attempts, how long to wait between them, and which
+/// errors are worth retrying. Every decision is the Rust core's, so a ``seed``
+/// gives the same delays as the Rust crates.
+///
+/// Use it as a decorator on ``def`` (sleeps with ``time.sleep``) and
+/// ``async def`` (sleeps with ``asyncio.sleep``) functions, or through
+/// ``call`` / ``call_async``. When the policy gives up, the last error is
+/// re-raised unchanged; its ``retry_history`` attribute (see
+/// :func:`seawall.retry_history`) holds every attempt and why it gave up.
+///
+/// Args:
+///     max_attempts: Attempts in all, the first call included (default 3).
+///     strategy: ``"exponential"`` (default), ``"fixed"``, ``"linear"`` or
+///         ``"decorrelated_jitter"``.
+///     initial_delay: The first delay in seconds (default 1.0); the delay of
+///         ``"fixed"``; the base of ``"decorrelated_jitter"``.
+///     max_delay: The cap of the delays in seconds (default 30.0; not for ``"fixed"``).
+///     multiplier: Growth of ``"exponential"`` (default 2.0).
+///     increment: Growth of ``"linear"`` per attempt (default ``initial_delay``).
+///     jitter: ``"none"`` (default), ``"full"`` or ``"equal"``.
+///     seed: Seeds the generator of the jitter (default: a random seed).
+///     deadline: Total time budget in seconds: no retry starts after it.
+///     budget: A :class:`RetryBudget` shared with other policies.
+///     retry_on: Errors worth retrying: exception types or a predicate
+///         ``(exception) -> bool`` (default every ``Exception``). A
+///         ``retry_after`` attribute of the error (seconds, as on
+///         :class:`CircuitOpenError`) is honoured up to ``max_delay``.
+///     on_retry: ``callback(attempt)`` called with an :class:`Attempt` before
+///         each wait.
+///     clock: A :class:`seawall.testing.ManualClock`: waits advance it instead
+///         of sleeping.
+#[pyclass(module = "seawall._seawall", name = "Retry", subclass, frozen)]
+pub(crate) struct Retry {
+    policy: RetryPolicy,
+    budget: Option<Py<RetryBudget>>,
+    rng: SharedSplitMix64,
+    seed: u64,
+    classifier: Classifier,
+    on_retry: Option<Py<PyAny>>,
+    pub(crate) clock: ClockSource,
+}
+
+fn given<'a, 'py>(value: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
+    value.filter(|v| !v.is_none())
+}
+
+fn only_for(name: &str, strategy: &str) -> PyErr {
+    invalid(name, format!("does not apply to strategy={strategy:?}"))
+}
+
+#[pymethods]
+impl Retry {
+    #[new]
+    #[pyo3(signature = (
+        *, max_attempts = None, strategy = None, initial_delay = None, max_delay = None,
+        multiplier = None, increment = None, jitter = None, seed = None, deadline = None,
+        budget = None, retry_on = None, on_retry = None, clock = None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        max_attempts: Option<&Bound<'_, PyAny>>,
+        strategy: Option<&Bound<'_, PyAny>>,
+        initial_delay: Option<&Bound<'_, PyAny>>,
+        max_delay: Option<&Bound<'_, PyAny>>,
+        multiplier: Option<&Bound<'_, PyAny>>,
+        increment: Option<&Bound<'_, PyAny>>,
+        jitter: Option<&Bound<'_, PyAny>>,
+        seed: Option<&Bound<'_, PyAny>>,
+        deadline: Option<&Bound<'_, PyAny>>,
+        budget: Option<&Bound<'_, PyAny>>,
+        retry_on: Option<&Bound<'_, PyAny>>,
+        on_retry: Option<&Bound<'_, PyAny>>,
+        clock: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let mut b = RetryPolicy::builder();
+        if let Some(v) = given(max_attempts) {
+            b = b.max_attempts(count(v, "max_attempts")?);
+        }
+        let name = match given(strategy) {
+            Some(v) => v
+                .cast::<PyString>()
+                .map_err(|_| wrong_type("strategy", "a str", v))?
+                .to_string(),
+            None => "exponential".to_owned(),
+        };
+        let initial = match given(initial_delay) {
+            Some(v) => seconds(v, "initial_delay")?,
+            None => Duration::from_secs(1),
+        };
+        let max = match given(max_delay) {
+            Some(v) => Some(seconds(v, "max_delay")?),
+            None => None,
+        };
+        let multiplier = match given(multiplier) {
+            Some(v) => Some(number(v, "multiplier")?),
+            None => None,
+        };
+        let increment = match given(increment) {
+            Some(v) => Some(seconds(v, "increment")?),
+            None => None,
+        };
+        let default_max = Duration::from_secs(30).max(initial);
+        let strategy = match name.as_str() {
+            "exponential" => {
+                if increment.is_some() {
+                    return Err(only_for("increment", &name));
+                }
+                Strategy::Exponential {
+                    initial,
+                    multiplier: multiplier.unwrap_or(2.0),
+                    max: max.unwrap_or(default_max),
+                }
+            }
+            "fixed" => {
+                if max.is_some() {
+                    return Err(only_for("max_delay", &name));
+                }
+                if multiplier.is_some() {
+                    return Err(only_for("multiplier", &name));
+                }
+                if increment.is_some() {
+                    return Err(only_for("increment", &name));
+                }
+                Strategy::Fixed { delay: initial }
+            }
+            "linear" => {
+                if multiplier.is_some() {
+                    return Err(only_for("multiplier", &name));
+                }
+                Strategy::Linear {
+                    initial,
+                    increment: increment.unwrap_or(initial),
+                    max: max.unwrap_or(default_max),
+                }
+            }
+            "decorrelated_jitter" => {
+                if multiplier.is_some() {
+                    return Err(only_for("multiplier", &name));
+                }
+                if increment.is_some() {
+                    return Err(only_for("increment", &name));
+                }
+                Strategy::DecorrelatedJitter {
+                    base: initial,
+                    max: max.unwrap_or(default_max),
+                }
+            }
+            other => {
+                return Err(invalid(
+                    "strategy",
+                    format!(
+                        "must be \"exponential\", \"fixed\", \"linear\" or \"decorrelated_jitter\", not {other:?}"
+                    ),
+                ));
+            }
+        };
+        b = b.strategy(strategy);
+        if let Some(v) = given(jitter) {
+            let text = v
+                .cast::<PyString>()
+                .map_err(|_| wrong_type("jitter", "a str", v))?
+                .to_string();
+            let mode = Jitter::from_name(&text).ok_or_else(|| {
+                invalid(
+                    "jitter",
+                    format!("must be \"none\", \"full\" or \"equal\", not {text:?}"),
+                )
+            })?;
+            b = b.jitter(mode);
+        }
+        if let Some(v) = given(deadline) {
+            b = b.deadline(seconds(v, "deadline")?);
+        }
+        let policy = b.build().map_err(config_error)?;
+        let seed = match given(seed) {
+            Some(v) => int_in(v, "seed", 0, u64::MAX)?,
+            None => random_seed(),
+        };
+        let budget = match given(budget) {
+            Some(v) => Some(
+                v.cast::<RetryBudget>()
+                    .map_err(|_| wrong_type("budget", "a seawall.RetryBudget or None", v))?
+                    .clone()
+                    .unbind(),
+            ),
+            None => None,
+        };
+        let on_retry = match given(on_retry) {
+            Some(v) if v.is_callable() => Some(v.clone().unbind()),
+            Some(v) => return Err(wrong_type("on_retry", "a callable", v)),
+            None => None,
+        };
+        Ok(Self {
+            policy,
+            budget,
+            rng: SharedSplitMix64::new(seed),
+            seed,
+            classifier: Classifier::from_args(py, retry_on, "retry_on", None, "")?,
+            on_retry,
+            clock: ClockSource::from_arg(clock)?,
+        })
+    }
+
+    /// Attempts in all, the first call included.
+    #[getter]
+    fn max_attempts(&self) -> u32 {
+        self.policy.max_attempts()
+    }
+
+    /// The backoff strategy's name.
+    #[getter]
+    fn strategy(&self) -> &'static str {
+        self.policy.backoff().strategy().as_str()
+    }
+
+    /// The jitter mode's name.
+    #[getter]
+    fn jitter(&self) -> &'static str {
+        self.policy.backoff().jitter().as_str()
+    }
+
+    /// The longest delay the backoff can give, in seconds.
+    #[getter]
+    fn max_delay(&self) -> f64 {
+        secs(self.policy.backoff().max_delay())
+    }
+
+    /// The total time budget in seconds, or None.
+    #[getter]
+    fn deadline(&self) -> Option<f64> {
+        self.policy.deadline().map(secs)
+    }
+
+    /// The seed of the jitter's generator.
+    #[getter]
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The retry budget, or None.
+    #[getter]
+    fn budget(&self, py: Python<'_>) -> Option<Py<RetryBudget>> {
+        self.budget.as_ref().map(|b| b.clone_ref(py))
+    }
+
+    /// The clock given to the policy (None: the monotonic clock, real sleeps).
+    #[getter]
+    fn clock(&self, py: Python<'_>) -> Option<Py<ManualClock>> {
+        self.clock.to_object(py)
+    }
+
+    /// The first ``count`` delays (seconds) a fresh generator with this policy's
+    /// seed gives, ignoring ``max_attempts``, deadlines, budgets and hints.
+    fn delays(&self, count: &Bound<'_, PyAny>) -> PyResult<Vec<f64>> {
+        let count = int_in(count, "count", 0, 1_000_000)?;
+        let rng = SplitMix64::new(self.seed);
+        Ok(self
+            .policy
+            .backoff()
+            .iter(rng)
+            .take(count as usize)
+            .map(secs)
+            .collect())
+    }
+
+    /// Calls ``fn(*args, **kwargs)``, retrying it by this policy; returns its result.
+    #[pyo3(signature = (fn_, /, *args, **kwargs))]
+    fn call<'py>(
+        slf: &Bound<'py, Self>,
+        fn_: &Bound<'py, PyAny>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        run(slf, fn_, args, kwargs)
+    }
+
+    /// Starts one logical call, for the ``async def`` loop.
+    fn _start(slf: &Bound<'_, Self>) -> RetryCall {
+        let retry = slf.get();
+        RetryCall {
+            retry: slf.clone().unbind(),
+            state: retry.policy.start(&retry.clock),
+            history: Vec::new(),
+        }
+    }
+
+    /// A plain wrapper that calls ``fn`` with retries (used by the decorator).
+    fn _wrap(slf: &Bound<'_, Self>, fn_: &Bound<'_, PyAny>) -> PyResult<Retrying> {
+        if !fn_.is_callable() {
+            return Err(wrong_type("fn", "a callable", fn_));
+        }
+        Ok(Retrying {
+            retry: slf.clone().unbind(),
+            func: fn_.clone().unbind(),
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Retry(max_attempts={}, strategy={:?}, jitter={:?}, seed={})",
+            self.max_attempts(),
+            self.strategy(),
+            self.jitter(),
+            self.seed
+        )
+    }
+}
+
+fn random_seed() -> u64 {
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(0x5EA_3A11);
+    hasher.finish()
+}
+
+/// The Python classes of the history (`seawall/_retry.py`): plain dataclasses,
+/// so the cycle error -> history -> attempt -> error is collected by the GC.
+fn history_class<'py>(py: Python<'py>, name: &'static str) -> PyResult<&'py Bound<'py, PyType>> {
+    static ATTEMPT: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    static HISTORY: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    let cell = if name == "Attempt" {
+        &ATTEMPT
+    } else {
+        &HISTORY
+    };
+    cell.import(py, "seawall._retry", name)
+}
+
+fn hint(py: Python<'_>, error: &PyErr) -> Option<Duration> {
+    let value = error.value(py);
+    let hint = value.getattr(pyo3::intern!(py, "retry_after")).ok()?;
+    if !(hint.is_instance_of::<PyFloat>() || hint.is_instance_of::<PyInt>()) {
+        return None;
+    }
+    let hint: f64 = hint.extract().ok()?;
+    (hint.is_finite() && hint >= 0.0).then(|| crate::errors::duration_from_secs(hint))
+}
+
+impl Retry {
+    /// The policy's answer to a failed attempt: `Ok(delay)` or `Err(reason)`.
+    fn decide(
+        &self,
+        py: Python<'_>,
+        state: &mut RetryState,
+        error: &PyErr,
+    ) -> Result<Duration, GiveUp> {
+        // Cancellation, KeyboardInterrupt and SystemExit are never retried.
+        let retryable =
+            error.is_instance_of::<PyException>(py) && self.classifier.counts(py, error);
+        let failure = Failure {
+            retryable,
+            retry_after: if retryable { hint(py, error) } else { None },
+        };
+        let budget = self.budget.as_ref().map(|b| &b.get().inner);
+        match self
+            .policy
+            .on_failure(state, failure, budget, &self.clock, &mut &self.rng)
+        {
+            RetryDecision::Retry { delay } => Ok(delay),
+            RetryDecision::GiveUp(reason) => Err(reason),
+        }
+    }
+
+    #[inline]
+    fn succeeded(&self) {
+        if let Some(budget) = &self.budget {
+            budget.get().inner.record_success();
+        }
+    }
+
+    /// Records a retried attempt and tells `on_retry`.
+    fn retried(
+        &self,
+        py: Python<'_>,
+        history: &mut Vec<Py<PyAny>>,
+        number: u32,
+        error: &PyErr,
+        delay: Duration,
+    ) -> PyResult<()> {
+        let delay = secs(delay);
+        let attempt = history_class(py, "Attempt")?.call1((number, error.value(py), delay))?;
+        if let Some(callback) = &self.on_retry {
+            let callback = callback.bind(py);
+            if let Err(raised) = callback.call1((&attempt,)) {
+                raised.write_unraisable(py, Some(callback));
+            }
+        }
+        history.push(attempt.unbind());
+        Ok(())
+    }
+
+    /// Attaches the history to the error the policy gave up on.
+    fn gave_up(
+        py: Python<'_>,
+        history: Vec<Py<PyAny>>,
+        number: u32,
+        error: &PyErr,
+        reason: GiveUp,
+    ) {
+        if reason == GiveUp::NotRetryable && history.is_empty() {
+            return;
+        }
+        let result = (|| -> PyResult<()> {
+            let value = error.value(py);
+            let last = history_class(py, "Attempt")?.call1((number, value, py.None()))?;
+            let mut attempts: Vec<Bound<'_, PyAny>> =
+                history.into_iter().map(|a| a.into_bound(py)).collect();
+            attempts.push(last);
+            let record = history_class(py, "RetryHistory")?
+                .call1((PyTuple::new(py, attempts)?, reason.as_str()))?;
+            // Exceptions that take no attributes keep no history.
+            let _ = value.setattr(pyo3::intern!(py, "retry_history"), &record);
+            if value.hasattr(pyo3::intern!(py, "add_note"))? {
+                let note = format!("seawall: gave up after {number} attempt(s): {reason}");
+                value.call_method1(pyo3::intern!(py, "add_note"), (note,))?;
+            }
+            Ok(())
+        })();
+        if let Err(failed) = result {
+            failed.write_unraisable(py, None);
+        }
+    }
+
+    fn sleep(&self, py: Python<'_>, delay: Duration) -> PyResult<()> {
+        match &self.clock {
+            ClockSource::Manual(clock) => {
+                clock.get().inner.advance(delay);
+                Ok(())
+            }
+            ClockSource::Monotonic => {
+                static SLEEP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+                let sleep = SLEEP.get_or_try_init(py, || -> PyResult<_> {
+                    Ok(py.import("time")?.getattr("sleep")?.unbind())
+                })?;
+                sleep.call1(py, (secs(delay),))?;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The sync retry loop.
+fn run<'py>(
+    slf: &Bound<'py, Retry>,
+    func: &Bound<'py, PyAny>,
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = slf.py();
+    let retry = slf.get();
+    let mut state = retry.policy.start(&retry.clock);
+    let mut history = Vec::new();
+    loop {
+        match func.call(args, kwargs) {
+            Ok(value) => {
+                retry.succeeded();
+                return Ok(value);
+            }
+            Err(error) => {
+                let number = state.attempt();
+                match retry.decide(py, &mut state, &error) {
+                    Ok(delay) => {
+                        retry.retried(py, &mut history, number, &error, delay)?;
+                        retry.sleep(py, delay)?;
+                    }
+                    Err(reason) => {
+                        Retry::gave_up(py, history, number, &error, reason);
+                        return Err(error);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One logical call of an ``async def`` function under a :class:`Retry`.
+#[pyclass(module = "seawall")]
+pub(crate) struct RetryCall {
+    retry: Py<Retry>,
+    state: RetryState,
+    history: Vec<Py<PyAny>>,
+}
+
+#[pymethods]
+impl RetryCall {
+    /// The attempt in progress (1 for the first call).
+    #[getter]
+    fn attempt(&self) -> u32 {
+        self.state.attempt()
+    }
+
+    /// The decision after ``error``: seconds to wait before the next attempt,
+    /// or None to give up (the error then carries its ``retry_history``).
+    fn failed(&mut self, py: Python<'_>, error: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
+        let error = PyErr::from_value(error.clone());
+        let retry = self.retry.get();
+        let number = self.state.attempt();
+        match retry.decide(py, &mut self.state, &error) {
+            Ok(delay) => {
+                retry.retried(py, &mut self.history, number, &error, delay)?;
+                Ok(Some(secs(delay)))
+            }
+            Err(reason) => {
+                Retry::gave_up(
+                    py,
+                    std::mem::take(&mut self.history),
+                    number,
+                    &error,
+                    reason,
+                );
+                Ok(None)
+            }
+        }
+    }
+
+    /// Records the call's success (returns a share of a token to the budget).
+    fn succeeded(&self) {
+        self.retry.get().succeeded();
+    }
+}
+
+/// A function decorated with a :class:`Retry`: calls it with retries.
+///
+/// ``__wrapped__`` is the original function; it binds as a method.
+#[pyclass(module = "seawall", frozen, dict, weakref)]
+pub(crate) struct Retrying {
+    retry: Py<Retry>,
+    func: Py<PyAny>,
+}
+
+#[pymethods]
+impl Retrying {
+    #[pyo3(signature = (*args, **kwargs))]
+    fn __call__<'py>(
+        &self,
+        py: Python<'py>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        run(self.retry.bind(py), self.func.bind(py), args, kwargs)
+    }
+
+    /// Binds as a method, like a function does.
+    fn __get__<'py>(
+        slf: &Bound<'py, Self>,
+        instance: Option<&Bound<'py, PyAny>>,
+        _owner: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        crate::permit::bind_method(slf.as_any(), instance)
+    }
+
+    /// The policy the function is retried by.
+    #[getter]
+    fn retry(&self, py: Python<'_>) -> Py<Retry> {
+        self.retry.clone_ref(py)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!("<retrying {}>", self.func.bind(py).repr()?))
+    }
+}
