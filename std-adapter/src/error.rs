@@ -4,6 +4,9 @@ use std::fmt;
 use std::time::Duration;
 
 use seawall_core::breaker::Rejection;
+use seawall_core::bulkhead::BulkheadFull;
+use seawall_core::rate_limit::NotUntil;
+use seawall_core::retry::Failure;
 
 use crate::timeout::Elapsed;
 
@@ -41,6 +44,11 @@ pub enum Error<E> {
     Rejected(Rejection),
     /// The call did not finish in time; it was cancelled.
     Timeout(Elapsed),
+    /// A bulkhead had no place free for the call within its maximum wait.
+    BulkheadFull(BulkheadFull),
+    /// A rate limiter refused the call (it would have had to wait longer than
+    /// allowed).
+    RateLimited(NotUntil),
 }
 
 impl<E> Error<E> {
@@ -52,6 +60,33 @@ impl<E> Error<E> {
     /// Whether the call timed out.
     pub fn is_timeout(&self) -> bool {
         matches!(self, Error::Timeout(_))
+    }
+
+    /// Whether a bulkhead had no place for the call.
+    pub fn is_bulkhead_full(&self) -> bool {
+        matches!(self, Error::BulkheadFull(_))
+    }
+
+    /// Whether a rate limiter refused the call.
+    pub fn is_rate_limited(&self) -> bool {
+        matches!(self, Error::RateLimited(_))
+    }
+
+    /// The breaker's rejection, if that is what this is.
+    pub fn rejection(&self) -> Option<&Rejection> {
+        match self {
+            Error::Rejected(rejection) => Some(rejection),
+            _ => None,
+        }
+    }
+
+    /// What a retry should know about this error: every error is worth
+    /// retrying, an open breaker and a rate limiter no sooner than they say.
+    pub fn failure(&self) -> Failure {
+        match self.retry_after() {
+            Some(after) => Failure::retryable().with_retry_after(after),
+            None => Failure::retryable(),
+        }
     }
 
     /// Whether the call itself failed (as opposed to a policy stopping it).
@@ -76,10 +111,12 @@ impl<E> Error<E> {
     }
 
     /// How long to wait before trying again, when the policy that stopped the
-    /// call knows: the rest of a breaker's open duration.
+    /// call knows: the rest of a breaker's open duration, or the wait a rate
+    /// limiter asks for.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::Rejected(rejection) => rejection.retry_after(),
+            Error::RateLimited(not_until) => Some(not_until.retry_after()),
             _ => None,
         }
     }
@@ -93,6 +130,8 @@ impl<E> Error<E> {
             Error::Inner(e) => Error::Inner(f(e)),
             Error::Rejected(r) => Error::Rejected(r),
             Error::Timeout(t) => Error::Timeout(t),
+            Error::BulkheadFull(b) => Error::BulkheadFull(b),
+            Error::RateLimited(r) => Error::RateLimited(r),
         }
     }
 }
@@ -100,6 +139,18 @@ impl<E> Error<E> {
 impl<E> From<Rejection> for Error<E> {
     fn from(rejection: Rejection) -> Self {
         Error::Rejected(rejection)
+    }
+}
+
+impl<E> From<BulkheadFull> for Error<E> {
+    fn from(full: BulkheadFull) -> Self {
+        Error::BulkheadFull(full)
+    }
+}
+
+impl<E> From<NotUntil> for Error<E> {
+    fn from(not_until: NotUntil) -> Self {
+        Error::RateLimited(not_until)
     }
 }
 
@@ -115,6 +166,8 @@ impl<E: fmt::Display> fmt::Display for Error<E> {
             Error::Inner(e) => e.fmt(f),
             Error::Rejected(r) => r.fmt(f),
             Error::Timeout(t) => t.fmt(f),
+            Error::BulkheadFull(b) => b.fmt(f),
+            Error::RateLimited(r) => r.fmt(f),
         }
     }
 }
@@ -125,7 +178,7 @@ impl<E: std::error::Error + 'static> std::error::Error for Error<E> {
         // it again would print it twice.
         match self {
             Error::Inner(e) => e.source(),
-            Error::Rejected(_) | Error::Timeout(_) => None,
+            _ => None,
         }
     }
 }

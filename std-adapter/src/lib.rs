@@ -1,5 +1,6 @@
-//! Resilience for tokio services: circuit breaker, timeout and tower layers
-//! over the deterministic [`seawall_core`].
+//! Resilience for tokio services: circuit breaker, retry, timeout, bulkhead,
+//! rate limiter, fallback, their composition and tower layers, over the
+//! deterministic [`seawall_core`].
 //!
 //! The core makes every decision; this crate runs it in tokio. It owns the
 //! clock (tokio's, so `tokio::time::pause()` makes tests exact; see
@@ -9,7 +10,12 @@
 //! | policy | direct | tower |
 //! |---|---|---|
 //! | circuit breaker | [`CircuitBreaker::call`], [`KeyedCircuitBreaker`] | [`CircuitBreakerLayer`] |
+//! | retry | [`RetryPolicy::execute`] | [`RetryLayer`] |
 //! | timeout | [`with_timeout`] | [`TimeoutLayer`] |
+//! | bulkhead | [`Bulkhead::call`] | [`BulkheadLayer`] |
+//! | rate limiter | [`RateLimiter::call`] | [`RateLimiterLayer`] |
+//! | fallback | [`with_fallback`] | |
+//! | all of them, in a documented order | [`Policy::execute`] | |
 //!
 //! ```
 //! use std::time::Duration;
@@ -37,13 +43,21 @@
 //!
 //! Errors: [`Error`] says whether the call failed by itself
 //! ([`Error::Inner`]) or a policy stopped it ([`Error::Rejected`],
-//! [`Error::Timeout`]). Tower services return a [`BoxError`] holding the
-//! policy's error type ([`Rejection`](core::breaker::Rejection),
-//! [`timeout::Elapsed`]), as tower's own middleware does.
+//! [`Error::Timeout`], [`Error::BulkheadFull`], [`Error::RateLimited`]). Tower
+//! services return a [`BoxError`] holding the policy's error type
+//! ([`Rejection`](core::breaker::Rejection), [`timeout::Elapsed`],
+//! [`BulkheadFull`](core::bulkhead::BulkheadFull),
+//! [`NotUntil`](core::rate_limit::NotUntil)), as tower's own middleware does;
+//! the retry layer keeps the inner service's error type.
 
 mod breaker;
+mod bulkhead;
 mod clock;
 mod error;
+mod fallback;
+mod policy;
+mod rate_limit;
+pub mod retry;
 pub mod timeout;
 
 pub use seawall_core as core;
@@ -53,9 +67,16 @@ pub use breaker::{
     CircuitBreakerService, Classify, ErrorsAreFailures, FailureWhen, KeyedCircuitBreaker,
     MAX_WINDOW_LEN, OwnedCallPermit, ResponseFuture as CircuitBreakerFuture, SlidingWindow,
 };
+pub use bulkhead::{Bulkhead, BulkheadConfig, BulkheadLayer, BulkheadPermit, BulkheadService};
 pub use clock::TokioClock;
 pub use error::Error;
+pub use fallback::{Fallback, FallbackFn, FallbackValue, NoFallback, with_fallback};
+pub use policy::{Policy, PolicyBuilder};
+pub use rate_limit::{RateLimiter, RateLimiterConfig, RateLimiterLayer, RateLimiterService};
+pub use retry::{RetryError, RetryLayer, RetryPolicy, RetryStrategy};
+pub use seawall_core::backoff::Jitter;
 pub use seawall_core::breaker::{Outcome, RejectReason, Rejection, State, Transition};
+pub use seawall_core::retry::{Failure, GiveUp, RetryBudget};
 pub use seawall_core::{ConfigError, Stats};
 pub use timeout::{Elapsed, TimeoutLayer, with_timeout};
 

@@ -1,0 +1,157 @@
+//! The rate limiter: the core's GCRA, waiting with tokio.
+//!
+//! The decision ("admitted", or "not until T") is the core's
+//! [`RateLimiter`](seawall_core::rate_limit::RateLimiter) on one atomic word.
+//! This module waits: when a call would have to wait no longer than
+//! `max_wait`, it sleeps until its turn; otherwise it is refused at once with
+//! [`NotUntil`], which says when to come back.
+
+mod layer;
+mod service;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use seawall_core::ConfigError;
+use seawall_core::rate_limit::{NotUntil, Quota, RateLimiter as CoreLimiter};
+
+pub use layer::RateLimiterLayer;
+pub use service::RateLimiterService;
+
+use crate::clock::TokioClock;
+use crate::error::Error;
+
+/// A rate limiter's quota and patience.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimiterConfig {
+    /// Calls admitted per `period` (at least 1; default 50).
+    pub rate: u64,
+    /// The period of `rate` (default 1 s).
+    pub period: Duration,
+    /// Calls admitted at once after a quiet spell (at least 1; default 50).
+    pub burst: u32,
+    /// How long a call may wait for its turn before it is refused (default
+    /// zero: refused at once).
+    pub max_wait: Duration,
+}
+
+impl Default for RateLimiterConfig {
+    fn default() -> Self {
+        Self {
+            rate: 50,
+            period: Duration::from_secs(1),
+            burst: 50,
+            max_wait: Duration::ZERO,
+        }
+    }
+}
+
+/// Limits the rate of calls to a dependency (or of requests a service
+/// accepts): `rate` per `period`, with bursts of `burst`.
+///
+/// A handle: clones share the same quota.
+///
+/// ```
+/// use std::time::Duration;
+/// use seawall::{RateLimiter, RateLimiterConfig};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let limiter = RateLimiter::new(RateLimiterConfig { rate: 10, burst: 1, ..Default::default() });
+/// assert!(limiter.call(|| async { Ok::<_, ()>(()) }).await.is_ok());
+/// let refused = limiter.call(|| async { Ok::<_, ()>(()) }).await.unwrap_err();
+/// assert_eq!(refused.retry_after(), Some(Duration::from_millis(100)));
+///
+/// // Willing to wait 100 ms: admitted after sleeping.
+/// let patient = RateLimiter::new(RateLimiterConfig { rate: 10, burst: 1, max_wait: Duration::from_millis(100), ..Default::default() });
+/// patient.acquire().await.unwrap();
+/// let start = tokio::time::Instant::now();
+/// patient.acquire().await.unwrap();
+/// assert_eq!(start.elapsed(), Duration::from_millis(100));
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RateLimiter {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    core: CoreLimiter,
+    config: RateLimiterConfig,
+}
+
+impl RateLimiter {
+    /// A rate limiter with `config`.
+    ///
+    /// # Panics
+    ///
+    /// If `config` is invalid, with the message of the [`ConfigError`] that
+    /// [`try_new`](Self::try_new) would return.
+    #[track_caller]
+    pub fn new(config: RateLimiterConfig) -> Self {
+        match Self::try_new(config) {
+            Ok(limiter) => limiter,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    /// A rate limiter with `config`, or its first invalid option.
+    pub fn try_new(config: RateLimiterConfig) -> Result<Self, ConfigError> {
+        let quota = Quota::new(config.rate, config.period, config.burst)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                core: CoreLimiter::new(quota),
+                config,
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> RateLimiterConfig {
+        self.inner.config
+    }
+
+    /// Admits one call now, or says when it would be admitted; never waits.
+    pub fn check(&self) -> Result<(), NotUntil> {
+        self.inner.core.check(&TokioClock)
+    }
+
+    /// Admits one call, sleeping until its turn if that comes within
+    /// `max_wait`; otherwise refuses it at once. Dropping the future stops
+    /// waiting (nothing was reserved).
+    pub async fn acquire(&self) -> Result<(), NotUntil> {
+        let max_wait = self.inner.config.max_wait;
+        let start = tokio::time::Instant::now();
+        loop {
+            let not_until = match self.check() {
+                Ok(()) => return Ok(()),
+                Err(not_until) => not_until,
+            };
+            let wait = not_until.retry_after();
+            if start.elapsed() + wait > max_wait {
+                return Err(not_until);
+            }
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Runs the future made by `f` once the limiter admits it (see
+    /// [`acquire`](Self::acquire)); [`Error::RateLimited`] when it does not.
+    pub async fn call<F, Fut, T, E>(&self, f: F) -> Result<T, Error<E>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        self.acquire().await?;
+        f().await.map_err(Error::Inner)
+    }
+}
+
+impl std::fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimiter")
+            .field("config", &self.inner.config)
+            .finish()
+    }
+}

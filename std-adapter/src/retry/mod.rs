@@ -1,0 +1,202 @@
+//! Retry with backoff: the seed's `RetryPolicy`, deciding with the core's
+//! [`retry`](seawall_core::retry) and sleeping with tokio.
+//!
+//! The core decides after each failed attempt: retry after a delay (the
+//! backoff's, raised to a server's Retry-After hint up to the maximum delay), or
+//! give up because the attempts are exhausted, the deadline would pass, the
+//! retry budget is spent or the error is not worth retrying. This module sleeps
+//! (`tokio::time::sleep`, so paused time applies) and calls again.
+
+mod error;
+mod layer;
+mod service;
+mod strategy;
+
+use std::future::Future;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use seawall_core::ConfigError;
+use seawall_core::backoff::Jitter;
+use seawall_core::retry::{Failure, RetryBudget, RetryDecision, RetryPolicy as CorePolicy};
+use seawall_core::rng::SplitMix64;
+
+pub use error::RetryError;
+pub use layer::RetryLayer;
+pub use service::{RetryErrors, RetryService, ShouldRetry};
+pub use strategy::RetryStrategy;
+
+use crate::clock::TokioClock;
+
+/// When and how often to call again after a failure.
+///
+/// The seed's fields, plus the core's jitter, deadline and retry budget. The
+/// options are checked by [`validate`](Self::validate) (call it at startup): a
+/// policy that does not validate never retries, as [`execute`](Self::execute)
+/// must not panic.
+///
+/// ```
+/// use std::time::Duration;
+/// use seawall::{RetryPolicy, RetryStrategy};
+///
+/// # async fn external_api_call() -> Result<&'static str, std::io::Error> { Ok("pong") }
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let policy = RetryPolicy {
+///     max_attempts: 3,
+///     strategy: RetryStrategy::Exponential {
+///         initial_delay: Duration::from_secs(1),
+///         max_delay: Duration::from_secs(30),
+///         multiplier: 2.0,
+///     },
+///     ..Default::default()
+/// };
+/// let result = policy.execute(|| async { external_api_call().await }).await?;
+/// assert_eq!(result, "pong");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first call included (at least 1; default 3).
+    pub max_attempts: u32,
+    /// How the delays grow (default: exponential from 1 s, doubling, up to 30 s).
+    pub strategy: RetryStrategy,
+    /// Randomness on each delay (default none).
+    pub jitter: Jitter,
+    /// The total time budget from the first call: no retry starts after it
+    /// (default none).
+    pub deadline: Option<Duration>,
+    /// A token bucket shared by the calls to one dependency, so that retries
+    /// cannot multiply the load during an outage (default none).
+    pub budget: Option<Arc<RetryBudget>>,
+    /// The seed of the jitter's generator: the same seed gives every call the
+    /// same delays (default none: a random seed per call).
+    pub seed: Option<u64>,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            strategy: RetryStrategy::default(),
+            jitter: Jitter::None,
+            deadline: None,
+            budget: None,
+            seed: None,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Checks every option, with the core's rules.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.to_core().map(drop)
+    }
+
+    /// The core's policy for these options.
+    pub fn to_core(&self) -> Result<CorePolicy, ConfigError> {
+        let mut builder = CorePolicy::builder()
+            .max_attempts(self.max_attempts)
+            .strategy(self.strategy.to_core())
+            .jitter(self.jitter);
+        if let Some(deadline) = self.deadline {
+            builder = builder.deadline(deadline);
+        }
+        builder.build().map_err(strategy::rename)
+    }
+
+    /// Calls `f` until it succeeds or the policy gives up; every error is worth
+    /// retrying. Returns the value or the last error.
+    pub async fn execute<F, Fut, T, E>(&self, f: F) -> Result<T, E>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        self.execute_with(|_: &E| Failure::retryable(), f)
+            .await
+            .map_err(RetryError::into_inner)
+    }
+
+    /// Calls `f` until it succeeds or the policy gives up, asking `classify`
+    /// about each error: whether it is worth retrying, and the server's hint of
+    /// when to try again (`Failure::retryable().with_retry_after(d)`). The error
+    /// says why the policy gave up.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use seawall::{RetryPolicy, RetryStrategy};
+    /// use seawall::core::retry::{Failure, GiveUp};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let policy = RetryPolicy { strategy: RetryStrategy::Fixed { delay: Duration::from_millis(10) }, ..Default::default() };
+    /// let error = policy
+    ///     .execute_with(
+    ///         |status: &u16| if *status == 404 { Failure::not_retryable() } else { Failure::retryable() },
+    ///         || async { Err::<(), u16>(404) },
+    ///     )
+    ///     .await
+    ///     .unwrap_err();
+    /// assert_eq!((error.error, error.attempts, error.reason), (404, 1, GiveUp::NotRetryable));
+    /// # }
+    /// ```
+    pub async fn execute_with<C, F, Fut, T, E>(
+        &self,
+        classify: C,
+        mut f: F,
+    ) -> Result<T, RetryError<E>>
+    where
+        C: Fn(&E) -> Failure,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let core = self.to_core().unwrap_or(SINGLE_ATTEMPT);
+        let budget = self.budget.as_deref();
+        let mut state = core.start(&TokioClock);
+        let mut rng = None;
+        loop {
+            let error = match f().await {
+                Ok(value) => {
+                    if let Some(budget) = budget {
+                        budget.record_success();
+                    }
+                    return Ok(value);
+                }
+                Err(error) => error,
+            };
+            let rng = rng.get_or_insert_with(|| self.rng());
+            match core.on_failure(&mut state, classify(&error), budget, &TokioClock, rng) {
+                RetryDecision::Retry { delay } => tokio::time::sleep(delay).await,
+                RetryDecision::GiveUp(reason) => {
+                    return Err(RetryError {
+                        error,
+                        attempts: state.attempt(),
+                        reason,
+                    });
+                }
+            }
+        }
+    }
+
+    pub(crate) fn rng(&self) -> SplitMix64 {
+        SplitMix64::new(self.seed.unwrap_or_else(random_seed))
+    }
+}
+
+/// What an invalid policy does: call once, never retry.
+const SINGLE_ATTEMPT: CorePolicy = match CorePolicy::builder().max_attempts(1).build() {
+    Ok(policy) => policy,
+    Err(_) => panic!("a single attempt is a valid policy"),
+};
+
+/// A seed that differs between calls and processes.
+pub(crate) fn random_seed() -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let state: &RandomState = &RANDOM;
+    state.hash_one(COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+static RANDOM: std::sync::LazyLock<RandomState> = std::sync::LazyLock::new(RandomState::new);

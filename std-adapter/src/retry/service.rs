@@ -1,0 +1,106 @@
+//! The tower service that retries failed requests.
+
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use seawall_core::retry::{Failure, RetryBudget, RetryDecision, RetryPolicy as CorePolicy};
+use seawall_core::rng::SplitMix64;
+use tower_service::Service;
+
+use super::random_seed;
+use crate::clock::TokioClock;
+
+/// Decides whether a result of a tower service is a failed attempt worth
+/// retrying: `Some(failure)` to consult the retry policy, `None` to return the
+/// result as it is.
+///
+/// Implemented by [`RetryErrors`] and by any
+/// `Fn(&Result<Res, Err>) -> Option<Failure>`.
+pub trait ShouldRetry<Res, Err> {
+    /// How `result` counts.
+    fn should_retry(&self, result: &Result<Res, Err>) -> Option<Failure>;
+}
+
+/// The default: every error is worth retrying, every response is final.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RetryErrors;
+
+impl<Res, Err> ShouldRetry<Res, Err> for RetryErrors {
+    fn should_retry(&self, result: &Result<Res, Err>) -> Option<Failure> {
+        result.as_ref().err().map(|_| Failure::retryable())
+    }
+}
+
+impl<Res, Err, F: Fn(&Result<Res, Err>) -> Option<Failure>> ShouldRetry<Res, Err> for F {
+    fn should_retry(&self, result: &Result<Res, Err>) -> Option<Failure> {
+        self(result)
+    }
+}
+
+/// A service whose failed requests are sent again, after the policy's delay,
+/// until one succeeds or the policy gives up; the last result is returned.
+///
+/// Each attempt waits for the inner service to be ready and sends a clone of
+/// the request. Dropping the response future cancels the attempt in flight and
+/// the retries to come.
+#[derive(Debug, Clone)]
+pub struct RetryService<S, C> {
+    pub(super) inner: S,
+    pub(super) policy: CorePolicy,
+    pub(super) budget: Option<Arc<RetryBudget>>,
+    pub(super) seed: Option<u64>,
+    pub(super) classifier: C,
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl<S, C, Req> Service<Req> for RetryService<S, C>
+where
+    S: Service<Req> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Response: Send,
+    S::Error: Send,
+    Req: Clone + Send + 'static,
+    C: ShouldRetry<S::Response, S::Error> + Clone + Send + Sync + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<S::Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Req) -> Self::Future {
+        // The service polled ready is the one to call first.
+        let clone = self.inner.clone();
+        let mut service = std::mem::replace(&mut self.inner, clone);
+        let policy = self.policy;
+        let budget = self.budget.clone();
+        let seed = self.seed;
+        let classifier = self.classifier.clone();
+        Box::pin(async move {
+            let mut state = policy.start(&TokioClock);
+            let mut rng: Option<SplitMix64> = None;
+            let mut result = service.call(request.clone()).await;
+            loop {
+                let Some(failure) = classifier.should_retry(&result) else {
+                    if let Some(budget) = &budget {
+                        budget.record_success();
+                    }
+                    return result;
+                };
+                let rng =
+                    rng.get_or_insert_with(|| SplitMix64::new(seed.unwrap_or_else(random_seed)));
+                match policy.on_failure(&mut state, failure, budget.as_deref(), &TokioClock, rng) {
+                    RetryDecision::Retry { delay } => tokio::time::sleep(delay).await,
+                    RetryDecision::GiveUp(_) => return result,
+                }
+                poll_fn(|cx| service.poll_ready(cx)).await?;
+                result = service.call(request.clone()).await;
+            }
+        })
+    }
+}
