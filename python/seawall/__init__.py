@@ -14,17 +14,22 @@ from seawall._errors import (
     SeawallError,
     TimeoutExceededError,
 )
+from seawall._limits import Bulkhead, RateLimiter
 from seawall._retry import Attempt, Retry, RetryHistory, retry, retry_history
-from seawall._seawall import Permit, RetryBudget, Stats, WindowTotals, __version__
+from seawall._seawall import BulkheadPermit, Permit, RetryBudget, Stats, WindowTotals, __version__
+from seawall._timeout import fallback, timeout
 
 __all__ = [
     "__version__",
     "Attempt",
+    "Bulkhead",
     "BulkheadFullError",
+    "BulkheadPermit",
     "CircuitBreaker",
     "CircuitOpenError",
     "Permit",
     "RateLimitedError",
+    "RateLimiter",
     "Retry",
     "RetryBudget",
     "RetryHistory",
@@ -32,6 +37,8 @@ __all__ = [
     "Stats",
     "TimeoutExceededError",
     "WindowTotals",
+    "fallback",
     "retry",
     "retry_history",
+    "timeout",
 ]

@@ -9,22 +9,15 @@ from __future__ import annotations
 
 import functools
 import inspect
-from contextvars import ContextVar
 from types import TracebackType
-from typing import Any, Awaitable, Callable, Optional, Tuple, Type, TypeVar
+from typing import Any, Awaitable, Callable, Optional, Type, TypeVar
 
-from seawall import _seawall
+from seawall import _blocks, _seawall
 
 __all__ = ["CircuitBreaker"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 R = TypeVar("R")
-
-# The permits of the `with breaker:` blocks open in this context (thread or
-# asyncio task), innermost last; `__exit__` ends the innermost one of its breaker.
-_open_blocks: ContextVar[Tuple[Tuple["CircuitBreaker", _seawall.Permit], ...]] = ContextVar(
-    "seawall_open_blocks", default=()
-)
 
 
 class CircuitBreaker(_seawall.CircuitBreaker):
@@ -73,7 +66,7 @@ class CircuitBreaker(_seawall.CircuitBreaker):
 
     def __enter__(self) -> _seawall.Permit:
         permit = self.acquire()
-        _open_blocks.set(_open_blocks.get() + ((self, permit),))
+        _blocks.push(self, permit)
         return permit
 
     def __exit__(
@@ -82,14 +75,8 @@ class CircuitBreaker(_seawall.CircuitBreaker):
         exc: Optional[BaseException],
         traceback: Optional[TracebackType],
     ) -> None:
-        blocks = _open_blocks.get()
-        for index in range(len(blocks) - 1, -1, -1):
-            if blocks[index][0] is self:
-                permit = blocks[index][1]
-                _open_blocks.set(blocks[:index] + blocks[index + 1 :])
-                permit.finish(exc)
-                return
-        raise RuntimeError("CircuitBreaker.__exit__ without a matching __enter__")
+        permit: _seawall.Permit = _blocks.pop(self)
+        permit.finish(exc)
 
     async def __aenter__(self) -> _seawall.Permit:
         return self.__enter__()

@@ -114,11 +114,7 @@ impl CircuitBreaker {
         on_state_change: Option<&Bound<'_, PyAny>>,
         clock: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let name = name
-            .cast::<PyString>()
-            .map_err(|_| crate::errors::wrong_type("name", "a str", name))?
-            .clone()
-            .unbind();
+        let name = name_arg(py, Some(name), "")?;
         let mut b = BreakerConfig::builder();
         if let Some(v) = given(failure_threshold) {
             b = b.failure_threshold(count(v, "failure_threshold")?);
@@ -320,6 +316,22 @@ impl CircuitBreaker {
             self.name.bind(py).to_string(),
             self.state()
         )
+    }
+}
+
+/// A policy's `name=` argument: a `str` (default `default`).
+pub(crate) fn name_arg(
+    py: Python<'_>,
+    name: Option<&Bound<'_, PyAny>>,
+    default: &str,
+) -> PyResult<Py<PyString>> {
+    match name.filter(|n| !n.is_none()) {
+        Some(name) => Ok(name
+            .cast::<PyString>()
+            .map_err(|_| crate::errors::wrong_type("name", "a str", name))?
+            .clone()
+            .unbind()),
+        None => Ok(PyString::new(py, default).unbind()),
     }
 }
 

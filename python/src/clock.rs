@@ -4,9 +4,10 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use seawall_core::time::{Clock, Instant};
 
-use crate::errors::{seconds, secs_from_nanos, wrong_type};
+use crate::errors::{seconds, secs, secs_from_nanos, wrong_type};
 
 /// A clock that moves only when told to, for tests without sleeps.
 ///
@@ -108,6 +109,23 @@ impl ClockSource {
         match self {
             ClockSource::Monotonic => None,
             ClockSource::Manual(clock) => Some(clock.clone_ref(py)),
+        }
+    }
+
+    /// Waits `delay`: `time.sleep` on the monotonic clock (interruptible, and
+    /// the GIL is released), advances a manual clock instead.
+    pub(crate) fn sleep(&self, py: Python<'_>, delay: Duration) -> PyResult<()> {
+        match self {
+            ClockSource::Manual(clock) => {
+                clock.get().inner.advance(delay);
+                Ok(())
+            }
+            ClockSource::Monotonic => {
+                static SLEEP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+                let sleep = SLEEP.import(py, "time", "sleep")?;
+                sleep.call1((secs(delay),))?;
+                Ok(())
+            }
         }
     }
 }

@@ -15,15 +15,21 @@ use seawall_core::ConfigError;
 /// on, and looked up once.
 pub(crate) enum Exception {
     CircuitOpen,
+    BulkheadFull,
+    RateLimited,
 }
 
 static CIRCUIT_OPEN: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static BULKHEAD_FULL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static RATE_LIMITED: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 impl Exception {
     /// The exception class.
     pub(crate) fn class(self, py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
         let (cell, name) = match self {
             Exception::CircuitOpen => (&CIRCUIT_OPEN, "CircuitOpenError"),
+            Exception::BulkheadFull => (&BULKHEAD_FULL, "BulkheadFullError"),
+            Exception::RateLimited => (&RATE_LIMITED, "RateLimitedError"),
         };
         cell.import(py, "seawall._errors", name)
     }

@@ -7,10 +7,12 @@
 //! exceptions (one mapping, in `errors`).
 
 mod breaker;
+mod bulkhead;
 mod classify;
 mod clock;
 mod errors;
 mod permit;
+mod rate_limit;
 mod retry;
 mod stats;
 
@@ -27,6 +29,9 @@ fn _seawall(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<stats::WindowTotals>()?;
     module.add_class::<clock::ManualClock>()?;
     module.add_class::<retry::Retry>()?;
+    module.add_class::<rate_limit::RateLimiter>()?;
+    module.add_class::<bulkhead::Bulkhead>()?;
+    module.add_class::<bulkhead::BulkheadPermit>()?;
     module.add_class::<retry::RetryBudget>()?;
     module.add_class::<retry::RetryCall>()?;
     module.add_class::<retry::Retrying>()?;

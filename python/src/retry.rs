@@ -512,23 +512,6 @@ impl Retry {
             failed.write_unraisable(py, None);
         }
     }
-
-    fn sleep(&self, py: Python<'_>, delay: Duration) -> PyResult<()> {
-        match &self.clock {
-            ClockSource::Manual(clock) => {
-                clock.get().inner.advance(delay);
-                Ok(())
-            }
-            ClockSource::Monotonic => {
-                static SLEEP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-                let sleep = SLEEP.get_or_try_init(py, || -> PyResult<_> {
-                    Ok(py.import("time")?.getattr("sleep")?.unbind())
-                })?;
-                sleep.call1(py, (secs(delay),))?;
-                Ok(())
-            }
-        }
-    }
 }
 
 /// The sync retry loop.
@@ -553,7 +536,7 @@ fn run<'py>(
                 match retry.decide(py, &mut state, &error) {
                     Ok(delay) => {
                         retry.retried(py, &mut history, number, &error, delay)?;
-                        retry.sleep(py, delay)?;
+                        retry.clock.sleep(py, delay)?;
                     }
                     Err(reason) => {
                         Retry::gave_up(py, history, number, &error, reason);

@@ -1,0 +1,205 @@
+//! `seawall.RateLimiter`: the core's GCRA limiter on one atomic word.
+
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+use seawall_core::rate_limit::{InsufficientCapacity, Quota};
+
+use crate::clock::{ClockSource, ManualClock};
+use crate::errors::{Exception, config_error, count, int_in, invalid, seconds, secs};
+
+/// A rate limiter: at most ``rate`` calls per ``period`` seconds, in bursts of
+/// up to ``burst`` (GCRA on one atomic word, lock-free).
+///
+/// ``try_acquire()`` answers at once; ``acquire()`` waits (``time.sleep``)
+/// and ``await wait()`` waits (``asyncio.sleep``) until the call is allowed, or
+/// raise :class:`RateLimitedError` if that would take longer than ``max_wait``.
+/// As a decorator or a ``with`` / ``async with`` block it acquires before each call.
+///
+/// Args:
+///     rate: Calls allowed per period (at least 1).
+///     period: The period in seconds (default 1.0).
+///     burst: Calls allowed at once (default ``rate``).
+///     max_wait: The longest the decorator and the blocks wait, in seconds
+///         (default None: as long as it takes).
+///     name: The limiter's name, in errors.
+///     clock: A :class:`seawall.testing.ManualClock`: waits advance it.
+#[pyclass(module = "seawall._seawall", name = "RateLimiter", subclass, frozen)]
+pub(crate) struct RateLimiter {
+    core: seawall_core::RateLimiter,
+    clock: ClockSource,
+    name: Py<PyString>,
+    max_wait: Option<f64>,
+}
+
+fn cells(n: Option<&Bound<'_, PyAny>>) -> PyResult<u32> {
+    match n {
+        Some(n) => count(n, "n"),
+        None => Ok(1),
+    }
+}
+
+fn max_wait_arg(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<f64>> {
+    match value.filter(|v| !v.is_none()) {
+        Some(v) => Ok(Some(secs(seconds(v, "max_wait")?))),
+        None => Ok(None),
+    }
+}
+
+fn too_many(error: InsufficientCapacity) -> PyErr {
+    invalid("n", error)
+}
+
+#[pymethods]
+impl RateLimiter {
+    #[new]
+    #[pyo3(signature = (rate, period = None, *, burst = None, max_wait = None, name = None, clock = None))]
+    fn new(
+        py: Python<'_>,
+        rate: &Bound<'_, PyAny>,
+        period: Option<&Bound<'_, PyAny>>,
+        burst: Option<&Bound<'_, PyAny>>,
+        max_wait: Option<&Bound<'_, PyAny>>,
+        name: Option<&Bound<'_, PyAny>>,
+        clock: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let rate = int_in(rate, "rate", 0, u64::MAX)?;
+        let period = match period.filter(|v| !v.is_none()) {
+            Some(v) => seconds(v, "period")?,
+            None => std::time::Duration::from_secs(1),
+        };
+        let burst = match burst.filter(|v| !v.is_none()) {
+            Some(v) => count(v, "burst")?,
+            None => u32::try_from(rate).unwrap_or(u32::MAX),
+        };
+        let quota = Quota::new(rate, period, burst).map_err(config_error)?;
+        Ok(Self {
+            core: seawall_core::RateLimiter::new(quota),
+            clock: ClockSource::from_arg(clock)?,
+            name: crate::breaker::name_arg(py, name, "rate_limiter")?,
+            max_wait: max_wait_arg(max_wait)?,
+        })
+    }
+
+    /// Takes ``n`` cells (default 1) if they are available now; never waits.
+    #[pyo3(signature = (n = None))]
+    fn try_acquire(&self, n: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
+        if n.is_none() {
+            return Ok(self.core.check(&self.clock).is_ok());
+        }
+        let admitted = self
+            .core
+            .check_n(cells(n)?, &self.clock)
+            .map_err(too_many)?;
+        Ok(admitted.is_ok())
+    }
+
+    /// Takes ``n`` cells now if it can and answers 0.0; otherwise takes nothing
+    /// and answers the seconds until they would be available.
+    #[pyo3(signature = (n = None))]
+    fn check(&self, n: Option<&Bound<'_, PyAny>>) -> PyResult<f64> {
+        let admitted = self
+            .core
+            .check_n(cells(n)?, &self.clock)
+            .map_err(too_many)?;
+        Ok(match admitted {
+            Ok(()) => 0.0,
+            Err(not_until) => secs(not_until.retry_after()).max(1e-9),
+        })
+    }
+
+    /// Takes ``n`` cells, waiting (``time.sleep``, or advancing a manual clock)
+    /// until they are available. Raises :class:`RateLimitedError` instead when
+    /// that would take longer than ``max_wait`` seconds (default: the limiter's).
+    #[pyo3(signature = (n = None, max_wait = None))]
+    fn acquire(
+        &self,
+        py: Python<'_>,
+        n: Option<&Bound<'_, PyAny>>,
+        max_wait: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let n = cells(n)?;
+        let max_wait = match max_wait_arg(max_wait)? {
+            Some(limit) => Some(limit),
+            None => self.max_wait,
+        };
+        let mut waited = 0.0;
+        loop {
+            match self.core.check_n(n, &self.clock).map_err(too_many)? {
+                Ok(()) => return Ok(()),
+                Err(not_until) => {
+                    let wait = not_until.retry_after();
+                    if max_wait.is_some_and(|limit| waited + secs(wait) > limit) {
+                        return Err(self.limited(py, secs(wait)));
+                    }
+                    waited += secs(wait);
+                    self.clock.sleep(py, wait)?;
+                }
+            }
+        }
+    }
+
+    /// Makes the whole burst available again.
+    fn reset(&self) {
+        self.core.reset();
+    }
+
+    /// The limiter's name.
+    #[getter]
+    fn name(&self, py: Python<'_>) -> Py<PyString> {
+        self.name.clone_ref(py)
+    }
+
+    /// Calls allowed per period.
+    #[getter]
+    fn rate(&self) -> u64 {
+        self.core.quota().rate()
+    }
+
+    /// The period, in seconds.
+    #[getter]
+    fn period(&self) -> f64 {
+        secs(self.core.quota().period())
+    }
+
+    /// Calls allowed at once.
+    #[getter]
+    fn burst(&self) -> u32 {
+        self.core.quota().burst()
+    }
+
+    /// The longest the decorator and the blocks wait, in seconds (None: no limit).
+    #[getter]
+    fn max_wait(&self) -> Option<f64> {
+        self.max_wait
+    }
+
+    /// The clock given to the limiter (None: the monotonic clock).
+    #[getter]
+    fn clock(&self, py: Python<'_>) -> Option<Py<ManualClock>> {
+        self.clock.to_object(py)
+    }
+
+    /// ``RateLimitedError(name, retry_after)``, for the asyncio wait.
+    fn _limited<'py>(&self, py: Python<'py>, retry_after: f64) -> Bound<'py, PyAny> {
+        self.limited(py, retry_after)
+            .into_value(py)
+            .into_bound(py)
+            .into_any()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!(
+            "RateLimiter({:?}, rate={}, period={}, burst={})",
+            self.name.bind(py).to_string(),
+            self.rate(),
+            self.period(),
+            self.burst()
+        )
+    }
+}
+
+impl RateLimiter {
+    fn limited(&self, py: Python<'_>, retry_after: f64) -> PyErr {
+        Exception::RateLimited.err(py, (self.name.clone_ref(py), retry_after))
+    }
+}
