@@ -348,7 +348,7 @@ impl Backoff {
 
     /// The delay for `attempt`, given the `previous` delay (used only by
     /// decorrelated jitter, where a `previous` below `base` counts as `base`).
-    /// Draws at most two words from `rng`.
+    /// Draws at most two words from `rng`: the decorrelated draw, then the jitter.
     #[inline]
     pub fn delay<R: Rng + ?Sized>(
         &self,
@@ -356,29 +356,34 @@ impl Backoff {
         previous: Duration,
         rng: &mut R,
     ) -> Duration {
-        let nanos = match self.kind {
-            Kind::Decorrelated => {
-                let previous = duration_nanos(previous).max(self.initial);
-                between(rng, self.initial, previous.saturating_mul(3)).min(self.max)
-            }
-            _ => self.base_nanos(attempt),
-        };
-        Duration::from_nanos(self.jitter.apply(nanos, rng))
+        Duration::from_nanos(self.draw(attempt, duration_nanos(previous), rng).1)
     }
 
     /// The delay that follows `state`, which it then advances.
     #[inline]
     pub fn next_delay<R: Rng + ?Sized>(&self, state: &mut BackoffState, rng: &mut R) -> Duration {
         state.attempt = state.attempt.saturating_add(1);
-        let previous = Duration::from_nanos(state.previous);
-        let delay = self.delay(state.attempt, previous, rng);
-        // Decorrelated jitter grows from the strategy's draw, not from the
-        // jittered delay: jitter must not drag the sequence down.
+        let (strategy, jittered) = self.draw(state.attempt, state.previous, rng);
+        // Decorrelated jitter grows from the strategy's own draw, not from the
+        // jittered delay: a jitter mode must not drag the sequence down.
         state.previous = match self.kind {
-            Kind::Decorrelated => duration_nanos(delay).max(self.initial),
-            _ => duration_nanos(delay),
+            Kind::Decorrelated => strategy,
+            _ => jittered,
         };
-        delay
+        Duration::from_nanos(jittered)
+    }
+
+    /// The strategy's delay and the delay after jitter, in nanoseconds.
+    #[inline]
+    fn draw<R: Rng + ?Sized>(&self, attempt: u32, previous: u64, rng: &mut R) -> (u64, u64) {
+        let nanos = match self.kind {
+            Kind::Decorrelated => {
+                let previous = previous.max(self.initial);
+                between(rng, self.initial, previous.saturating_mul(3)).min(self.max)
+            }
+            _ => self.base_nanos(attempt),
+        };
+        (nanos, self.jitter.apply(nanos, rng))
     }
 
     /// The delays for attempts 1, 2, 3... drawn from `rng`: an endless iterator.
@@ -454,7 +459,9 @@ impl BackoffState {
         self.attempt
     }
 
-    /// The last delay taken (zero before the first).
+    /// The delay the next one grows from: the last delay taken (zero before the
+    /// first), or, for decorrelated jitter under a jitter mode, the strategy's
+    /// draw before that jitter.
     pub const fn previous(&self) -> Duration {
         Duration::from_nanos(self.previous)
     }
@@ -621,15 +628,26 @@ mod tests {
 
     #[test]
     fn decorrelated_jitter_with_full_jitter_keeps_its_growth() {
-        let backoff = Backoff::decorrelated_jitter(MS(10), S(1))
-            .unwrap()
-            .with_jitter(Jitter::Full);
+        /// The words of the strategy's draws only: every other word.
+        struct SkipJitter(SplitMix64);
+        impl Rng for SkipJitter {
+            fn next_u64(&mut self) -> u64 {
+                let draw = self.0.next_u64();
+                self.0.next_u64();
+                draw
+            }
+        }
+        let plain = Backoff::decorrelated_jitter(MS(10), S(1)).unwrap();
+        let jittered = plain.with_jitter(Jitter::Full);
         let mut state = BackoffState::new();
         let mut rng = SplitMix64::new(5);
+        let mut draws = plain.iter(SkipJitter(SplitMix64::new(5)));
         for _ in 0..20 {
-            let delay = backoff.next_delay(&mut state, &mut rng);
-            assert!(delay <= S(1));
-            assert!(state.previous() >= MS(10));
+            let delay = jittered.next_delay(&mut state, &mut rng);
+            // The sequence grows exactly as without jitter...
+            assert_eq!(state.previous(), draws.next().unwrap());
+            // ...and the jitter only ever shortens a delay.
+            assert!(delay <= state.previous(), "{delay:?} above its draw");
         }
     }
 

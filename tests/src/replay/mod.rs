@@ -1,6 +1,9 @@
 //! Replaying scenarios against the core, one module per policy.
 
 pub mod breaker;
+pub mod bulkhead;
+pub mod rate_limiter;
+pub mod retry;
 
 use crate::scenario::Scenario;
 
@@ -8,6 +11,9 @@ use crate::scenario::Scenario;
 pub fn replay(scenario: &Scenario) -> Result<(), String> {
     match scenario.policy.as_str() {
         "circuit_breaker" => breaker::replay(scenario),
+        "retry" => retry::replay(scenario),
+        "rate_limiter" => rate_limiter::replay(scenario),
+        "bulkhead" => bulkhead::replay(scenario),
         other => Err(format!("unknown policy {other:?}")),
     }
 }
