@@ -248,7 +248,7 @@ async fn a_hanging_probe_is_given_up_after_max_wait_in_half_open() {
     advance(Duration::from_secs(10)).await;
     let probe = tokio::spawn({
         let cb = cb.clone();
-        async move { cb.call(|| std::future::pending::<Result<(), ()>>()).await }
+        async move { cb.call(std::future::pending::<Result<(), ()>>).await }
     });
     tokio::task::yield_now().await;
     assert_eq!(cb.state(), State::HalfOpen);

@@ -50,7 +50,7 @@ async fn probe_slot_is_free(cb: &CircuitBreaker) {
 async fn a_probe_dropped_in_flight_frees_its_slot() {
     let cb = half_open().await;
     {
-        let mut call = pin!(cb.call(|| std::future::pending::<Result<(), ()>>()));
+        let mut call = pin!(cb.call(std::future::pending::<Result<(), ()>>));
         poll_pending(call.as_mut()).await;
         assert_eq!(cb.state(), State::HalfOpen);
         assert!(
@@ -82,7 +82,7 @@ async fn a_probe_cancelled_by_a_timeout_frees_its_slot() {
 async fn a_probe_losing_a_select_frees_its_slot() {
     let cb = half_open().await;
     tokio::select! {
-        _ = cb.call(|| std::future::pending::<Result<(), ()>>()) => unreachable!(),
+        _ = cb.call(std::future::pending::<Result<(), ()>>) => unreachable!(),
         _ = tokio::time::sleep(Duration::from_millis(1)) => {}
     }
     probe_slot_is_free(&cb).await;
@@ -93,7 +93,7 @@ async fn an_aborted_task_frees_its_slot() {
     let cb = half_open().await;
     let task = tokio::spawn({
         let cb = cb.clone();
-        async move { cb.call(|| std::future::pending::<Result<(), ()>>()).await }
+        async move { cb.call(std::future::pending::<Result<(), ()>>).await }
     });
     tokio::task::yield_now().await;
     assert!(
@@ -140,7 +140,7 @@ async fn a_bulkhead_call_dropped_in_flight_or_in_the_queue_gives_everything_back
         max_queued: 1,
     });
     {
-        let mut running = pin!(bulkhead.call(|| std::future::pending::<Result<(), ()>>()));
+        let mut running = pin!(bulkhead.call(std::future::pending::<Result<(), ()>>));
         poll_pending(running.as_mut()).await;
         assert_eq!(bulkhead.in_flight(), 1);
         {
