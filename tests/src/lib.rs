@@ -3,3 +3,4 @@
 
 pub mod replay;
 pub mod scenario;
+pub mod timeline;
