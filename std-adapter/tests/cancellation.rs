@@ -174,7 +174,7 @@ async fn a_waiter_woken_then_dropped_passes_the_place_on() {
         ..Default::default()
     });
     let held = bulkhead.try_acquire().unwrap();
-    let mut first = pin!(bulkhead.acquire());
+    let mut first = Box::pin(bulkhead.acquire());
     poll_pending(first.as_mut()).await;
     let second = tokio::spawn({
         let bulkhead = bulkhead.clone();
@@ -182,9 +182,13 @@ async fn a_waiter_woken_then_dropped_passes_the_place_on() {
     });
     tokio::task::yield_now().await;
     assert_eq!(bulkhead.queued(), 2);
-    drop(held); // wakes `first`, which is never polled again
+    let before = tokio::time::Instant::now();
+    drop(held); // wakes `first`, the older waiter, which is never polled again
     drop(first);
     assert_eq!(second.await.unwrap(), Ok(()));
+    // Paused time: had the wake-up been lost, `second` would only have got the
+    // place after its 60 s wait ran out.
+    assert_eq!(tokio::time::Instant::now(), before);
 }
 
 #[tokio::test(start_paused = true)]
