@@ -125,8 +125,9 @@ impl<W: Window, L: Listener> CircuitBreaker<W, L> {
         Fut: Future<Output = Result<T, E>>,
     {
         // Not an `async fn`: returning the inner future keeps one state
-        // machine instead of two nested ones.
-        self.call_with(None, ErrorsAreFailures, f)
+        // machine instead of two nested ones; `NoLimit` leaves the timeout's
+        // code and state out of it.
+        self.run(NoLimit, ErrorsAreFailures, f)
     }
 
     /// [`call`](Self::call) with a deadline: a call still running after
@@ -141,7 +142,7 @@ impl<W: Window, L: Listener> CircuitBreaker<W, L> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        self.call_with(Some(timeout), ErrorsAreFailures, f)
+        self.run(timeout, ErrorsAreFailures, f)
     }
 
     /// The general call: an optional `timeout`, and a [`Classify`] deciding
@@ -166,28 +167,35 @@ impl<W: Window, L: Listener> CircuitBreaker<W, L> {
     ///     }).await
     /// }
     /// ```
-    pub async fn call_with<T, E, F, Fut, K>(
+    pub fn call_with<T, E, F, Fut, K>(
         &self,
         timeout: Option<Duration>,
         classifier: K,
         f: F,
-    ) -> Result<T, Error<E>>
+    ) -> impl Future<Output = Result<T, Error<E>>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
         K: Classify<T, E>,
     {
+        self.run(timeout, classifier, f)
+    }
+
+    /// Every call: compiled once per kind of time limit, so a call without a
+    /// timeout carries none of a timeout's code or state.
+    async fn run<T, E, F, Fut, K, D>(&self, limit: D, classifier: K, f: F) -> Result<T, Error<E>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        K: Classify<T, E>,
+        D: TimeLimit,
+    {
         let (permit, started) = self.acquire()?;
-        let result = match timeout {
-            None => f().await,
-            Some(limit) => {
-                match embassy_time::with_timeout(to_embassy_duration(limit), f()).await {
-                    Ok(result) => result,
-                    Err(embassy_time::TimeoutError) => {
-                        self.finish(permit, Some(Outcome::Failure), started);
-                        return Err(Error::Timeout(Elapsed::new(limit)));
-                    }
-                }
+        let result = match limit.run(f()).await {
+            Ok(result) => result,
+            Err(elapsed) => {
+                self.finish(permit, Some(Outcome::Failure), started);
+                return Err(Error::Timeout(elapsed));
             }
         };
         self.finish(permit, classifier.classify(&result), started);
@@ -282,6 +290,38 @@ impl<W: Window, L: Listener> CircuitBreaker<W, L> {
             self.listener.on_transition(transition);
         }
         transition
+    }
+}
+
+/// How long a call may run.
+trait TimeLimit {
+    /// Runs `call` within the limit.
+    fn run<Fut: Future>(self, call: Fut) -> impl Future<Output = Result<Fut::Output, Elapsed>>;
+}
+
+/// No limit: the call runs as long as it takes.
+struct NoLimit;
+
+impl TimeLimit for NoLimit {
+    async fn run<Fut: Future>(self, call: Fut) -> Result<Fut::Output, Elapsed> {
+        Ok(call.await)
+    }
+}
+
+impl TimeLimit for Duration {
+    async fn run<Fut: Future>(self, call: Fut) -> Result<Fut::Output, Elapsed> {
+        embassy_time::with_timeout(to_embassy_duration(self), call)
+            .await
+            .map_err(|embassy_time::TimeoutError| Elapsed::new(self))
+    }
+}
+
+impl TimeLimit for Option<Duration> {
+    async fn run<Fut: Future>(self, call: Fut) -> Result<Fut::Output, Elapsed> {
+        match self {
+            Some(limit) => limit.run(call).await,
+            None => Ok(call.await),
+        }
     }
 }
 

@@ -84,7 +84,7 @@ pub use classify::{Classify, ErrorsAreFailures, FailureWhen};
 pub use clock::{EmbassyClock, to_duration, to_embassy_duration, to_instant};
 pub use error::Error;
 pub use rate_limit::RateLimiter;
-pub use retry::{Retry, RetryListener, Retryable, retry};
+pub use retry::{Retry, RetryError, RetryListener, Retryable, retry};
 pub use seawall_core::backoff::{Backoff, Jitter, Strategy};
 pub use seawall_core::breaker::{
     BreakerConfig, BreakerConfigBuilder, Bucket, CountWindow, NoWindow, Outcome, RejectReason,

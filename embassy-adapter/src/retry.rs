@@ -1,6 +1,7 @@
 //! Retrying a call: the core's [`RetryPolicy`] decides, `embassy_time::Timer`
 //! sleeps between attempts, and the core's seedable generator draws the jitter.
 
+use core::fmt;
 use core::future::Future;
 use core::time::Duration;
 
@@ -21,6 +22,40 @@ pub trait Retryable {
     /// What is known about this failed attempt.
     fn failure(&self) -> Failure;
 }
+
+/// The last error of a call that a retry gave up on, with the number of
+/// attempts made and the reason (the tokio adapter's `RetryError`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryError<E> {
+    /// The error of the last attempt.
+    pub error: E,
+    /// Attempts made, the first call included.
+    pub attempts: u32,
+    /// Why there was no further attempt.
+    pub reason: GiveUp,
+}
+
+impl<E> RetryError<E> {
+    /// The error of the last attempt.
+    pub fn into_inner(self) -> E {
+        self.error
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for RetryError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "gave up after {} attempt{} ({}): {}",
+            self.attempts,
+            if self.attempts == 1 { "" } else { "s" },
+            self.reason,
+            self.error
+        )
+    }
+}
+
+impl<E: core::error::Error> core::error::Error for RetryError<E> {}
 
 /// Receives a retry's decisions as they happen. Every method has an empty
 /// default; `()` ignores everything.
@@ -126,23 +161,29 @@ impl<L: RetryListener> Retry<L> {
 
     /// Calls `f` until it succeeds or the policy gives up, sleeping the
     /// policy's delay between attempts; returns the first success or the last
-    /// error. Each error says through [`Retryable`] whether it is worth retrying.
-    pub fn execute<T, E, F, Fut>(&self, f: F) -> impl Future<Output = Result<T, E>>
+    /// error. Each error says through [`Retryable`] whether it is worth
+    /// retrying (the tokio adapter retries every error here; an embassy call's
+    /// [`Error`](crate::Error) knows better: a breaker forced open is not).
+    pub async fn execute<T, E, F, Fut>(&self, f: F) -> Result<T, E>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
         E: Retryable,
     {
         self.execute_with(E::failure, f)
+            .await
+            .map_err(RetryError::into_inner)
     }
 
-    /// [`execute`](Self::execute) with `classify` deciding what each error is
-    /// worth, for error types without [`Retryable`].
+    /// Calls `f` until it succeeds or the policy gives up, asking `classify`
+    /// about each error: whether it is worth retrying, and when to try again
+    /// (`Failure::retryable().with_retry_after(d)`). The error says why the
+    /// policy gave up.
     pub fn execute_with<T, E, F, Fut, C>(
         &self,
         classify: C,
         f: F,
-    ) -> impl Future<Output = Result<T, E>>
+    ) -> impl Future<Output = Result<T, RetryError<E>>>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
@@ -161,11 +202,7 @@ impl<L: RetryListener> Retry<L> {
 
 /// Retries `f` with `policy`, drawing jitter from `rng`: a one-off retry
 /// without a `static` (see [`Retry`] for the shared form).
-pub fn retry<T, E, F, Fut, R>(
-    policy: &RetryPolicy,
-    rng: R,
-    f: F,
-) -> impl Future<Output = Result<T, E>>
+pub async fn retry<T, E, F, Fut, R>(policy: &RetryPolicy, rng: R, f: F) -> Result<T, E>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
@@ -173,6 +210,8 @@ where
     R: Rng,
 {
     run(policy, None, rng, E::failure, &(), f)
+        .await
+        .map_err(RetryError::into_inner)
 }
 
 async fn run<T, E, F, Fut, R, C, L>(
@@ -182,7 +221,7 @@ async fn run<T, E, F, Fut, R, C, L>(
     mut classify: C,
     listener: &L,
     mut f: F,
-) -> Result<T, E>
+) -> Result<T, RetryError<E>>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
@@ -212,7 +251,11 @@ where
             }
             RetryDecision::GiveUp(reason) => {
                 listener.on_give_up(attempt, reason);
-                return Err(error);
+                return Err(RetryError {
+                    error,
+                    attempts: attempt,
+                    reason,
+                });
             }
         }
     }

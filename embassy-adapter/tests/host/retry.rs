@@ -226,6 +226,14 @@ fn errors_without_retryable_use_a_classifier() {
             async { Err::<(), _>("fatal") }
         },
     ));
-    assert_eq!(result, Err("fatal"));
+    let error = result.unwrap_err();
+    assert_eq!(
+        (error.error, error.attempts, error.reason),
+        ("fatal", 1, GiveUp::NotRetryable)
+    );
+    assert_eq!(
+        error.to_string(),
+        "gave up after 1 attempt (error is not retryable): fatal"
+    );
     assert_eq!(calls.get(), 1);
 }
