@@ -54,8 +54,11 @@ async fn error_response(error: BoxError) -> Response {
     }
 }
 
+type HandlerResult = Result<Response, std::convert::Infallible>;
+type Classifier = fn(&HandlerResult) -> Option<Outcome>;
+
 /// 5xx responses count against the handler; everything else is a success.
-fn server_errors_fail(result: &Result<Response, std::convert::Infallible>) -> Option<Outcome> {
+fn server_errors_fail(result: &HandlerResult) -> Option<Outcome> {
     Some(match result {
         Ok(response) if response.status().is_server_error() => Outcome::Failure,
         _ => Outcome::Success,
@@ -64,7 +67,7 @@ fn server_errors_fail(result: &Result<Response, std::convert::Infallible>) -> Op
 
 struct Server {
     addr: SocketAddr,
-    breaker: CircuitBreaker<fn(&Result<Response, std::convert::Infallible>) -> Option<Outcome>>,
+    breaker: CircuitBreaker<Classifier>,
     down_hits: Arc<AtomicU32>,
     flaky_hits: Arc<AtomicU32>,
     busy_entered: Arc<Notify>,
@@ -78,7 +81,7 @@ async fn serve() -> Server {
             timeout: Duration::from_secs(3600),
             ..Default::default()
         })
-        .classifier(server_errors_fail as fn(&_) -> _)
+        .classifier(server_errors_fail as Classifier)
         .build()
         .unwrap();
     let down_hits = Arc::new(AtomicU32::new(0));
