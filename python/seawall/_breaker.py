@@ -65,6 +65,7 @@ class CircuitBreaker(_seawall.CircuitBreaker):
         return result
 
     def __enter__(self) -> _seawall.Permit:
+        """Acquires a permit for the block (or raises CircuitOpenError)."""
         permit = self.acquire()
         _blocks.push(self, permit)
         return permit
@@ -75,10 +76,13 @@ class CircuitBreaker(_seawall.CircuitBreaker):
         exc: Optional[BaseException],
         traceback: Optional[TracebackType],
     ) -> None:
+        """Ends the block's permit: a success, a failure if the breaker counts
+        the exception, else a release (cancellation, excluded errors)."""
         permit: _seawall.Permit = _blocks.pop(self)
         permit.finish(exc)
 
     async def __aenter__(self) -> _seawall.Permit:
+        """As ``__enter__``, for ``async with``."""
         return self.__enter__()
 
     async def __aexit__(
@@ -87,4 +91,5 @@ class CircuitBreaker(_seawall.CircuitBreaker):
         exc: Optional[BaseException],
         traceback: Optional[TracebackType],
     ) -> None:
+        """As ``__exit__``, for ``async with``."""
         self.__exit__(exc_type, exc, traceback)

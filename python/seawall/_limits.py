@@ -84,6 +84,7 @@ class RateLimiter(_seawall.RateLimiter):
         await self.wait()
 
     def __enter__(self) -> RateLimiter:
+        """Takes a cell, waiting as ``acquire()`` does."""
         self.acquire()
         return self
 
@@ -93,9 +94,11 @@ class RateLimiter(_seawall.RateLimiter):
         exc: Optional[BaseException],
         traceback: Optional[TracebackType],
     ) -> None:
+        """Nothing to give back: a cell is spent."""
         return None
 
     async def __aenter__(self) -> RateLimiter:
+        """Takes a cell, waiting as ``wait()`` does."""
         await self.wait()
         return self
 
@@ -105,6 +108,7 @@ class RateLimiter(_seawall.RateLimiter):
         exc: Optional[BaseException],
         traceback: Optional[TracebackType],
     ) -> None:
+        """Nothing to give back: a cell is spent."""
         return None
 
 
@@ -185,6 +189,7 @@ class Bulkhead(_seawall.Bulkhead):
         return _decorate(fn, self.enter, self.enter_async)
 
     def __enter__(self) -> _seawall.BulkheadPermit:
+        """Takes a place for the block, waiting as ``enter()`` does."""
         permit = self.enter()
         _blocks.push(self, permit)
         return permit
@@ -195,10 +200,12 @@ class Bulkhead(_seawall.Bulkhead):
         exc: Optional[BaseException],
         traceback: Optional[TracebackType],
     ) -> None:
+        """Gives the block's place back."""
         permit: _seawall.BulkheadPermit = _blocks.pop(self)
         permit.release()
 
     async def __aenter__(self) -> _seawall.BulkheadPermit:
+        """Takes a place for the block, waiting as ``enter_async()`` does."""
         permit = await self.enter_async()
         _blocks.push(self, permit)
         return permit
@@ -209,4 +216,5 @@ class Bulkhead(_seawall.Bulkhead):
         exc: Optional[BaseException],
         traceback: Optional[TracebackType],
     ) -> None:
+        """Gives the block's place back."""
         self.__exit__(exc_type, exc, traceback)

@@ -40,22 +40,27 @@ const MAX_WINDOW: u64 = 1_000_000;
 ///
 /// Args:
 ///     name: The breaker's name, in errors and events.
-///     failure_threshold: Consecutive failures that open the breaker (no window).
-///     success_threshold: Successful probes that close a half-open breaker.
-///     timeout: Seconds the breaker stays open after it trips (the open duration).
-///     half_open_max_calls: Probes admitted at once while half-open.
+///     failure_threshold: Consecutive failures that open the breaker without a
+///         window (default 5).
+///     success_threshold: Successful probes that close a half-open breaker (default 2).
+///     timeout: Seconds the breaker stays open after it trips, the core's
+///         ``open_duration`` (default 60.0).
+///     half_open_max_calls: Probes admitted at once while half-open (default 1).
 ///     open_duration_multiplier: Growth of the open duration on each further
 ///         consecutive trip (1.0: no growth).
-///     max_open_duration: Cap of that growth, in seconds.
+///     max_open_duration: Cap of that growth, in seconds (default: no cap).
 ///     max_wait_in_half_open: Reopen when every probe slot is taken and no
-///         probe was admitted or answered for this many seconds.
+///         probe was admitted or answered for this many seconds (default: wait).
 ///     window_size: Trip on rates over the last N calls (count-based window).
 ///     window_duration: Trip on rates over the last T seconds (time-based window).
 ///     window_buckets: Buckets of the time-based window (default 10).
-///     failure_rate_threshold: Failure rate in (0, 1] that trips a windowed breaker.
-///     slow_call_rate_threshold: Slow-call rate in (0, 1] that trips a windowed breaker.
-///     slow_call_duration: A call longer than this many seconds is slow.
-///     minimum_calls: Calls in the window before its rates count.
+///     failure_rate_threshold: Failure rate in (0, 1] that trips a windowed
+///         breaker (default 0.5).
+///     slow_call_rate_threshold: Slow-call rate in (0, 1] that trips a windowed
+///         breaker (default 1.0).
+///     slow_call_duration: A call longer than this many seconds is slow (default
+///         60.0). Calls are timed only with a window or this option given.
+///     minimum_calls: Calls in the window before its rates count (default 100).
 ///     failure_on: Exceptions that count as failures: exception types, or a
 ///         predicate ``(exception) -> bool``. Default: every ``Exception``.
 ///     exclude: Exceptions that never count, even if ``failure_on`` matches.

@@ -10,9 +10,9 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyString, PyTuple, PyType};
-use seawall_core::backoff::{Jitter, Strategy};
+use seawall_core::backoff::{BackoffState, Jitter, Strategy};
 use seawall_core::retry::{Failure, GiveUp, RetryDecision, RetryPolicy, RetryState};
-use seawall_core::rng::{SharedSplitMix64, SplitMix64};
+use seawall_core::rng::SharedSplitMix64;
 
 use crate::classify::Classifier;
 use crate::clock::{ClockSource, ManualClock};
@@ -342,17 +342,17 @@ impl Retry {
         self.clock.to_object(py)
     }
 
-    /// The first ``count`` delays (seconds) a fresh generator with this policy's
-    /// seed gives, ignoring ``max_attempts``, deadlines, budgets and hints.
+    /// The next ``count`` delays (seconds) of a fresh backoff sequence, drawn
+    /// from this policy's generator (advancing it, as the waits of retried
+    /// calls do); ignores ``max_attempts``, deadlines, budgets and hints. On a
+    /// new policy with a ``seed``, these are the waits its first retried call takes.
     fn delays(&self, count: &Bound<'_, PyAny>) -> PyResult<Vec<f64>> {
         let count = int_in(count, "count", 0, 1_000_000)?;
-        let rng = SplitMix64::new(self.seed);
-        Ok(self
-            .policy
-            .backoff()
-            .iter(rng)
-            .take(count as usize)
-            .map(secs)
+        let backoff = self.policy.backoff();
+        let mut state = BackoffState::new();
+        let mut rng = &self.rng;
+        Ok((0..count)
+            .map(|_| secs(backoff.next_delay(&mut state, &mut rng)))
             .collect())
     }
 
@@ -374,6 +374,7 @@ impl Retry {
             retry: slf.clone().unbind(),
             state: retry.policy.start(&retry.clock),
             history: Vec::new(),
+            give_up: None,
         }
     }
 
@@ -554,6 +555,7 @@ pub(crate) struct RetryCall {
     retry: Py<Retry>,
     state: RetryState,
     history: Vec<Py<PyAny>>,
+    give_up: Option<GiveUp>,
 }
 
 #[pymethods]
@@ -583,9 +585,17 @@ impl RetryCall {
                     &error,
                     reason,
                 );
+                self.give_up = Some(reason);
                 Ok(None)
             }
         }
+    }
+
+    /// Why the policy gave up, once ``failed`` answered None: ``"attempts_exhausted"``,
+    /// ``"deadline_reached"``, ``"budget_empty"`` or ``"not_retryable"``.
+    #[getter]
+    fn give_up(&self) -> Option<&'static str> {
+        self.give_up.map(GiveUp::as_str)
     }
 
     /// Records the call's success (returns a share of a token to the budget).

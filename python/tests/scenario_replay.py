@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
-from seawall import CircuitBreaker, CircuitOpenError, Permit
+from seawall import Bulkhead, BulkheadPermit, CircuitBreaker, CircuitOpenError, Permit, RateLimiter, Retry, RetryBudget
 from seawall.testing import ManualClock
 
 DIRECTORY = Path(__file__).resolve().parents[2] / "tests" / "scenarios"
@@ -54,6 +54,9 @@ def replay(scenario: Dict[str, Any]) -> None:
     keys("scenario", scenario, {"description", "policy", "steps"}, {"start_ms", "config"})
     replayers: Dict[str, Callable[[Dict[str, Any]], None]] = {
         "circuit_breaker": replay_breaker,
+        "retry": replay_retry,
+        "rate_limiter": replay_rate_limiter,
+        "bulkhead": replay_bulkhead,
     }
     policy = scenario["policy"]
     if policy not in replayers:
@@ -288,3 +291,251 @@ def replay_acquire(
         check_transition(step, events)
         return
     raise ScenarioError("admitted, expected a rejection")
+
+
+# --- common --------------------------------------------------------------------
+
+
+def run_steps(
+    scenario: Dict[str, Any],
+    fields: Dict[str, Any],
+    clock: ManualClock,
+    handle: Callable[[str, Dict[str, Any]], None],
+) -> None:
+    """Checks each step's fields strictly, runs the common ops, hands the others to `handle`."""
+    fields = {"advance": ({"ms"}, set()), "set_time": ({"ms"}, set()), **fields}
+    for index, step in enumerate(scenario["steps"]):
+        try:
+            if not isinstance(step, dict) or step.get("op") not in fields:
+                raise ScenarioError(f"unknown op {step.get('op') if isinstance(step, dict) else step!r}")
+            op = step["op"]
+            required, optional = fields[op]
+            keys(op, {k: v for k, v in step.items() if k != "op"}, required, optional)
+            if op == "advance":
+                clock.advance(ms_to_seconds(step["ms"], "ms"))
+            elif op == "set_time":
+                clock.set(ms_to_seconds(step["ms"], "ms"))
+            else:
+                handle(op, step)
+        except ScenarioError as error:
+            raise ScenarioError(f"step {index} ({json.dumps(step)}): {error}") from None
+
+
+def exactly_one(step: Dict[str, Any], names: List[str]) -> str:
+    present = [name for name in names if name in step]
+    if len(present) != 1:
+        raise ScenarioError(f"{step['op']} takes exactly one of {', '.join(names)}")
+    return present[0]
+
+
+def nanos(seconds: float) -> int:
+    return round(seconds * 1e9)
+
+
+# --- retry -----------------------------------------------------------------------
+
+STRATEGIES = {
+    "fixed": ({"delay_ms"}, {"delay_ms": "initial_delay"}),
+    "linear": ({"initial_ms", "increment_ms", "max_ms"}, {"initial_ms": "initial_delay", "increment_ms": "increment", "max_ms": "max_delay"}),
+    "exponential": ({"initial_ms", "multiplier", "max_ms"}, {"initial_ms": "initial_delay", "multiplier": "multiplier", "max_ms": "max_delay"}),
+    "decorrelated_jitter": ({"base_ms", "max_ms"}, {"base_ms": "initial_delay", "max_ms": "max_delay"}),
+}
+GIVE_UPS = {"attempts_exhausted", "deadline_reached", "budget_empty", "not_retryable"}
+
+
+class AttemptFailed(Exception):
+    """A failed attempt of a retry scenario, with what the scenario says about it."""
+
+    def __init__(self, retryable: bool, retry_after: Optional[float]) -> None:
+        super().__init__(retryable, retry_after)
+        self.retryable = retryable
+        if retry_after is not None:
+            self.retry_after = retry_after
+
+
+def retry_arguments(config: Dict[str, Any]) -> Dict[str, Any]:
+    keys("config", config, set(), {"max_attempts", "strategy", "jitter", "deadline_ms", "seed", "budget"})
+    arguments: Dict[str, Any] = {"seed": config.get("seed", 0)}
+    if "max_attempts" in config:
+        arguments["max_attempts"] = config["max_attempts"]
+    if "jitter" in config:
+        arguments["jitter"] = config["jitter"]
+    if "deadline_ms" in config:
+        arguments["deadline"] = ms_to_seconds(config["deadline_ms"], "deadline_ms")
+    if "strategy" in config:
+        strategy = dict(config["strategy"])
+        kind = strategy.pop("kind", None)
+        if kind not in STRATEGIES:
+            raise ScenarioError(f"config.strategy: unknown kind {kind!r}")
+        required, names = STRATEGIES[kind]
+        keys("config.strategy", strategy, required, set())
+        arguments["strategy"] = kind
+        for key, value in strategy.items():
+            arguments[names[key]] = ms_to_seconds(value, key) if key.endswith("_ms") else value
+    if "budget" in config:
+        keys("config.budget", config["budget"], {"max_tokens", "token_ratio"}, set())
+        arguments["budget"] = RetryBudget(**config["budget"])
+    return arguments
+
+
+def replay_retry(scenario: Dict[str, Any]) -> None:
+    clock = ManualClock(ms_to_seconds(scenario.get("start_ms", 0), "start_ms"))
+    arguments = retry_arguments(scenario.get("config") or {})
+    policy = Retry(clock=clock, retry_on=lambda error: getattr(error, "retryable", True), **arguments)
+    budget: Optional[RetryBudget] = arguments.get("budget")
+    call: List[Any] = []  # the call in progress, if any
+
+    def current() -> Any:
+        if not call:
+            raise ScenarioError("no call in progress: start one first")
+        return call[0]
+
+    def handle(op: str, step: Dict[str, Any]) -> None:
+        if op == "start":
+            call[:] = [policy._start()]
+        elif op == "fail":
+            expected = exactly_one(step, ["delay_ms", "delay_ns", "give_up"])
+            retry_after = step.get("retry_after_ms")
+            error = AttemptFailed(
+                step.get("retryable", True),
+                None if retry_after is None else ms_to_seconds(retry_after, "retry_after_ms"),
+            )
+            running = current()
+            delay = running.failed(error)
+            if expected == "give_up":
+                if step["give_up"] not in GIVE_UPS:
+                    raise ScenarioError(f"unknown reason {step['give_up']!r}")
+                check("decision", ("give_up", step["give_up"]), ("give_up", running.give_up) if delay is None else ("retry", nanos(delay)))
+                call.clear()
+            else:
+                want = step["delay_ms"] * 1_000_000 if expected == "delay_ms" else step["delay_ns"]
+                check("decision", ("retry", want), ("retry", nanos(delay)) if delay is not None else ("give_up", running.give_up))
+        elif op == "succeed":
+            current().succeeded()
+            call.clear()
+        elif op == "expect_attempt":
+            check("attempt", step["attempt"], current().attempt)
+        elif op == "expect_budget":
+            if budget is None:
+                raise ScenarioError("the scenario has no budget")
+            if "tokens" in step:
+                check("tokens", step["tokens"], budget.tokens)
+            if "allows_retry" in step:
+                check("allows_retry", step["allows_retry"], budget.allows_retry)
+        elif op == "expect_delays":
+            which = exactly_one(step, ["delays_ms", "delays_ns"])
+            want = [d * 1_000_000 for d in step[which]] if which == "delays_ms" else list(step[which])
+            check("delays (ns)", want, [nanos(d) for d in policy.delays(len(want))])
+
+    run_steps(
+        scenario,
+        {
+            "start": (set(), set()),
+            "fail": (set(), {"retryable", "retry_after_ms", "delay_ms", "delay_ns", "give_up"}),
+            "succeed": (set(), set()),
+            "expect_attempt": ({"attempt"}, set()),
+            "expect_budget": (set(), {"tokens", "allows_retry"}),
+            "expect_delays": (set(), {"delays_ms", "delays_ns"}),
+        },
+        clock,
+        handle,
+    )
+
+
+# --- rate_limiter ------------------------------------------------------------------
+
+
+def replay_rate_limiter(scenario: Dict[str, Any]) -> None:
+    config = scenario.get("config") or {}
+    keys("config", config, {"rate", "burst"}, {"period_ms"})
+    clock = ManualClock(ms_to_seconds(scenario.get("start_ms", 0), "start_ms"))
+    limiter = RateLimiter(
+        config["rate"],
+        period=ms_to_seconds(config.get("period_ms", 1000), "period_ms"),
+        burst=config["burst"],
+        clock=clock,
+    )
+
+    def handle(op: str, step: Dict[str, Any]) -> None:
+        if op == "reset":
+            limiter.reset()
+            return
+        n = step.get("n", 1)
+        if ("allowed" in step) == ("error" in step):
+            raise ScenarioError("check takes exactly one of allowed and error")
+        if "retry_after_ms" in step and "retry_after_ns" in step:
+            raise ScenarioError("check takes at most one of retry_after_ms and retry_after_ns")
+        if ("retry_after_ms" in step or "retry_after_ns" in step) and step.get("allowed") is not False:
+            raise ScenarioError("retry_after goes only with \"allowed\": false")
+        for i in range(step.get("repeat", 1)):
+            try:
+                wait = limiter.check(n)
+            except ValueError as error:
+                if step.get("error") != "insufficient_capacity":
+                    raise ScenarioError(f"check {i + 1}: unexpected error {error}") from None
+                continue
+            if "error" in step:
+                if step["error"] != "insufficient_capacity":
+                    raise ScenarioError(f"unknown error {step['error']!r}")
+                raise ScenarioError(f"check {i + 1}: expected insufficient_capacity, got a wait of {wait}")
+            check(f"check {i + 1} allowed", step["allowed"], wait == 0.0)
+            if "retry_after_ms" in step:
+                check("retry_after (ns)", step["retry_after_ms"] * 1_000_000, nanos(wait))
+            if "retry_after_ns" in step:
+                check("retry_after (ns)", step["retry_after_ns"], nanos(wait))
+
+    run_steps(
+        scenario,
+        {
+            "check": (set(), {"n", "repeat", "allowed", "retry_after_ms", "retry_after_ns", "error"}),
+            "reset": (set(), set()),
+        },
+        clock,
+        handle,
+    )
+
+
+# --- bulkhead ------------------------------------------------------------------------
+
+
+def replay_bulkhead(scenario: Dict[str, Any]) -> None:
+    config = scenario.get("config") or {}
+    keys("config", config, {"max_concurrent"}, set())
+    clock = ManualClock(ms_to_seconds(scenario.get("start_ms", 0), "start_ms"))
+    bulkhead = Bulkhead(config["max_concurrent"])
+    guards: Dict[str, BulkheadPermit] = {}
+
+    def handle(op: str, step: Dict[str, Any]) -> None:
+        if op == "enter":
+            which = exactly_one(step, ["guard", "rejected"])
+            permit = bulkhead.try_enter()
+            if which == "rejected":
+                if step["rejected"] is not True:
+                    raise ScenarioError("rejected must be true")
+                if permit is not None:
+                    raise ScenarioError("admitted, expected a rejection")
+                return
+            if permit is None:
+                raise ScenarioError("rejected: every place is taken")
+            if step["guard"] in guards:
+                raise ScenarioError(f"guard {step['guard']!r} is already held")
+            guards[step["guard"]] = permit
+        elif op == "exit":
+            if step["guard"] not in guards:
+                raise ScenarioError(f"no guard {step['guard']!r}")
+            guards.pop(step["guard"]).release()
+        elif op == "expect":
+            for key in ("in_flight", "available"):
+                if key in step:
+                    check(key, step[key], getattr(bulkhead, key))
+
+    run_steps(
+        scenario,
+        {
+            "enter": (set(), {"guard", "rejected"}),
+            "exit": ({"guard"}, set()),
+            "expect": (set(), {"in_flight", "available"}),
+        },
+        clock,
+        handle,
+    )

@@ -136,3 +136,84 @@ def test_manual_clock_arguments() -> None:
     clock.set(1e300)  # saturates at the end of the clock's range
     clock.advance(1e300)
     assert clock.now() == 2**64 / 1e9
+
+
+def _accepts_or_names(build: Any, option: str, value: Any) -> Any:
+    try:
+        return build(value)
+    except (ValueError, TypeError) as error:
+        assert option in str(error), (option, value, error)
+        return None
+
+
+RETRY_OPTIONS = [
+    "max_attempts", "strategy", "initial_delay", "max_delay", "multiplier", "increment",
+    "jitter", "seed", "deadline", "budget", "retry_on", "on_retry", "clock",
+]
+
+
+@pytest.mark.parametrize("option", RETRY_OPTIONS)
+def test_no_value_of_any_retry_option_panics(option: str) -> None:
+    from seawall import Retry
+
+    def flaky_once() -> Any:
+        calls: list = []
+
+        def flaky() -> None:
+            calls.append(1)
+            if len(calls) < 2:
+                raise ConnectionError()
+
+        return flaky
+
+    for value in ODD_VALUES + ["fixed", "linear", "full"]:
+        extra: Dict[str, Any] = {"strategy": "linear"} if option == "increment" else {}
+        if option != "clock":
+            extra["clock"] = ManualClock()  # waits advance it: no real sleeps
+        policy = _accepts_or_names(lambda v: Retry(**{option: v}, **extra), option, value)
+        if policy is None:
+            continue
+        policy.delays(3)
+        if policy.clock is None:
+            continue
+        try:
+            policy.call(flaky_once())
+        except ConnectionError:
+            pass  # a policy that gives up at once (max_attempts=1, retry_on=...)
+
+
+@pytest.mark.parametrize("option", ["rate", "period", "burst", "max_wait", "name", "clock"])
+def test_no_value_of_any_rate_limiter_option_panics(option: str) -> None:
+    from seawall import RateLimiter
+
+    for value in ODD_VALUES:
+        kwargs: Dict[str, Any] = {"rate": 5}
+        kwargs[option] = value
+        limiter = _accepts_or_names(lambda v: RateLimiter(**kwargs), option, value)
+        if limiter is not None:
+            limiter.try_acquire()
+            limiter.check()
+
+
+@pytest.mark.parametrize("option", ["max_concurrent", "max_wait", "name"])
+def test_no_value_of_any_bulkhead_option_panics(option: str) -> None:
+    from seawall import Bulkhead
+
+    for value in ODD_VALUES:
+        kwargs: Dict[str, Any] = {"max_concurrent": 2}
+        kwargs[option] = value
+        bulkhead = _accepts_or_names(lambda v: Bulkhead(**kwargs), option, value)
+        if bulkhead is not None:
+            permit = bulkhead.try_enter()
+            assert permit is not None
+            permit.release()
+
+
+def test_no_value_of_the_budget_or_clock_panics() -> None:
+    from seawall import RetryBudget
+
+    for value in ODD_VALUES:
+        _accepts_or_names(lambda v: RetryBudget(max_tokens=v), "max_tokens", value)
+        _accepts_or_names(lambda v: RetryBudget(token_ratio=v), "token_ratio", value)
+        _accepts_or_names(lambda v: ManualClock(v), "start", value)
+        _accepts_or_names(lambda v: ManualClock().advance(v), "seconds", value)

@@ -60,3 +60,27 @@ def test_a_wrong_retry_after_fails() -> None:
     }
     with pytest.raises(ScenarioError, match="retry_after"):
         replay(scenario)
+
+
+def test_every_policy_has_scenarios() -> None:
+    import json
+
+    policies = {json.loads(path.read_text())["policy"] for path in files()}
+    assert {"circuit_breaker", "retry", "rate_limiter", "bulkhead"} <= policies
+
+
+@pytest.mark.parametrize(
+    "scenario,message",
+    [
+        ({"policy": "retry", "steps": [{"op": "start"}, {"op": "fail", "delay_ms": 1, "give_up": "budget_empty"}]}, "exactly one"),
+        ({"policy": "retry", "steps": [{"op": "fail", "delay_ms": 1000}]}, "no call in progress"),
+        ({"policy": "retry", "steps": [{"op": "start"}, {"op": "fail", "delay_ms": 999}]}, "decision: expected"),
+        ({"policy": "retry", "config": {"strategy": {"kind": "fixed", "delay": 1}}, "steps": []}, "unknown field"),
+        ({"policy": "rate_limiter", "config": {"rate": 1, "burst": 1}, "steps": [{"op": "check", "allowed": False}]}, "allowed: expected"),
+        ({"policy": "bulkhead", "config": {"max_concurrent": 1}, "steps": [{"op": "enter", "rejected": True}]}, "expected a rejection"),
+        ({"policy": "bulkhead", "config": {"max_concurrent": 1}, "steps": [{"op": "expect", "in_fligth": 0}]}, "unknown field"),
+    ],
+)
+def test_malformed_or_wrong_scenarios_of_every_policy_fail(scenario: dict, message: str) -> None:
+    with pytest.raises(ScenarioError, match=message):
+        replay({"description": "", **scenario})
