@@ -55,15 +55,15 @@ class RateLimiter(_seawall.RateLimiter):
         """Takes ``n`` cells, awaiting ``asyncio.sleep`` (or advancing a manual
         clock) until they are available; raises :class:`RateLimitedError` when
         that would take longer than ``max_wait`` seconds (default: the limiter's)."""
-        limit = self.max_wait if max_wait is None else float(max_wait)
-        if limit is not None and (limit != limit or limit < 0):
+        if max_wait is not None and not (float(max_wait) >= 0):
             raise ValueError(f"invalid max_wait: must not be negative, got {max_wait}")
+        delay = self.check(n)
+        if delay == 0.0:
+            return
+        limit = self.max_wait if max_wait is None else float(max_wait)
         clock = self.clock
         waited = 0.0
         while True:
-            delay = self.check(n)
-            if delay == 0.0:
-                return
             if limit is not None and waited + delay > limit:
                 raise self._limited(delay)
             waited += delay
@@ -72,6 +72,9 @@ class RateLimiter(_seawall.RateLimiter):
             else:
                 clock.advance(delay)
                 await asyncio.sleep(0)
+            delay = self.check(n)
+            if delay == 0.0:
+                return
 
     def __call__(self, fn: F) -> F:
         """Decorates ``fn`` (``def`` or ``async def``): each call first takes a cell."""

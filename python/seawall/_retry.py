@@ -64,31 +64,40 @@ class Retry(_seawall.Retry):
         return wrapper  # type: ignore[return-value]
 
     def _wrap_async(self, fn: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R]]:
+        start = self._start
+        clock = self.clock
+        # Without a deadline nothing needs the start time: the per-call state is
+        # made only when an attempt fails, so a first-try success allocates nothing.
+        eager = self.deadline is not None
+        succeeded = self._succeeded if self.budget is not None else None
+
         @functools.wraps(fn)
         async def retrying(*args: Any, **kwargs: Any) -> R:
-            return await self.call_async(fn, *args, **kwargs)
+            call = start() if eager else None
+            while True:
+                try:
+                    result = await fn(*args, **kwargs)
+                except Exception as error:
+                    if call is None:
+                        call = start()
+                    delay = call.failed(error)
+                    if delay is None:
+                        raise
+                    if clock is None:
+                        await asyncio.sleep(delay)
+                    else:
+                        clock.advance(delay)
+                        await asyncio.sleep(0)
+                else:
+                    if succeeded is not None:
+                        succeeded()
+                    return result
 
         return retrying
 
     async def call_async(self, fn: Callable[..., Awaitable[R]], /, *args: Any, **kwargs: Any) -> R:
         """Awaits ``fn(*args, **kwargs)``, retrying it by this policy, and returns its result."""
-        call = self._start()
-        clock = self.clock
-        while True:
-            try:
-                result = await fn(*args, **kwargs)
-            except Exception as error:
-                delay = call.failed(error)
-                if delay is None:
-                    raise
-                if clock is None:
-                    await asyncio.sleep(delay)
-                else:
-                    clock.advance(delay)
-                    await asyncio.sleep(0)
-            else:
-                call.succeeded()
-                return result
+        return await self._wrap_async(fn)(*args, **kwargs)
 
 
 @overload

@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 use seawall_core::breaker::{
-    AnyWindow, BreakerConfig, Bucket, CountWindow, Outcome, Rejection, Slot, Ticket, TimeWindow,
-    Transition,
+    AnyWindow, BreakerConfig, Bucket, CountWindow, Outcome, RejectReason, Rejection, Slot, Ticket,
+    TimeWindow, Transition,
 };
 use seawall_core::time::{Clock, Instant};
 
@@ -442,12 +442,18 @@ impl CircuitBreaker {
     /// `CircuitOpenError(name, retry_after, reason)`.
     fn rejected(&self, py: Python<'_>, rejection: Rejection) -> PyErr {
         let retry_after = rejection.retry_after().map(secs);
+        // Interned: a rejection allocates no string.
+        let reason = match rejection.reason() {
+            RejectReason::Open => pyo3::intern!(py, "open"),
+            RejectReason::HalfOpenFull => pyo3::intern!(py, "half_open_full"),
+            RejectReason::ForcedOpen => pyo3::intern!(py, "forced_open"),
+        };
         Exception::CircuitOpen.err(
             py,
             (
                 self.name.clone_ref(py),
                 retry_after,
-                rejection.reason().as_str(),
+                reason.clone().unbind(),
             ),
         )
     }

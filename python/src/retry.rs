@@ -378,6 +378,11 @@ impl Retry {
         }
     }
 
+    /// Records a call's success: returns a share of a token to the budget, if any.
+    fn _succeeded(&self) {
+        self.succeeded();
+    }
+
     /// A plain wrapper that calls ``fn`` with retries (used by the decorator).
     fn _wrap(slf: &Bound<'_, Self>, fn_: &Bound<'_, PyAny>) -> PyResult<Retrying> {
         if !fn_.is_callable() {

@@ -349,3 +349,26 @@ def test_bad_budget_arguments() -> None:
 
 def test_exported_names() -> None:
     assert seawall.retry_history(ValueError()) is None
+
+
+def test_async_retry_with_a_deadline_and_a_budget() -> None:
+    clock = ManualClock()
+    budget = RetryBudget(max_tokens=10, token_ratio=0.5)
+    policy = Retry(max_attempts=10, initial_delay=1.0, deadline=5.0, budget=budget, clock=clock)
+
+    async def failing() -> None:
+        clock.advance(0.5)  # each attempt takes half a second
+        raise ConnectionError()
+
+    async def fine() -> str:
+        return "ok"
+
+    with pytest.raises(ConnectionError) as caught:
+        asyncio.run(policy.call_async(failing))
+    history = retry_history(caught.value)
+    assert history is not None and history.give_up == "deadline_reached"
+    # 0.5 + 1 + 0.5 + 2 + 0.5 = 4.5 s; the next wait of 4 s would end past 5 s.
+    assert clock.now() == 4.5 and len(history.attempts) == 3
+    assert budget.tokens == 7.0
+    assert asyncio.run(policy.call_async(fine)) == "ok"
+    assert budget.tokens == 7.5
