@@ -4,7 +4,7 @@ use core::future::Future;
 use core::time::Duration;
 
 use embassy_time::Timer;
-use seawall_core::rate_limit::{self as core_rate_limit, NotUntil, Quota};
+use seawall_core::rate_limit::{self as core_rate_limit, InsufficientCapacity, NotUntil, Quota};
 use seawall_core::time::Clock;
 
 use crate::clock::{EmbassyClock, to_embassy_duration};
@@ -56,6 +56,17 @@ impl RateLimiter {
     /// Admits one call now, or says when it would be admitted.
     pub fn check(&self) -> Result<(), NotUntil> {
         self.inner.check(&EmbassyClock)
+    }
+
+    /// Admits a request of `n` cells now (all or none), or says when it would
+    /// be admitted; `n` above the burst could never be, an error.
+    pub fn check_n(&self, n: u32) -> Result<Result<(), NotUntil>, InsufficientCapacity> {
+        self.inner.check_n(n, &EmbassyClock)
+    }
+
+    /// Forgets every request: the whole burst is available again.
+    pub fn reset(&self) {
+        self.inner.reset();
     }
 
     /// Runs the call `f` makes if the rate allows it now;

@@ -159,6 +159,17 @@ impl<L: RetryListener> Retry<L> {
         &self.listener
     }
 
+    /// The jitter generator (`&SharedSplitMix64` is an [`Rng`]): its state is
+    /// the seed plus one step per draw so far.
+    pub fn rng(&self) -> &SharedSplitMix64 {
+        &self.rng
+    }
+
+    /// The retry budget, if any.
+    pub fn budget(&self) -> Option<&'static RetryBudget> {
+        self.budget
+    }
+
     /// Calls `f` until it succeeds or the policy gives up, sleeping the
     /// policy's delay between attempts; returns the first success or the last
     /// error. Each error says through [`Retryable`] whether it is worth
