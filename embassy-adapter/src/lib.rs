@@ -56,14 +56,24 @@
 //! # Atomics on Cortex-M
 //!
 //! The core keeps its state in 64-bit atomics from `portable-atomic`. Cortex-M
-//! has none, so the firmware chooses how they are provided. On a single-core
-//! chip, enable `portable-atomic`'s `unsafe-assume-single-core` feature in the
-//! firmware: each 64-bit operation then runs with interrupts briefly disabled,
-//! which is safe from interrupt handlers and costs no RAM. Without it,
-//! `portable-atomic` falls back to a table of global spin locks (over 2 KiB of
-//! RAM), which can deadlock if an interrupt handler touches a breaker while the
-//! interrupted code holds the same lock. Cortex-M0 (no CAS at all) can use the
-//! core's `critical-section` feature instead.
+//! has none, so the firmware chooses how they are provided:
+//!
+//! - On a single-core chip (the usual case), enable `portable-atomic`'s
+//!   `unsafe-assume-single-core` feature in the firmware, as
+//!   `embassy-adapter/firmware` does: each 64-bit operation runs with interrupts
+//!   disabled for a few instructions, which is safe from interrupt handlers and
+//!   costs no RAM.
+//! - Without it, on Cortex-M3/M4/M7 `portable-atomic` falls back to a table of
+//!   global spin locks: over 2 KiB of RAM, and a deadlock if an interrupt
+//!   handler touches a breaker while the code it interrupted holds the same
+//!   lock. The core's `critical-section` feature does not change this on these
+//!   chips: `portable-atomic` uses critical sections only where the target has
+//!   no compare-and-swap at all.
+//! - On Cortex-M0/M0+ (no compare-and-swap), the core's `critical-section`
+//!   feature (with the firmware's critical-section implementation) or
+//!   `unsafe-assume-single-core` provides every atomic.
+//!
+//! Sizes in firmware are in `docs/BENCHMARKS.md` ("Embedded size").
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
