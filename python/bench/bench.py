@@ -18,6 +18,7 @@ import gc
 import platform
 import sys
 import time
+from importlib import metadata
 from itertools import repeat
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
@@ -240,6 +241,13 @@ def main() -> None:
         rows.append((group, name, best[index], added))
 
     header = f"Python {platform.python_version()} ({platform.python_implementation()}), {platform.machine()}, seawall {seawall.__version__}"
+    versions = []
+    for peer in ("pybreaker", "circuitbreaker", "aiobreaker", "tenacity", "stamina", "backoff", "limits", "aiolimiter"):
+        try:
+            versions.append(f"{peer} {metadata.version(peer)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{peer} (not installed)")
+    header += "; " + ", ".join(versions)
     if args.markdown:
         print(header + "\n")
         print("| case | implementation | ns per call | added to the bare call (ns) |")

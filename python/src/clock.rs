@@ -4,7 +4,6 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use seawall_core::time::{Clock, Instant};
 
 use crate::errors::{seconds, secs, secs_from_nanos, wrong_type};
@@ -121,9 +120,9 @@ impl ClockSource {
                 Ok(())
             }
             ClockSource::Monotonic => {
-                static SLEEP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-                let sleep = SLEEP.import(py, "time", "sleep")?;
-                sleep.call1((secs(delay),))?;
+                // Looked up at each wait (waits are rare), so that a patched
+                // `time.sleep` is honoured.
+                py.import("time")?.call_method1("sleep", (secs(delay),))?;
                 Ok(())
             }
         }
