@@ -54,7 +54,7 @@ impl Bulkhead {
         };
         Ok(Self {
             core,
-            name: crate::breaker::name_arg(py, name, "bulkhead")?,
+            name: crate::errors::name_arg(py, name, "bulkhead")?,
             max_wait,
             wakers: Mutex::new(VecDeque::new()),
             waiting: AtomicUsize::new(0),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyFloat, PyInt, PyType};
+use pyo3::types::{PyBool, PyFloat, PyInt, PyString, PyType};
 use seawall_core::ConfigError;
 
 /// The exceptions of the package, defined in Python (`seawall/_errors.py`) so
@@ -188,4 +188,20 @@ fn is_timedelta(value: &Bound<'_, PyAny>) -> PyResult<bool> {
     static TIMEDELTA: PyOnceLock<Py<PyType>> = PyOnceLock::new();
     let class = TIMEDELTA.import(value.py(), "datetime", "timedelta")?;
     value.is_instance(class)
+}
+
+/// A policy's `name=` argument: a `str` (default `default`).
+pub(crate) fn name_arg(
+    py: Python<'_>,
+    name: Option<&Bound<'_, PyAny>>,
+    default: &str,
+) -> PyResult<Py<PyString>> {
+    match name.filter(|n| !n.is_none()) {
+        Some(name) => Ok(name
+            .cast::<PyString>()
+            .map_err(|_| wrong_type("name", "a str", name))?
+            .clone()
+            .unbind()),
+        None => Ok(PyString::new(py, default).unbind()),
+    }
 }

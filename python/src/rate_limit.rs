@@ -75,7 +75,7 @@ impl RateLimiter {
         Ok(Self {
             core: seawall_core::RateLimiter::new(quota),
             clock: ClockSource::from_arg(clock)?,
-            name: crate::breaker::name_arg(py, name, "rate_limiter")?,
+            name: crate::errors::name_arg(py, name, "rate_limiter")?,
             max_wait: max_wait_arg(max_wait)?,
         })
     }

@@ -10,85 +10,21 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyString, PyTuple, PyType};
-use seawall_core::backoff::{BackoffState, Jitter, Strategy};
+use seawall_core::backoff::{BackoffState, Jitter};
 use seawall_core::retry::{Failure, GiveUp, RetryDecision, RetryPolicy, RetryState};
 use seawall_core::rng::SharedSplitMix64;
 
+mod budget;
+mod call;
+mod strategy;
+
+pub(crate) use budget::RetryBudget;
+use call::run;
+pub(crate) use call::{RetryCall, Retrying};
+
 use crate::classify::Classifier;
 use crate::clock::{ClockSource, ManualClock};
-use crate::errors::{config_error, count, int_in, invalid, number, seconds, secs, wrong_type};
-
-/// A retry budget shared by the calls to one dependency: gRPC-style retry
-/// throttling, so retries cannot multiply the load during an outage.
-///
-/// The bucket starts with ``max_tokens``; each retryable failure takes one,
-/// each success returns ``token_ratio`` of one, and retries are allowed only
-/// while more than half of ``max_tokens`` remain. Pass it as ``budget=`` to
-/// one or more :class:`Retry` policies.
-#[pyclass(module = "seawall", frozen)]
-pub(crate) struct RetryBudget {
-    inner: seawall_core::RetryBudget,
-}
-
-#[pymethods]
-impl RetryBudget {
-    #[new]
-    #[pyo3(signature = (max_tokens = None, token_ratio = None))]
-    fn new(
-        max_tokens: Option<&Bound<'_, PyAny>>,
-        token_ratio: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        let max_tokens = match max_tokens.filter(|v| !v.is_none()) {
-            Some(v) => count(v, "max_tokens")?,
-            None => 10,
-        };
-        let token_ratio = match token_ratio.filter(|v| !v.is_none()) {
-            Some(v) => crate::errors::ratio(v, "token_ratio")?,
-            None => 0.1,
-        };
-        let inner =
-            seawall_core::RetryBudget::new(max_tokens, token_ratio).map_err(config_error)?;
-        Ok(Self { inner })
-    }
-
-    /// The tokens left now.
-    #[getter]
-    fn tokens(&self) -> f64 {
-        self.inner.tokens()
-    }
-
-    /// The capacity of the bucket.
-    #[getter]
-    fn max_tokens(&self) -> u32 {
-        self.inner.max_tokens()
-    }
-
-    /// The share of a token each success returns.
-    #[getter]
-    fn token_ratio(&self) -> f64 {
-        self.inner.token_ratio()
-    }
-
-    /// Whether a retry is allowed now (more than half of the tokens remain).
-    #[getter]
-    fn allows_retry(&self) -> bool {
-        self.inner.allows_retry()
-    }
-
-    /// Fills the bucket again.
-    fn reset(&self) {
-        self.inner.reset();
-    }
-
-    fn __repr__(&self) -> String {
-        format!(
-            "RetryBudget(max_tokens={}, token_ratio={}, tokens={})",
-            self.max_tokens(),
-            self.token_ratio(),
-            self.tokens()
-        )
-    }
-}
+use crate::errors::{config_error, count, int_in, invalid, seconds, secs, wrong_type};
 
 /// A retry policy: how many attempts, how long to wait between them, and which
 /// errors are worth retrying. Every decision is the Rust core's, so a ``seed``
@@ -136,10 +72,6 @@ fn given<'a, 'py>(value: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py,
     value.filter(|v| !v.is_none())
 }
 
-fn only_for(name: &str, strategy: &str) -> PyErr {
-    invalid(name, format!("does not apply to strategy={strategy:?}"))
-}
-
 #[pymethods]
 impl Retry {
     #[new]
@@ -169,84 +101,8 @@ impl Retry {
         if let Some(v) = given(max_attempts) {
             b = b.max_attempts(count(v, "max_attempts")?);
         }
-        let name = match given(strategy) {
-            Some(v) => v
-                .cast::<PyString>()
-                .map_err(|_| wrong_type("strategy", "a str", v))?
-                .to_string(),
-            None => "exponential".to_owned(),
-        };
-        let initial = match given(initial_delay) {
-            Some(v) => seconds(v, "initial_delay")?,
-            None => Duration::from_secs(1),
-        };
-        let max = match given(max_delay) {
-            Some(v) => Some(seconds(v, "max_delay")?),
-            None => None,
-        };
-        let multiplier = match given(multiplier) {
-            Some(v) => Some(number(v, "multiplier")?),
-            None => None,
-        };
-        let increment = match given(increment) {
-            Some(v) => Some(seconds(v, "increment")?),
-            None => None,
-        };
-        let default_max = Duration::from_secs(30).max(initial);
-        let strategy = match name.as_str() {
-            "exponential" => {
-                if increment.is_some() {
-                    return Err(only_for("increment", &name));
-                }
-                Strategy::Exponential {
-                    initial,
-                    multiplier: multiplier.unwrap_or(2.0),
-                    max: max.unwrap_or(default_max),
-                }
-            }
-            "fixed" => {
-                if max.is_some() {
-                    return Err(only_for("max_delay", &name));
-                }
-                if multiplier.is_some() {
-                    return Err(only_for("multiplier", &name));
-                }
-                if increment.is_some() {
-                    return Err(only_for("increment", &name));
-                }
-                Strategy::Fixed { delay: initial }
-            }
-            "linear" => {
-                if multiplier.is_some() {
-                    return Err(only_for("multiplier", &name));
-                }
-                Strategy::Linear {
-                    initial,
-                    increment: increment.unwrap_or(initial),
-                    max: max.unwrap_or(default_max),
-                }
-            }
-            "decorrelated_jitter" => {
-                if multiplier.is_some() {
-                    return Err(only_for("multiplier", &name));
-                }
-                if increment.is_some() {
-                    return Err(only_for("increment", &name));
-                }
-                Strategy::DecorrelatedJitter {
-                    base: initial,
-                    max: max.unwrap_or(default_max),
-                }
-            }
-            other => {
-                return Err(invalid(
-                    "strategy",
-                    format!(
-                        "must be \"exponential\", \"fixed\", \"linear\" or \"decorrelated_jitter\", not {other:?}"
-                    ),
-                ));
-            }
-        };
+        let strategy =
+            strategy::strategy(strategy, initial_delay, max_delay, multiplier, increment)?;
         b = b.strategy(strategy);
         if let Some(v) = given(jitter) {
             let text = v
@@ -517,135 +373,5 @@ impl Retry {
         if let Err(failed) = result {
             failed.write_unraisable(py, None);
         }
-    }
-}
-
-/// The sync retry loop.
-fn run<'py>(
-    slf: &Bound<'py, Retry>,
-    func: &Bound<'py, PyAny>,
-    args: &Bound<'py, PyTuple>,
-    kwargs: Option<&Bound<'py, PyDict>>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let py = slf.py();
-    let retry = slf.get();
-    let mut state = retry.policy.start(&retry.clock);
-    let mut history = Vec::new();
-    loop {
-        match func.call(args, kwargs) {
-            Ok(value) => {
-                retry.succeeded();
-                return Ok(value);
-            }
-            Err(error) => {
-                let number = state.attempt();
-                match retry.decide(py, &mut state, &error) {
-                    Ok(delay) => {
-                        retry.retried(py, &mut history, number, &error, delay)?;
-                        retry.clock.sleep(py, delay)?;
-                    }
-                    Err(reason) => {
-                        Retry::gave_up(py, history, number, &error, reason);
-                        return Err(error);
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// One logical call of an ``async def`` function under a :class:`Retry`.
-#[pyclass(module = "seawall")]
-pub(crate) struct RetryCall {
-    retry: Py<Retry>,
-    state: RetryState,
-    history: Vec<Py<PyAny>>,
-    give_up: Option<GiveUp>,
-}
-
-#[pymethods]
-impl RetryCall {
-    /// The attempt in progress (1 for the first call).
-    #[getter]
-    fn attempt(&self) -> u32 {
-        self.state.attempt()
-    }
-
-    /// The decision after ``error``: seconds to wait before the next attempt,
-    /// or None to give up (the error then carries its ``retry_history``).
-    fn failed(&mut self, py: Python<'_>, error: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
-        let error = PyErr::from_value(error.clone());
-        let retry = self.retry.get();
-        let number = self.state.attempt();
-        match retry.decide(py, &mut self.state, &error) {
-            Ok(delay) => {
-                retry.retried(py, &mut self.history, number, &error, delay)?;
-                Ok(Some(secs(delay)))
-            }
-            Err(reason) => {
-                Retry::gave_up(
-                    py,
-                    std::mem::take(&mut self.history),
-                    number,
-                    &error,
-                    reason,
-                );
-                self.give_up = Some(reason);
-                Ok(None)
-            }
-        }
-    }
-
-    /// Why the policy gave up, once ``failed`` answered None: ``"attempts_exhausted"``,
-    /// ``"deadline_reached"``, ``"budget_empty"`` or ``"not_retryable"``.
-    #[getter]
-    fn give_up(&self) -> Option<&'static str> {
-        self.give_up.map(GiveUp::as_str)
-    }
-
-    /// Records the call's success (returns a share of a token to the budget).
-    fn succeeded(&self) {
-        self.retry.get().succeeded();
-    }
-}
-
-/// A function decorated with a :class:`Retry`: calls it with retries.
-///
-/// ``__wrapped__`` is the original function; it binds as a method.
-#[pyclass(module = "seawall", frozen, dict, weakref)]
-pub(crate) struct Retrying {
-    retry: Py<Retry>,
-    func: Py<PyAny>,
-}
-
-#[pymethods]
-impl Retrying {
-    #[pyo3(signature = (*args, **kwargs))]
-    fn __call__<'py>(
-        &self,
-        py: Python<'py>,
-        args: &Bound<'py, PyTuple>,
-        kwargs: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        run(self.retry.bind(py), self.func.bind(py), args, kwargs)
-    }
-
-    /// Binds as a method, like a function does.
-    fn __get__<'py>(
-        slf: &Bound<'py, Self>,
-        instance: Option<&Bound<'py, PyAny>>,
-        _owner: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        crate::permit::bind_method(slf.as_any(), instance)
-    }
-
-    /// The policy the function is retried by.
-    #[getter]
-    fn retry(&self, py: Python<'_>) -> Py<Retry> {
-        self.retry.clone_ref(py)
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!("<retrying {}>", self.func.bind(py).repr()?))
     }
 }

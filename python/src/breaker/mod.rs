@@ -6,23 +6,22 @@ use std::sync::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 use seawall_core::breaker::{
-    AnyWindow, BreakerConfig, Bucket, CountWindow, Outcome, RejectReason, Rejection, Slot, Ticket,
-    TimeWindow, Transition,
+    AnyWindow, BreakerConfig, Bucket, Outcome, RejectReason, Rejection, Slot, Ticket, Transition,
 };
 use seawall_core::time::{Clock, Instant};
 
 use crate::classify::Classifier;
 use crate::clock::{ClockSource, ManualClock};
-use crate::errors::{Exception, config_error, count, int_in, invalid, ratio, seconds, secs};
+use crate::errors::{Exception, config_error, count, invalid, ratio, seconds, secs};
 use crate::permit::{Permit, guarded_call};
 use crate::stats::{Stats, WindowTotals};
 
+mod options;
+
+use options::{listener, window};
+
 type Window = AnyWindow<Box<[Slot]>, Box<[Bucket]>>;
 type Core = seawall_core::CircuitBreaker<Box<BreakerConfig>, Window>;
-
-/// The most calls a count window may hold, and buckets a time window may have:
-/// their storage is allocated up front.
-const MAX_WINDOW: u64 = 1_000_000;
 
 /// A circuit breaker: fails fast while a dependency is down.
 ///
@@ -119,7 +118,7 @@ impl CircuitBreaker {
         on_state_change: Option<&Bound<'_, PyAny>>,
         clock: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let name = name_arg(py, Some(name), "")?;
+        let name = crate::errors::name_arg(py, Some(name), "")?;
         let mut b = BreakerConfig::builder();
         if let Some(v) = given(failure_threshold) {
             b = b.failure_threshold(count(v, "failure_threshold")?);
@@ -321,75 +320,6 @@ impl CircuitBreaker {
             self.name.bind(py).to_string(),
             self.state()
         )
-    }
-}
-
-/// A policy's `name=` argument: a `str` (default `default`).
-pub(crate) fn name_arg(
-    py: Python<'_>,
-    name: Option<&Bound<'_, PyAny>>,
-    default: &str,
-) -> PyResult<Py<PyString>> {
-    match name.filter(|n| !n.is_none()) {
-        Some(name) => Ok(name
-            .cast::<PyString>()
-            .map_err(|_| crate::errors::wrong_type("name", "a str", name))?
-            .clone()
-            .unbind()),
-        None => Ok(PyString::new(py, default).unbind()),
-    }
-}
-
-fn listener(callback: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-    if !callback.is_callable() {
-        return Err(crate::errors::wrong_type(
-            "on_state_change",
-            "a callable",
-            callback,
-        ));
-    }
-    Ok(callback.clone().unbind())
-}
-
-fn window(
-    size: Option<&Bound<'_, PyAny>>,
-    duration: Option<&Bound<'_, PyAny>>,
-    buckets: Option<&Bound<'_, PyAny>>,
-) -> PyResult<Window> {
-    match (size, duration) {
-        (Some(_), Some(_)) => Err(invalid(
-            "window_size",
-            "give window_size (count-based) or window_duration (time-based), not both",
-        )),
-        (Some(size), None) => {
-            if buckets.is_some() {
-                return Err(invalid("window_buckets", "only goes with window_duration"));
-            }
-            let size = int_in(size, "window_size", 1, MAX_WINDOW)?;
-            let slots = (0..size).map(|_| Slot::new()).collect::<Box<[Slot]>>();
-            Ok(AnyWindow::Count(
-                CountWindow::with_storage(slots).map_err(config_error)?,
-            ))
-        }
-        (None, Some(duration)) => {
-            let buckets = match buckets {
-                Some(b) => int_in(b, "window_buckets", 1, MAX_WINDOW)?,
-                None => 10,
-            };
-            let duration = seconds(duration, "window_duration")?;
-            let storage = (0..buckets)
-                .map(|_| Bucket::new())
-                .collect::<Box<[Bucket]>>();
-            Ok(AnyWindow::Time(
-                TimeWindow::with_storage(storage, duration).map_err(config_error)?,
-            ))
-        }
-        (None, None) => {
-            if buckets.is_some() {
-                return Err(invalid("window_buckets", "only goes with window_duration"));
-            }
-            Ok(AnyWindow::None)
-        }
     }
 }
 
