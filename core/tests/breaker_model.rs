@@ -69,12 +69,14 @@ impl Setup {
     fn open_after(&self, trips: u32) -> u64 {
         let base = self.open_ms * MS;
         let max = self.max_open_ms.map_or(u64::MAX, |m| m * MS);
-        // Trips saturate at 127, as the breaker's counter does.
-        let mut d = base as f64;
+        // Each trip after the first multiplies the previous duration, rounded
+        // down to the nanosecond; trips saturate at 127, as the breaker's do.
+        let factor = (self.multiplier * 65536.0) as u128;
+        let mut d = u128::from(base);
         for _ in 1..trips.min(127) {
-            d *= self.multiplier;
+            d = (d * factor / 65536).min(u128::from(u64::MAX));
         }
-        (d as u64).min(max).max(base.min(max))
+        (d as u64).min(max)
     }
 
     fn longest_open(&self) -> u64 {

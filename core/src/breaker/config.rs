@@ -3,7 +3,6 @@
 use core::time::Duration;
 
 use crate::error::ConfigError;
-use crate::math::{powi, scale_nanos};
 use crate::time::duration_nanos;
 
 /// The largest `failure_threshold`: the consecutive-failure count shares the
@@ -16,6 +15,9 @@ pub const MAX_HALF_OPEN_CALLS: u32 = (1 << 10) - 1;
 pub(crate) const MAX_TRIPS: u32 = (1 << 7) - 1;
 
 const PPM: u64 = 1_000_000;
+/// The open-duration multiplier is kept in 1/65536 units, so growth is integer
+/// arithmetic: no floating-point code in firmware, the same result everywhere.
+const FIXED_ONE: u32 = 1 << 16;
 
 /// How a circuit breaker decides: when it trips, how long it stays open and how
 /// it probes for recovery.
@@ -65,7 +67,8 @@ pub struct BreakerConfig {
     /// Zero when there is no limit.
     max_wait_in_half_open_nanos: u64,
     slow_call_nanos: u64,
-    open_multiplier: f64,
+    /// `open_duration_multiplier` in 1/65536 units.
+    open_multiplier: u32,
 }
 
 impl BreakerConfig {
@@ -88,7 +91,7 @@ impl BreakerConfig {
             success_threshold: self.success_threshold,
             half_open_max_calls: self.half_open_max_calls,
             open_duration: Duration::from_nanos(self.open_nanos),
-            open_duration_multiplier: self.open_multiplier,
+            open_duration_multiplier: self.open_duration_multiplier(),
             max_open_duration: if self.max_open_nanos == u64::MAX {
                 None
             } else {
@@ -142,9 +145,10 @@ impl BreakerConfig {
         Duration::from_nanos(self.open_nanos)
     }
 
-    /// The factor applied to the open duration on each consecutive trip.
+    /// The factor applied to the open duration on each consecutive trip (kept
+    /// to 1/65536).
     pub const fn open_duration_multiplier(&self) -> f64 {
-        self.open_multiplier
+        self.open_multiplier as f64 / FIXED_ONE as f64
     }
 
     /// The cap of the open duration's growth, if any.
@@ -170,16 +174,23 @@ impl BreakerConfig {
         Duration::from_nanos(self.open_nanos_after(trips))
     }
 
+    /// Each consecutive trip multiplies the previous open duration by the
+    /// multiplier, rounded down to the nanosecond, until it reaches the cap.
     pub(crate) const fn open_nanos_after(&self, trips: u32) -> u64 {
-        if trips <= 1 || self.open_multiplier == 1.0 {
-            return self.open_nanos;
+        let trips = if trips > MAX_TRIPS { MAX_TRIPS } else { trips };
+        let mut nanos = self.open_nanos;
+        if self.open_multiplier == FIXED_ONE {
+            return nanos;
         }
-        let exp = if trips > MAX_TRIPS { MAX_TRIPS } else { trips } - 1;
-        let grown = scale_nanos(self.open_nanos, powi(self.open_multiplier, exp));
-        if grown > self.max_open_nanos {
+        let mut step = 1;
+        while step < trips && nanos < self.max_open_nanos {
+            nanos = mul_fixed(nanos, self.open_multiplier);
+            step += 1;
+        }
+        if nanos > self.max_open_nanos {
             self.max_open_nanos
         } else {
-            grown
+            nanos
         }
     }
 
@@ -308,8 +319,8 @@ impl BreakerConfigBuilder {
     );
     setter!(
         /// Factor applied to the open duration on each consecutive trip, that is
-        /// each reopening without a close in between (at least 1.0; default 1.0,
-        /// no growth).
+        /// each reopening without a close in between (1.0 to 1000, kept to 1/65536;
+        /// default 1.0, no growth).
         open_duration_multiplier: f64
     );
     setter!(
@@ -397,6 +408,12 @@ impl BreakerConfigBuilder {
                 "must be at least 1.0",
             ));
         }
+        if multiplier > 1000.0 {
+            return Err(ConfigError::new(
+                "open_duration_multiplier",
+                "must be at most 1000",
+            ));
+        }
         let max_open_nanos = match self.max_open_duration {
             Some(max) => {
                 let max = duration_nanos(max);
@@ -463,11 +480,22 @@ impl BreakerConfigBuilder {
             longest_open_nanos: open_nanos,
             max_wait_in_half_open_nanos,
             slow_call_nanos,
-            open_multiplier: multiplier,
+            open_multiplier: (multiplier * FIXED_ONE as f64 + 0.5) as u32,
         };
         config.longest_open_nanos = config.open_nanos_after(MAX_TRIPS);
         Ok(config)
     }
+}
+
+/// `value * factor / 65536`, saturating, with 32x32-bit multiplies only (no
+/// 128-bit or division helpers on 32-bit targets).
+const fn mul_fixed(value: u64, factor: u32) -> u64 {
+    let low = (value & 0xFFFF_FFFF) * factor as u64;
+    let high = (value >> 32) * factor as u64;
+    if high >> 48 != 0 {
+        return u64::MAX;
+    }
+    (high << 16).saturating_add(low >> 16)
 }
 
 /// A rate in (0, 1] as parts per million, at least 1 ppm; `None` when invalid
@@ -546,6 +574,10 @@ mod tests {
             "open_duration_multiplier"
         );
         assert_eq!(
+            field_of(b().open_duration_multiplier(1000.5)),
+            "open_duration_multiplier"
+        );
+        assert_eq!(
             field_of(b().max_open_duration(Duration::from_secs(59))),
             "max_open_duration"
         );
@@ -602,6 +634,16 @@ mod tests {
         );
         assert_eq!(config.longest_open_nanos(), 10_000_000_000);
 
+        let fractional = BreakerConfig::builder()
+            .open_duration(Duration::from_secs(1))
+            .open_duration_multiplier(1.5)
+            .build()
+            .unwrap();
+        let after: [u128; 4] =
+            core::array::from_fn(|i| fractional.open_duration_after(i as u32 + 1).as_millis());
+        assert_eq!(after, [1000, 1500, 2250, 3375]);
+        assert_eq!(fractional.open_duration_multiplier(), 1.5);
+
         let uncapped = BreakerConfig::builder()
             .open_duration_multiplier(3.0)
             .build()
@@ -610,6 +652,15 @@ mod tests {
             uncapped.open_duration_after(u32::MAX),
             Duration::from_nanos(u64::MAX)
         );
+    }
+
+    #[test]
+    fn fixed_point_growth_saturates() {
+        assert_eq!(mul_fixed(1_000, FIXED_ONE), 1_000);
+        assert_eq!(mul_fixed(1_000, 3 * FIXED_ONE / 2), 1_500);
+        assert_eq!(mul_fixed(u64::MAX / 2, 2 * FIXED_ONE), u64::MAX - 1);
+        assert_eq!(mul_fixed(u64::MAX, 2 * FIXED_ONE), u64::MAX);
+        assert_eq!(mul_fixed(u64::MAX, 1000 * FIXED_ONE), u64::MAX);
     }
 
     #[test]

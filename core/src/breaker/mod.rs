@@ -259,7 +259,7 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
         Counters::count(&self.counters.rejected);
         Err(Rejection {
             reason: RejectReason::Open,
-            retry_after: Some(Duration::from_nanos(remaining)),
+            retry_after: Some(remaining),
             transition: None,
         })
     }
@@ -372,7 +372,7 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
         Counters::count(&self.counters.rejected);
         Rejection {
             reason,
-            retry_after: retry_after.map(Duration::from_nanos),
+            retry_after,
             transition,
         }
     }

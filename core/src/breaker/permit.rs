@@ -181,7 +181,9 @@ impl RejectReason {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Rejection {
     pub(crate) reason: RejectReason,
-    pub(crate) retry_after: Option<Duration>,
+    /// Nanoseconds: the `Duration` is built only when asked for, which keeps
+    /// 64-bit division out of firmware that never asks.
+    pub(crate) retry_after: Option<u64>,
     pub(crate) transition: Option<Transition>,
 }
 
@@ -195,6 +197,14 @@ impl Rejection {
     /// duration. `None` when no time can be promised: forced open, or half-open
     /// with every probe slot taken.
     pub fn retry_after(&self) -> Option<Duration> {
+        match self.retry_after {
+            Some(nanos) => Some(Duration::from_nanos(nanos)),
+            None => None,
+        }
+    }
+
+    /// [`retry_after`](Self::retry_after) in nanoseconds.
+    pub fn retry_after_nanos(&self) -> Option<u64> {
         self.retry_after
     }
 
@@ -214,7 +224,7 @@ impl fmt::Display for Rejection {
             }
             RejectReason::ForcedOpen => f.write_str("circuit breaker is forced open")?,
         }
-        if let Some(after) = self.retry_after {
+        if let Some(after) = self.retry_after() {
             write!(f, "; retry after {after:?}")?;
         }
         Ok(())
