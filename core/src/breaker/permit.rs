@@ -197,10 +197,7 @@ impl Rejection {
     /// duration. `None` when no time can be promised: forced open, or half-open
     /// with every probe slot taken.
     pub fn retry_after(&self) -> Option<Duration> {
-        match self.retry_after {
-            Some(nanos) => Some(Duration::from_nanos(nanos)),
-            None => None,
-        }
+        self.retry_after.map(Duration::from_nanos)
     }
 
     /// [`retry_after`](Self::retry_after) in nanoseconds.
