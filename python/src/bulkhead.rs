@@ -195,10 +195,12 @@ impl BulkheadPermit {
             .is_some()
     }
 
+    /// Returns the permit itself, for ``with bulkhead.enter():``.
     fn __enter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
         slf
     }
 
+    /// Gives the place back.
     #[pyo3(signature = (_exc_type, _exc, _traceback))]
     fn __exit__(
         &self,

@@ -117,10 +117,12 @@ impl Permit {
         }
     }
 
+    /// Returns the permit itself, for ``with breaker.acquire() as permit:``.
     fn __enter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
         slf
     }
 
+    /// Ends the permit from the block's exception (see ``finish``).
     #[pyo3(signature = (_exc_type, exc, _traceback))]
     fn __exit__(
         &self,
