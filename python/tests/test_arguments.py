@@ -64,8 +64,9 @@ def test_bad_breaker_arguments(options: Dict[str, Any], error: Type[Exception], 
 
 
 def test_bad_name() -> None:
-    with pytest.raises(TypeError, match="name"):
-        CircuitBreaker(42)  # type: ignore[arg-type]
+    for bad in (42, None, b"db"):
+        with pytest.raises(TypeError, match="name"):
+            CircuitBreaker(bad)  # type: ignore[arg-type]
 
 
 def test_good_arguments_in_every_accepted_form() -> None:

@@ -118,6 +118,9 @@ impl CircuitBreaker {
         on_state_change: Option<&Bound<'_, PyAny>>,
         clock: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
+        if name.is_none() {
+            return Err(crate::errors::wrong_type("name", "a str", name));
+        }
         let name = crate::errors::name_arg(py, Some(name), "")?;
         let mut b = BreakerConfig::builder();
         if let Some(v) = given(failure_threshold) {
@@ -256,6 +259,7 @@ impl CircuitBreaker {
     }
 
     /// Calls ``fn(*args, **kwargs)`` through the breaker and returns its result.
+    /// For an ``async def`` function, ``await breaker.call_async(fn, ...)``.
     #[pyo3(signature = (fn_, /, *args, **kwargs))]
     fn call<'py>(
         slf: &Bound<'py, Self>,
