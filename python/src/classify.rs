@@ -20,12 +20,9 @@ const EXPECTED: &str = "an exception type, a tuple of exception types, or a call
 impl Matcher {
     /// Every `Exception` (not `BaseException`: cancellation, `KeyboardInterrupt`
     /// and `SystemExit` are not failures of the dependency).
-    pub(crate) fn exceptions(py: Python<'_>) -> Self {
-        Matcher::Types(
-            PyTuple::new(py, [py.get_type::<PyException>()])
-                .unwrap()
-                .unbind(),
-        )
+    pub(crate) fn exceptions(py: Python<'_>) -> PyResult<Self> {
+        let types = PyTuple::new(py, [py.get_type::<PyException>()])?;
+        Ok(Matcher::Types(types.unbind()))
     }
 
     /// Parses an argument: an exception type, a tuple or list of them, or a callable.
@@ -108,7 +105,7 @@ impl Classifier {
     ) -> PyResult<Self> {
         let include = match include {
             Some(value) if !value.is_none() => Matcher::from_arg(value, include_name)?,
-            _ => Matcher::exceptions(py),
+            _ => Matcher::exceptions(py)?,
         };
         let exclude = match exclude {
             Some(value) if !value.is_none() => Some(Matcher::from_arg(value, exclude_name)?),
