@@ -4,7 +4,7 @@
 //! The core never seeds itself: the caller injects a generator, so a seed fixes
 //! every jittered delay and every throttling draw. The core only ever calls
 //! [`Rng::next_u64`] and turns its words into numbers with [`between`] and
-//! [`unit`], two integer-exact recipes, so the same seed gives the same results on
+//! [`unit()`], two integer-exact recipes, so the same seed gives the same results on
 //! every platform and in every binding.
 //!
 //! # SplitMix64, for other bindings
@@ -25,7 +25,7 @@
 //!
 //! [`between`]`(low, high)` is `low + (x * (high - low + 1)) >> 64` on one output
 //! `x`, in 128-bit arithmetic (Lemire's multiply-shift, without rejection: its bias
-//! is below `span / 2^64`, nothing for delays); [`unit`] is `(x >> 11) * 2^-53`.
+//! is below `span / 2^64`, nothing for delays); [`unit()`] is `(x >> 11) * 2^-53`.
 
 use crate::sync::{AtomicU64, Ordering};
 

@@ -66,7 +66,7 @@ impl core::error::Error for Throttled {}
 /// sees a little more than `k` times what it can take. `k` is commonly 2; lower
 /// is more aggressive.
 ///
-/// The draw uses one [`unit`] word from the injected generator, and only when the
+/// The draw uses one [`unit()`] word from the injected generator, and only when the
 /// probability is above zero, so a seed fixes every decision.
 ///
 /// ```
