@@ -319,3 +319,39 @@ proptest! {
         prop_assert_eq!(again.next_u64(), SplitMix64::new(seed).next_u64());
     }
 }
+
+proptest! {
+    #[test]
+    fn the_adaptive_throttle_follows_the_sre_formula(
+        k in 1.0..4.0f64,
+        seed in any::<u64>(),
+        events in proptest::collection::vec(any::<bool>(), 0..300),
+    ) {
+        use seawall_core::retry::AdaptiveThrottle;
+        let throttle = AdaptiveThrottle::<[_; 4]>::new(k, Duration::from_secs(4)).unwrap();
+        let now = Instant::from_secs(1);
+        let mut rng = SplitMix64::new(seed);
+        let (mut requests, mut accepts) = (0u64, 0u64);
+        for request in events {
+            let expected = (requests as f64 - k * accepts as f64).max(0.0) / (requests as f64 + 1.0);
+            let p = throttle.rejection_probability(&now);
+            prop_assert_eq!(p, expected);
+            prop_assert!((0.0..1.0).contains(&p));
+            if request {
+                let before = rng.clone();
+                let outcome = throttle.try_acquire(&now, &mut rng);
+                requests += 1;
+                if p == 0.0 {
+                    prop_assert!(outcome.is_ok());
+                    prop_assert_eq!(&rng, &before, "no draw at probability zero");
+                } else if let Err(throttled) = outcome {
+                    prop_assert_eq!(throttled.probability(), p);
+                }
+            } else {
+                throttle.record_accepted(&now);
+                accepts += 1;
+            }
+            prop_assert_eq!(throttle.totals(&now), (requests, accepts));
+        }
+    }
+}
