@@ -57,6 +57,8 @@ mod error;
 mod fallback;
 mod policy;
 mod rate_limit;
+#[cfg(feature = "redis")]
+pub mod redis;
 pub mod retry;
 pub mod timeout;
 

@@ -1,0 +1,2 @@
+//! Shared state on Redis (issue 9): work in progress.
+fn main() {}

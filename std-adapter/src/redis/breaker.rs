@@ -1,0 +1,304 @@
+//! The shared circuit breaker: the handle, its builder and its sync task.
+
+use std::future::Future;
+use std::sync::{Arc, Weak};
+
+use seawall_core::breaker::{Rejection, State, Transition};
+use seawall_core::{Clock, ConfigError, Stats};
+
+use super::engine::Engine;
+use super::permit::SharedPermit;
+use super::state::SharedState;
+use super::store::{RedisStore, StoreError};
+use crate::breaker::Listener;
+use crate::{CircuitBreakerConfig, Classify, Error, ErrorsAreFailures, TokioClock};
+
+/// A circuit breaker whose state is shared, through Redis, by every process
+/// that uses the same [`RedisStore`] prefix and name.
+///
+/// Used like a [`CircuitBreaker`](crate::CircuitBreaker): [`call`](Self::call)
+/// runs a call if the breaker lets it through and records its outcome. The
+/// difference is whose outcomes count: the failures of the whole fleet open
+/// it, for the whole fleet, and half-open admits `half_open_max_calls` probes
+/// across the fleet. How the processes keep in step, and what happens when
+/// Redis is down, is told in the [module documentation](super).
+///
+/// Only the consecutive-failure rule is shared: a configuration with a
+/// `window` is refused.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use seawall::CircuitBreakerConfig;
+/// use seawall::redis::{RedisStore, SharedConfig};
+///
+/// # async fn query() -> Result<u32, std::io::Error> { Ok(7) }
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = RedisStore::new("redis://127.0.0.1:6379", SharedConfig::default())?;
+/// let cb = store.breaker("database", CircuitBreakerConfig {
+///     failure_threshold: 5,
+///     success_threshold: 2,
+///     timeout: Duration::from_secs(60),
+///     ..Default::default()
+/// })?;
+/// match cb.call(|| async { query().await }).await {
+///     Ok(rows) => println!("Success: {rows:?}"),
+///     Err(e) => println!("Failed or circuit open: {e:?}"),
+/// }
+/// let stats = cb.stats();
+/// println!("{} {:.2}", cb.state(), stats.rejection_rate());
+/// # Ok(())
+/// # }
+/// ```
+pub struct SharedCircuitBreaker<K = ErrorsAreFailures> {
+    pub(crate) inner: Arc<Inner<K>>,
+}
+
+pub(crate) struct Inner<K> {
+    pub(crate) engine: Arc<Engine>,
+    pub(crate) classifier: K,
+}
+
+impl SharedCircuitBreaker {
+    /// A shared breaker named `name` with `config` on `store`
+    /// (what [`RedisStore::breaker`] does).
+    pub fn new(
+        store: &RedisStore,
+        name: impl Into<String>,
+        config: CircuitBreakerConfig,
+    ) -> Result<Self, ConfigError> {
+        store.breaker(name, config)
+    }
+}
+
+impl<K> SharedCircuitBreaker<K> {
+    /// The breaker's name.
+    pub fn name(&self) -> &str {
+        &self.inner.engine.name
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &CircuitBreakerConfig {
+        &self.inner.engine.config
+    }
+
+    /// The state as this process sees it: the shared state as of the last
+    /// sync or reply, or the local fallback's while Redis is unreachable
+    /// (Open when failing closed).
+    pub fn state(&self) -> State {
+        self.inner.engine.state()
+    }
+
+    /// This process's counters: its calls, their outcomes, its rejections,
+    /// and the transitions it saw (`state_transitions`).
+    pub fn stats(&self) -> Stats {
+        self.inner.engine.stats()
+    }
+
+    /// Whether Redis was unreachable at the last attempt, and the breaker
+    /// decides locally (or rejects every call, when failing closed).
+    pub fn is_fallback(&self) -> bool {
+        self.inner.engine.is_fallback()
+    }
+
+    /// Reports the outcomes not yet reported and reads the shared state now,
+    /// as the sync task does every sync interval. An error means Redis did
+    /// not answer (the breaker is in fallback).
+    pub async fn sync(&self) -> Result<SharedState, StoreError> {
+        self.inner.engine.sync().await
+    }
+
+    /// The shared state, read from Redis now (see [`sync`](Self::sync)).
+    pub async fn shared_state(&self) -> Result<SharedState, StoreError> {
+        self.sync().await
+    }
+
+    /// Opens the breaker of every process until [`reset`](Self::reset) or
+    /// [`disable`](Self::disable).
+    pub async fn force_open(&self) -> Result<Option<Transition>, StoreError> {
+        self.inner.engine.manual("force_open").await
+    }
+
+    /// Lets every call of every process through, until [`reset`](Self::reset)
+    /// or [`force_open`](Self::force_open).
+    pub async fn disable(&self) -> Result<Option<Transition>, StoreError> {
+        self.inner.engine.manual("disable").await
+    }
+
+    /// Closes the breaker of every process and forgets its failures.
+    pub async fn reset(&self) -> Result<Option<Transition>, StoreError> {
+        self.inner.engine.manual("reset").await
+    }
+
+    /// Asks to make one call by hand: a [`SharedPermit`] to record the
+    /// outcome on, or the rejection. Goes to Redis only past the end of an
+    /// open duration and in half-open (bounded by the store's timeout).
+    pub async fn try_acquire(&self) -> Result<SharedPermit<K>, Rejection> {
+        let ticket = self.inner.engine.acquire().await?;
+        Ok(SharedPermit::new(Arc::clone(&self.inner), ticket))
+    }
+
+    /// Runs the future made by `f` if the breaker lets it through, and records
+    /// its outcome as the [classifier](Classify) says.
+    ///
+    /// Returns the call's value, [`Error::Inner`] with its error, or
+    /// [`Error::Rejected`] without calling `f`. Dropping the future before it
+    /// finishes releases the permit (a probe's slot is freed in the
+    /// background, or when its lease expires).
+    pub async fn call<F, Fut, T, E>(&self, f: F) -> Result<T, Error<E>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        K: Classify<T, E>,
+    {
+        let permit = match self.try_acquire().await {
+            Ok(permit) => permit,
+            Err(rejection) => return Err(Error::Rejected(rejection)),
+        };
+        let result = f().await;
+        permit.record_result(&result).await;
+        result.map_err(Error::Inner)
+    }
+
+    /// Returns the classifier.
+    pub fn classifier(&self) -> &K {
+        &self.inner.classifier
+    }
+}
+
+impl<K> Clone for SharedCircuitBreaker<K> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<K> std::fmt::Debug for SharedCircuitBreaker<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedCircuitBreaker")
+            .field("name", &self.name())
+            .field("state", &self.state())
+            .field("fallback", &self.is_fallback())
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`SharedCircuitBreaker`]: its configuration, classifier, local
+/// clock and transition listener. Made by [`RedisStore::breaker_builder`].
+pub struct SharedCircuitBreakerBuilder<K = ErrorsAreFailures> {
+    store: RedisStore,
+    name: String,
+    config: CircuitBreakerConfig,
+    classifier: K,
+    clock: Arc<dyn Clock + Send + Sync>,
+    listener: Option<Listener>,
+}
+
+impl SharedCircuitBreakerBuilder {
+    pub(crate) fn new(store: RedisStore, name: String) -> Self {
+        Self {
+            store,
+            name,
+            config: CircuitBreakerConfig::default(),
+            classifier: ErrorsAreFailures,
+            clock: Arc::new(TokioClock),
+            listener: None,
+        }
+    }
+}
+
+impl<K> SharedCircuitBreakerBuilder<K> {
+    /// The options (default: [`CircuitBreakerConfig::default`]); `window` must
+    /// be `None`.
+    pub fn config(mut self, config: CircuitBreakerConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Which results count as failures (default: [`ErrorsAreFailures`]).
+    pub fn classifier<K2>(self, classifier: K2) -> SharedCircuitBreakerBuilder<K2> {
+        SharedCircuitBreakerBuilder {
+            store: self.store,
+            name: self.name,
+            config: self.config,
+            classifier,
+            clock: self.clock,
+            listener: self.listener,
+        }
+    }
+
+    /// The local clock (default: tokio's). It only measures how much of an
+    /// open duration is left, from what Redis said was left; it never has to
+    /// agree with Redis's or another process's clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock + Send + Sync>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Calls `listener` with the breaker's name on every change of state this
+    /// process sees, whoever caused it. It runs while the view is updated:
+    /// keep it quick, and do not call back into the breaker's async methods.
+    pub fn on_transition(
+        mut self,
+        listener: impl Fn(&str, Transition) + Send + Sync + 'static,
+    ) -> Self {
+        self.listener = Some(Box::new(listener));
+        self
+    }
+
+    /// Validates the configuration, builds the breaker and starts its sync task
+    /// (on the store's runtime; it ends when the last handle and permit are gone).
+    pub fn build(self) -> Result<SharedCircuitBreaker<K>, ConfigError> {
+        let core = self.config.to_core()?;
+        if self.config.window.is_some() {
+            return Err(ConfigError::new(
+                "window",
+                "is not supported by a shared breaker (it trips on consecutive failures)",
+            ));
+        }
+        let engine = Arc::new(Engine::new(
+            self.store,
+            self.name,
+            self.config,
+            core,
+            self.clock,
+            self.listener,
+        ));
+        spawn_sync(&engine);
+        Ok(SharedCircuitBreaker {
+            inner: Arc::new(Inner {
+                engine,
+                classifier: self.classifier,
+            }),
+        })
+    }
+}
+
+impl<K> std::fmt::Debug for SharedCircuitBreakerBuilder<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedCircuitBreakerBuilder")
+            .field("name", &self.name)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The sync task: reports and reads at once, then every sync interval, and
+/// as soon as a failure waits to be reported. It holds the engine only while
+/// it works.
+fn spawn_sync(engine: &Arc<Engine>) {
+    let weak: Weak<Engine> = Arc::downgrade(engine);
+    let wake = Arc::clone(&engine.wake);
+    let interval = engine.store.config().sync_interval;
+    engine.store.runtime().spawn(async move {
+        loop {
+            match weak.upgrade() {
+                Some(engine) => drop(engine.sync().await),
+                None => return,
+            }
+            let _ = tokio::time::timeout(interval, wake.notified()).await;
+        }
+    });
+}

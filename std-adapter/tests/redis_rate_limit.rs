@@ -1,0 +1,1 @@
+//! Shared state on Redis (issue 9): work in progress.
