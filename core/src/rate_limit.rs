@@ -11,8 +11,10 @@
 //! never refused.
 //!
 //! The TAT is one `AtomicU64` of nanoseconds; a check is one load and, when
-//! admitted, one compare-and-swap. A clock that goes backwards only makes the
-//! limiter stricter for a while; it never admits more.
+//! admitted, one compare-and-swap. A clock that goes backwards leaves the limiter
+//! as if its burst had just been used up at the new time: the next cell waits one
+//! interval, not as long as the clock jumped, and no more than the burst is
+//! admitted. So a refusal never asks to wait more than `n * interval`.
 
 use core::fmt;
 use core::time::Duration;
@@ -236,7 +238,24 @@ impl RateLimiter {
         // Relaxed: the word guards no other memory, and the CAS orders the
         // updates of the word itself.
         let mut tat = self.tat.load(Ordering::Relaxed);
+        let limit = now_nanos.saturating_add(self.tolerance);
         loop {
+            if tat > limit {
+                // Only a clock that went backwards gets here: restart from a
+                // used-up burst now rather than refuse for as long as it jumped.
+                match self.tat.compare_exchange_weak(
+                    tat,
+                    limit,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => tat = limit,
+                    Err(actual) => {
+                        tat = actual;
+                        continue;
+                    }
+                }
+            }
             // Past the end of time (584 years) nothing is admitted any more.
             let next = tat.max(now_nanos).saturating_add(increment);
             if next - now_nanos > self.tolerance || next == u64::MAX {
@@ -346,16 +365,20 @@ mod tests {
     }
 
     #[test]
-    fn a_clock_going_backwards_admits_nothing_extra() {
+    fn a_clock_going_backwards_neither_admits_more_nor_waits_for_the_jump() {
         let limiter = limiter(1, 1000, 2);
         let clock = ManualClock::starting_at(Instant::from_secs(10));
         assert_eq!(limiter.check(&clock), Ok(()));
         assert_eq!(limiter.check(&clock), Ok(()));
+        // Back to 5 s: the burst counts as used up now, so the next cell waits
+        // one interval (until 6 s), not until 11 s.
         clock.set(Instant::from_secs(5));
         let refused = limiter.check(&clock).unwrap_err();
-        assert_eq!(refused.earliest_possible(), Instant::from_secs(11));
-        clock.set(Instant::from_secs(11));
+        assert_eq!(refused.earliest_possible(), Instant::from_secs(6));
+        assert_eq!(limiter.check(&clock).unwrap_err(), refused);
+        clock.set(Instant::from_secs(6));
         assert_eq!(limiter.check(&clock), Ok(()));
+        assert!(limiter.check(&clock).is_err());
         limiter.reset();
         clock.set(Instant::ZERO);
         assert_eq!(limiter.check(&clock), Ok(()));

@@ -156,3 +156,26 @@ fn the_shared_generator_gives_each_draw_its_own_output() {
         assert_eq!(drawn, expected);
     });
 }
+
+#[test]
+fn racing_checks_after_the_clock_went_back_wait_one_interval() {
+    loom::model(|| {
+        let limiter = limiter(2);
+        let later = Instant::from_secs(10);
+        limiter.check(&later).unwrap();
+        limiter.check(&later).unwrap();
+        let earlier = Instant::from_secs(5);
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let limiter = limiter.clone();
+                thread::spawn(move || limiter.check(&earlier).unwrap_err().earliest_possible())
+            })
+            .collect();
+        for handle in handles {
+            assert_eq!(handle.join().unwrap(), Instant::from_secs(6));
+        }
+        let then = Instant::from_secs(6);
+        assert!(limiter.check(&then).is_ok());
+        assert!(limiter.check(&then).is_err());
+    });
+}

@@ -355,3 +355,23 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #[test]
+    fn a_refusal_never_waits_more_than_its_cells_whatever_the_clock_does(
+        (quota, requests) in quota_and_requests(),
+        jumps in proptest::collection::vec(any::<bool>(), 200),
+    ) {
+        let limiter = RateLimiter::new(quota);
+        let interval = quota.interval();
+        let mut now = 1u64 << 50;
+        for ((step, cells), back) in requests.into_iter().zip(jumps) {
+            // Time goes forward, or back by up to a thousand intervals.
+            now = if back { now.saturating_sub(step * 1_000) } else { now + step };
+            if let Ok(Err(refused)) = limiter.check_n(cells, &Instant::from_nanos(now)) {
+                prop_assert!(refused.retry_after() <= interval * cells);
+                prop_assert!(refused.retry_after() > Duration::ZERO);
+            }
+        }
+    }
+}
