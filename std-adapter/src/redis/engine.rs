@@ -168,6 +168,8 @@ impl Engine {
         let view = self.view.load();
         match &**view {
             View::Shared(mirror) => match mirror.shared.state {
+                // Not read yet (a process that just started): Redis decides.
+                State::Closed if mirror.shared.generation == UNKNOWN_ROUND => None,
                 State::Closed => Some(Ok(Ticket::Closed {
                     generation: mirror.shared.generation,
                 })),

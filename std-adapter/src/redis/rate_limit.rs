@@ -167,16 +167,15 @@ impl SharedRateLimiter {
             let interval = u64::try_from(inner.quota.interval().as_nanos()).unwrap_or(u64::MAX);
             let increment = interval.saturating_mul(n.into());
             let args = [Arg::Uint(inner.tolerance), Arg::Uint(increment)];
-            match inner.store.eval(&scripts::GCRA, &inner.key, &args).await {
-                Ok(reply) => match reply[..] {
+            if let Ok(reply) = inner.store.eval(&scripts::GCRA, &inner.key, &args).await {
+                match reply[..] {
                     [1, _] => return Ok(()),
                     [0, wait] => {
                         let wait = Duration::from_nanos(wait.max(0).unsigned_abs());
                         return Err(reject::not_until(wait, TokioClock.now()));
                     }
                     _ => {}
-                },
-                Err(_) => {}
+                }
             }
             // No usable answer: decide locally until the next try.
             let retry = TokioClock.now() + inner.store.config().sync_interval;

@@ -97,9 +97,9 @@ mod tests {
 
     #[test]
     fn rejections_say_what_the_script_decided() {
-        let open = open(Duration::from_millis(1500));
-        assert_eq!(open.reason(), RejectReason::Open);
-        assert_eq!(open.retry_after(), Some(Duration::from_millis(1500)));
+        let rejection = open(Duration::from_millis(1500));
+        assert_eq!(rejection.reason(), RejectReason::Open);
+        assert_eq!(rejection.retry_after(), Some(Duration::from_millis(1500)));
         assert_eq!(open(Duration::ZERO).retry_after(), Some(Duration::from_nanos(1)));
         assert_eq!(open(Duration::MAX).retry_after(), Some(Duration::from_nanos(HORIZON)));
         let full = half_open_full();
