@@ -95,14 +95,20 @@ async fn breakers_on_one_name_open_together_when_the_fleets_failures_cross_the_t
         let rejection = *error.rejection().unwrap();
         assert_eq!(rejection.reason(), RejectReason::Open);
         let after = rejection.retry_after().unwrap();
-        assert!(after > Duration::from_secs(50) && after <= Duration::from_secs(60), "{after:?}");
+        assert!(
+            after > Duration::from_secs(50) && after <= Duration::from_secs(60),
+            "{after:?}"
+        );
     }
     assert_eq!(called.load(Ordering::Relaxed), 0);
     assert_eq!(
         *seen.lock().unwrap(),
         [(
             "payments".to_owned(),
-            Transition { from: State::Closed, to: State::Open }
+            Transition {
+                from: State::Closed,
+                to: State::Open
+            }
         )]
     );
     assert_eq!(bystander.stats().rejected, 1);
@@ -141,7 +147,10 @@ async fn outcomes_from_an_earlier_round_are_ignored() {
     // One failure would trip this breaker (threshold 1), but it is stale.
     assert_eq!(old.failure().await, None);
     let shared = cbs[0].sync().await.unwrap();
-    assert_eq!((shared.state, shared.consecutive_failures), (State::Closed, 0));
+    assert_eq!(
+        (shared.state, shared.consecutive_failures),
+        (State::Closed, 0)
+    );
     // A failure of the current round does trip it.
     fail(&cbs[0]).await;
     assert_eq!(cbs[0].sync().await.unwrap().state, State::Open);
@@ -149,7 +158,9 @@ async fn outcomes_from_an_earlier_round_are_ignored() {
 
 /// Trips `name` (threshold 1) and waits until its open duration is over and
 /// `cb` holds a probe.
-async fn first_probe(cb: &SharedCircuitBreaker) -> seawall::redis::SharedPermit<seawall::ErrorsAreFailures> {
+async fn first_probe(
+    cb: &SharedCircuitBreaker,
+) -> seawall::redis::SharedPermit<seawall::ErrorsAreFailures> {
     fail(cb).await;
     assert_eq!(cb.sync().await.unwrap().state, State::Open);
     let probe = eventually_some("the open duration ends", BOUND, || async {
@@ -214,7 +225,10 @@ async fn half_open_admits_exactly_the_limit_across_the_fleet() {
     assert_eq!(probes.len(), 3);
     assert_eq!(full, 8 * 3 - 2);
     let shared = cbs[3].shared_state().await.unwrap();
-    assert_eq!((shared.state, shared.probes_in_flight), (State::HalfOpen, 3));
+    assert_eq!(
+        (shared.state, shared.probes_in_flight),
+        (State::HalfOpen, 3)
+    );
 
     // Three successful probes close it for everyone.
     for probe in probes {
@@ -230,7 +244,10 @@ async fn half_open_admits_exactly_the_limit_across_the_fleet() {
 async fn a_probe_that_never_answers_frees_its_slot_when_its_lease_expires() {
     let server = RedisServer::start();
     let lease = Duration::from_millis(300);
-    let shared = SharedConfig { probe_lease: lease, ..fast() };
+    let shared = SharedConfig {
+        probe_lease: lease,
+        ..fast()
+    };
     let cbs = fleet(&server, &shared, "mail", &probing(1, 1), 2);
     let probe = first_probe(&cbs[0]).await;
     let taken = std::time::Instant::now();
@@ -247,7 +264,10 @@ async fn a_probe_that_never_answers_frees_its_slot_when_its_lease_expires() {
     assert!(probe.is_probe());
     assert_eq!(
         probe.success().await,
-        Some(Transition { from: State::HalfOpen, to: State::Closed })
+        Some(Transition {
+            from: State::HalfOpen,
+            to: State::Closed
+        })
     );
 }
 
@@ -331,8 +351,13 @@ async fn skewed_local_clocks_do_not_matter() {
 async fn the_hot_path_in_closed_does_not_touch_redis() {
     let server = RedisServer::start();
     // The sync task reads at start, then not for a minute.
-    let shared = SharedConfig { sync_interval: Duration::from_secs(60), ..fast() };
-    let cb = store(&server.url(), shared).breaker("hot", config(5)).unwrap();
+    let shared = SharedConfig {
+        sync_interval: Duration::from_secs(60),
+        ..fast()
+    };
+    let cb = store(&server.url(), shared)
+        .breaker("hot", config(5))
+        .unwrap();
     let scripts = || server.calls_of("evalsha") + server.calls_of("eval");
     eventually("the first sync", BOUND, || async { scripts() == 1 }).await;
     let before = scripts();
@@ -360,22 +385,34 @@ async fn manual_operations_reach_every_process() {
     let cbs = fleet(&server, &fast(), "manual", &config(5), 2);
     assert_eq!(
         cbs[0].force_open().await.unwrap(),
-        Some(Transition { from: State::Closed, to: State::ForcedOpen })
+        Some(Transition {
+            from: State::Closed,
+            to: State::ForcedOpen
+        })
     );
     eventually("forced open everywhere", BOUND, || async {
         cbs[1].state() == State::ForcedOpen
     })
     .await;
     let rejection = cbs[1].try_acquire().await.unwrap_err();
-    assert_eq!((rejection.reason(), rejection.retry_after()), (RejectReason::ForcedOpen, None));
+    assert_eq!(
+        (rejection.reason(), rejection.retry_after()),
+        (RejectReason::ForcedOpen, None)
+    );
     cbs[1].disable().await.unwrap();
-    eventually("disabled everywhere", BOUND, || async { cbs[0].state() == State::Disabled }).await;
+    eventually("disabled everywhere", BOUND, || async {
+        cbs[0].state() == State::Disabled
+    })
+    .await;
     for _ in 0..10 {
         fail(&cbs[0]).await;
     }
     assert_eq!(cbs[0].sync().await.unwrap().state, State::Disabled);
     cbs[0].reset().await.unwrap();
-    eventually("closed everywhere", BOUND, || async { cbs[1].state() == State::Closed }).await;
+    eventually("closed everywhere", BOUND, || async {
+        cbs[1].state() == State::Closed
+    })
+    .await;
     assert_eq!(cbs[1].reset().await.unwrap(), None);
 }
 
@@ -387,8 +424,14 @@ async fn bad_options_are_refused_at_construction() {
         ..Default::default()
     };
     assert_eq!(store.breaker("w", windowed).unwrap_err().field(), "window");
-    assert_eq!(store.breaker("t", config(0)).unwrap_err().field(), "failure_threshold");
-    let empty = SharedConfig { prefix: String::new(), ..SharedConfig::default() };
+    assert_eq!(
+        store.breaker("t", config(0)).unwrap_err().field(),
+        "failure_threshold"
+    );
+    let empty = SharedConfig {
+        prefix: String::new(),
+        ..SharedConfig::default()
+    };
     assert!(matches!(
         RedisStore::new("redis://127.0.0.1:1", empty),
         Err(StoreError::Config(e)) if e.field() == "prefix"
@@ -410,14 +453,28 @@ fn a_store_needs_a_runtime() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prefixes_and_names_keep_breakers_apart() {
     let server = RedisServer::start();
-    let a = store(&server.url(), fast()).breaker("db", config(1)).unwrap();
-    let other_name = store(&server.url(), fast()).breaker("cache", config(1)).unwrap();
-    let other_prefix = store(&server.url(), SharedConfig { prefix: "other".into(), ..fast() })
+    let a = store(&server.url(), fast())
         .breaker("db", config(1))
         .unwrap();
+    let other_name = store(&server.url(), fast())
+        .breaker("cache", config(1))
+        .unwrap();
+    let other_prefix = store(
+        &server.url(),
+        SharedConfig {
+            prefix: "other".into(),
+            ..fast()
+        },
+    )
+    .breaker("db", config(1))
+    .unwrap();
     fail(&a).await;
     assert_eq!(a.sync().await.unwrap().state, State::Open);
     assert_eq!(other_name.sync().await.unwrap().state, State::Closed);
     assert_eq!(other_prefix.sync().await.unwrap().state, State::Closed);
-    assert!(server.command(&["EXISTS", "test:breaker:db"]).starts_with(":1"));
+    assert!(
+        server
+            .command(&["EXISTS", "test:breaker:db"])
+            .starts_with(":1")
+    );
 }

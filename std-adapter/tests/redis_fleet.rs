@@ -53,11 +53,18 @@ fn reports(children: Vec<Child>) -> Vec<Vec<String>> {
                 std::thread::sleep(Duration::from_millis(5));
             }
             let output = child.wait_with_output().expect("output");
-            assert!(output.status.success(), "a child process failed: {}", output.status);
+            assert!(
+                output.status.success(),
+                "a child process failed: {}",
+                output.status
+            );
             String::from_utf8_lossy(&output.stdout)
                 .lines()
                 // After libtest's `test name ... ` on the same line.
-                .filter_map(|line| line.split_once("FLEET ").map(|(_, report)| report.to_owned()))
+                .filter_map(|line| {
+                    line.split_once("FLEET ")
+                        .map(|(_, report)| report.to_owned())
+                })
                 .collect()
         })
         .collect()
@@ -78,7 +85,10 @@ fn is_child() -> bool {
 }
 
 fn epoch_micros() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros() as u64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as u64
 }
 
 // --- opening together ----------------------------------------------------
@@ -100,7 +110,10 @@ async fn separate_processes_open_together_when_their_failures_add_up() {
             let result = cb.call(|| async { Err::<(), _>("down") }).await;
             assert!(result.unwrap_err().is_inner());
         }
-        eventually("this process sees Open", BOUND, || async { cb.state() == State::Open }).await;
+        eventually("this process sees Open", BOUND, || async {
+            cb.state() == State::Open
+        })
+        .await;
         let error = cb.call(|| async { Ok::<_, ()>(()) }).await.unwrap_err();
         assert_eq!(error.rejection().unwrap().reason(), RejectReason::Open);
         report("open");
@@ -119,7 +132,10 @@ async fn separate_processes_open_together_when_their_failures_add_up() {
     for lines in reports(children) {
         assert_eq!(lines, ["open"]);
     }
-    eventually("the observer sees Open", BOUND, || async { observer.state() == State::Open }).await;
+    eventually("the observer sees Open", BOUND, || async {
+        observer.state() == State::Open
+    })
+    .await;
     let shared = observer.shared_state().await.unwrap();
     assert_eq!((shared.state, shared.trips), (State::Open, 1));
 }
@@ -139,7 +155,9 @@ fn probing(half_open_max_calls: u32) -> CircuitBreakerConfig {
 /// In a child: waits for the end of the open duration, then reports whether
 /// it got a probe; a child with a probe dies holding it.
 async fn child_probe(shared: SharedConfig, half_open_max_calls: u32) {
-    let cb = child_store(shared).breaker("stock", probing(half_open_max_calls)).unwrap();
+    let cb = child_store(shared)
+        .breaker("stock", probing(half_open_max_calls))
+        .unwrap();
     let answer = eventually_some("the open duration ends", BOUND, || async {
         match cb.try_acquire().await {
             Ok(permit) => Some(Ok(permit)),
@@ -195,7 +213,10 @@ async fn half_open_admits_exactly_the_limit_across_processes() {
         .breaker("stock", probing(2))
         .unwrap();
     let shared = observer.shared_state().await.unwrap();
-    assert_eq!((shared.state, shared.probes_in_flight), (State::HalfOpen, 2));
+    assert_eq!(
+        (shared.state, shared.probes_in_flight),
+        (State::HalfOpen, 2)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -299,8 +320,14 @@ async fn the_fleets_rate_limit_holds_within_the_burst_across_processes() {
     // plus the rate over that span (one more for the rounding of the span).
     let span = Duration::from_micros(last - first);
     let most = BURST as u64 + (RATE as f64 * span.as_secs_f64()).ceil() as u64 + 1;
-    assert!(total <= most, "{total} admitted in {span:?}, at most {most}");
+    assert!(
+        total <= most,
+        "{total} admitted in {span:?}, at most {most}"
+    );
     // Four processes each alone would have had the burst and more: the limit
     // did admit, close to the rate.
-    assert!(total >= BURST as u64 + RATE / 2, "{total} admitted in {span:?}");
+    assert!(
+        total >= BURST as u64 + RATE / 2,
+        "{total} admitted in {span:?}"
+    );
 }

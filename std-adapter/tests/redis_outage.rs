@@ -1,1 +1,265 @@
-//! Shared state on Redis (issue 9): work in progress.
+//! Redis unavailable: hung (SIGSTOP, as a cut network looks), killed and
+//! restarted. No call waits on Redis beyond the timeout, the fallback policy
+//! holds, and the shared state resumes without the local counts.
+
+mod redis_support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use seawall::core::breaker::RejectReason;
+use seawall::redis::{SharedCircuitBreaker, SharedConfig, WhenUnavailable};
+use seawall::{CircuitBreakerConfig, RateLimiterConfig, State};
+
+use redis_support::{RedisServer, eventually, fast, store};
+
+const BOUND: Duration = Duration::from_secs(20);
+const TIMEOUT: Duration = Duration::from_millis(100);
+/// What a loaded two-core machine may add to a bounded wait.
+const SLACK: Duration = Duration::from_millis(250);
+
+fn shared(when_unavailable: WhenUnavailable) -> SharedConfig {
+    SharedConfig {
+        timeout: TIMEOUT,
+        when_unavailable,
+        ..fast()
+    }
+}
+
+fn config(failure_threshold: u32) -> CircuitBreakerConfig {
+    CircuitBreakerConfig {
+        failure_threshold,
+        timeout: Duration::from_secs(60),
+        ..Default::default()
+    }
+}
+
+/// Runs `call`, asserting that it returns within the timeout and the slack.
+async fn bounded<T>(call: impl Future<Output = T>) -> (T, Duration) {
+    let start = Instant::now();
+    let value = call.await;
+    let took = start.elapsed();
+    assert!(took <= TIMEOUT + SLACK, "a call took {took:?}");
+    (value, took)
+}
+
+async fn fail(cb: &SharedCircuitBreaker) -> Result<(), seawall::Error<&'static str>> {
+    bounded(cb.call(|| async { Err::<(), _>("down") })).await.0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_redis_falls_back_to_the_last_shared_state_and_resumes_without_local_counts() {
+    let server = RedisServer::start();
+    let cb = store(&server.url(), shared(WhenUnavailable::FailOpen))
+        .breaker("db", config(5))
+        .unwrap();
+    fail(&cb).await.unwrap_err();
+    fail(&cb).await.unwrap_err();
+    assert_eq!(cb.sync().await.unwrap().consecutive_failures, 2);
+
+    server.freeze();
+    let took = eventually("fallback", BOUND, || async { cb.is_fallback() }).await;
+    assert!(took <= fast().sync_interval + TIMEOUT + SLACK, "{took:?}");
+    // The local breaker starts from the fleet's two failures: three more open it.
+    for _ in 0..2 {
+        assert!(fail(&cb).await.unwrap_err().is_inner());
+    }
+    assert_eq!(cb.state(), State::Closed);
+    assert!(fail(&cb).await.unwrap_err().is_inner());
+    assert_eq!(cb.state(), State::Open);
+    let error = fail(&cb).await.unwrap_err();
+    assert_eq!(error.rejection().unwrap().reason(), RejectReason::Open);
+
+    server.thaw();
+    eventually("resumed", BOUND, || async { !cb.is_fallback() }).await;
+    // The fleet's state as it was: the five local failures were not replayed.
+    let shared = cb.shared_state().await.unwrap();
+    assert_eq!(
+        (shared.state, shared.consecutive_failures),
+        (State::Closed, 2)
+    );
+    assert_eq!(cb.state(), State::Closed);
+    assert!(
+        bounded(cb.call(|| async { Ok::<_, ()>(()) }))
+            .await
+            .0
+            .is_ok()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_that_asks_a_hung_redis_gives_up_at_the_timeout() {
+    let server = RedisServer::start();
+    // The sync task stays quiet: the call below is the one that asks Redis.
+    let quiet = SharedConfig {
+        sync_interval: Duration::from_secs(60),
+        ..shared(WhenUnavailable::FailOpen)
+    };
+    let probing = CircuitBreakerConfig {
+        failure_threshold: 1,
+        timeout: Duration::from_millis(50),
+        ..Default::default()
+    };
+    let cb = store(&server.url(), quiet)
+        .breaker("hung", probing)
+        .unwrap();
+    fail(&cb).await.unwrap_err();
+    eventually("the open duration ends", BOUND, || async {
+        cb.shared_state().await.unwrap().open_remaining.is_zero()
+    })
+    .await;
+
+    server.freeze();
+    // Past the open duration the call asks Redis for a probe slot; Redis
+    // does not answer; the local breaker, half-open, lets it probe.
+    let (result, took) = bounded(cb.call(|| async { Ok::<_, ()>("served") })).await;
+    assert!(took >= TIMEOUT, "{took:?}: did not wait for Redis at all");
+    assert_eq!(result.unwrap(), "served");
+    assert!(cb.is_fallback());
+    server.thaw();
+    assert!(cb.sync().await.is_ok());
+    assert!(!cb.is_fallback());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_killed_mid_run_and_restarted() {
+    let mut server = RedisServer::start();
+    let config = shared(WhenUnavailable::FailOpen);
+    let a = store(&server.url(), config.clone())
+        .breaker("api", config_of(2))
+        .unwrap();
+    let b = store(&server.url(), config)
+        .breaker("api", config_of(2))
+        .unwrap();
+
+    // A steady load on `a`, timing every call.
+    let stop = Arc::new(AtomicBool::new(false));
+    let slowest = Arc::new(AtomicU64::new(0));
+    let load = tokio::spawn({
+        let (a, stop, slowest) = (a.clone(), stop.clone(), slowest.clone());
+        async move {
+            let (mut served, mut rejected) = (0u64, 0u64);
+            while !stop.load(Ordering::Relaxed) {
+                let start = Instant::now();
+                match a.call(|| async { Ok::<_, ()>(()) }).await {
+                    Ok(()) => served += 1,
+                    Err(error) => {
+                        assert!(error.is_rejected());
+                        rejected += 1;
+                    }
+                }
+                slowest.fetch_max(start.elapsed().as_micros() as u64, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            (served, rejected)
+        }
+    });
+
+    eventually("the first sync", BOUND, || async { a.sync().await.is_ok() }).await;
+    server.kill();
+    eventually("both fall back", BOUND, || async {
+        a.is_fallback() && b.is_fallback()
+    })
+    .await;
+    // Calls keep being served while Redis is gone.
+    let before = a.stats().successful;
+    eventually("calls served in the outage", BOUND, || async {
+        a.stats().successful >= before + 10
+    })
+    .await;
+    assert!(a.is_fallback());
+    server.restart();
+    eventually("both resume", BOUND, || async {
+        !a.is_fallback() && !b.is_fallback()
+    })
+    .await;
+
+    // The shared state works again: `b`'s failures open `a` too.
+    for _ in 0..2 {
+        let _ = b.call(|| async { Err::<(), _>("down") }).await;
+    }
+    eventually("a sees Open", BOUND, || async { a.state() == State::Open }).await;
+    stop.store(true, Ordering::Relaxed);
+    let (served, _rejected) = load.await.unwrap();
+    assert!(served >= before + 10);
+    let slowest = Duration::from_micros(slowest.load(Ordering::Relaxed));
+    assert!(
+        slowest <= TIMEOUT + SLACK,
+        "the slowest call took {slowest:?}"
+    );
+}
+
+fn config_of(failure_threshold: u32) -> CircuitBreakerConfig {
+    config(failure_threshold)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_closed_rejects_every_call_until_redis_answers() {
+    let mut server = RedisServer::start();
+    let cb = store(&server.url(), shared(WhenUnavailable::FailClosed))
+        .breaker("strict", config(5))
+        .unwrap();
+    assert!(cb.call(|| async { Ok::<_, ()>(()) }).await.is_ok());
+    server.kill();
+    eventually("fallback", BOUND, || async { cb.is_fallback() }).await;
+    let mut ran = false;
+    let error = bounded(cb.call(|| async {
+        ran = true;
+        Ok::<_, ()>(())
+    }))
+    .await
+    .0
+    .unwrap_err();
+    assert!(!ran);
+    let rejection = error.rejection().unwrap();
+    assert_eq!(rejection.reason(), RejectReason::Open);
+    assert_eq!(rejection.retry_after(), Some(fast().sync_interval));
+    assert_eq!(cb.state(), State::Open);
+    server.restart();
+    eventually("resumed", BOUND, || async { !cb.is_fallback() }).await;
+    assert!(cb.call(|| async { Ok::<_, ()>(()) }).await.is_ok());
+}
+
+fn quota() -> RateLimiterConfig {
+    RateLimiterConfig {
+        rate: 1,
+        period: Duration::from_secs(3600),
+        burst: 3,
+        max_wait: Duration::ZERO,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rate_limiter_decides_locally_or_refuses_while_redis_is_down() {
+    let mut server = RedisServer::start();
+    let open = store(&server.url(), shared(WhenUnavailable::FailOpen))
+        .rate_limiter("quota", quota())
+        .unwrap();
+    let closed = store(&server.url(), shared(WhenUnavailable::FailClosed))
+        .rate_limiter("quota", quota())
+        .unwrap();
+    // Two of the fleet's three cells are spent.
+    open.check().await.unwrap();
+    closed.check().await.unwrap();
+    server.kill();
+    // Failing open: the local limiter has the whole quota of its own.
+    for _ in 0..3 {
+        bounded(open.check()).await.0.unwrap();
+    }
+    assert!(bounded(open.check()).await.0.is_err());
+    assert!(open.is_fallback());
+    // Failing closed: refused, until the next try.
+    let refused = bounded(closed.check()).await.0.unwrap_err();
+    assert!(refused.retry_after() <= fast().sync_interval);
+    server.restart();
+    // Redis is back (and empty): after one sync interval both ask it again.
+    eventually("shared again", BOUND, || async {
+        closed.check().await.is_ok() && !closed.is_fallback()
+    })
+    .await;
+    eventually("shared again", BOUND, || async {
+        open.check().await.is_ok() && !open.is_fallback()
+    })
+    .await;
+}

@@ -6,9 +6,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use arc_swap::ArcSwap;
-use seawall_core::breaker::{self as core_breaker, BreakerConfig, Outcome, Rejection, State, Transition};
-use seawall_core::time::Clock;
 use seawall_core::Stats;
+use seawall_core::breaker::{
+    self as core_breaker, BreakerConfig, Outcome, Rejection, State, Transition,
+};
+use seawall_core::time::Clock;
 use tokio::sync::Notify;
 
 use super::reject;
@@ -87,7 +89,9 @@ pub(crate) struct Engine {
 
 /// Locks a mutex whose data stays consistent even if a holder panicked.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Engine {
@@ -318,7 +322,9 @@ impl Engine {
                 // that fail too, the lease expires.
                 let engine = Arc::clone(self);
                 self.store.runtime().spawn(async move {
-                    engine.end_probe(generation, &token, ProbeEnd::Release).await;
+                    engine
+                        .end_probe(generation, &token, ProbeEnd::Release)
+                        .await;
                 });
             }
         }
@@ -330,11 +336,7 @@ impl Engine {
         token: &str,
         end: ProbeEnd,
     ) -> Option<Transition> {
-        let args = [
-            Arg::Int(generation),
-            Arg::Str(token),
-            Arg::Uint(end as u64),
-        ];
+        let args = [Arg::Int(generation), Arg::Str(token), Arg::Uint(end as u64)];
         match self.eval(&scripts::PROBE, &args).await {
             Ok(reply) => {
                 self.apply(&reply, false);

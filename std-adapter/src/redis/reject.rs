@@ -100,12 +100,24 @@ mod tests {
         let rejection = open(Duration::from_millis(1500));
         assert_eq!(rejection.reason(), RejectReason::Open);
         assert_eq!(rejection.retry_after(), Some(Duration::from_millis(1500)));
-        assert_eq!(open(Duration::ZERO).retry_after(), Some(Duration::from_nanos(1)));
-        assert_eq!(open(Duration::MAX).retry_after(), Some(Duration::from_nanos(HORIZON)));
+        assert_eq!(
+            open(Duration::ZERO).retry_after(),
+            Some(Duration::from_nanos(1))
+        );
+        assert_eq!(
+            open(Duration::MAX).retry_after(),
+            Some(Duration::from_nanos(HORIZON))
+        );
         let full = half_open_full();
-        assert_eq!((full.reason(), full.retry_after()), (RejectReason::HalfOpenFull, None));
+        assert_eq!(
+            (full.reason(), full.retry_after()),
+            (RejectReason::HalfOpenFull, None)
+        );
         let forced = forced_open();
-        assert_eq!((forced.reason(), forced.retry_after()), (RejectReason::ForcedOpen, None));
+        assert_eq!(
+            (forced.reason(), forced.retry_after()),
+            (RejectReason::ForcedOpen, None)
+        );
     }
 
     #[test]
@@ -114,6 +126,9 @@ mod tests {
         let refused = not_until(Duration::from_millis(40), now);
         assert_eq!(refused.retry_after(), Duration::from_millis(40));
         assert_eq!(refused.earliest_possible(), now + Duration::from_millis(40));
-        assert_eq!(not_until(Duration::ZERO, now).retry_after(), Duration::from_nanos(1));
+        assert_eq!(
+            not_until(Duration::ZERO, now).retry_after(),
+            Duration::from_nanos(1)
+        );
     }
 }

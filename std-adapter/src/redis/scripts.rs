@@ -59,7 +59,9 @@ impl ToRedisArgs for Arg<'_> {
 
 /// Microseconds, at least one (Redis's clock counts microseconds).
 pub(crate) fn micros(duration: Duration) -> u64 {
-    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX).max(1)
+    u64::try_from(duration.as_micros())
+        .unwrap_or(u64::MAX)
+        .max(1)
 }
 
 /// `ARGV[1..8]` of every breaker script: the configuration of this process.
@@ -115,8 +117,17 @@ impl Reply {
     /// Parses `{verdict, state, gen, failures, trips, remaining us, successes,
     /// probes, from}` (see `common.lua`).
     pub(crate) fn parse(values: &[i64]) -> Result<Reply, StoreError> {
-        let &[verdict, code, generation, failures, trips, remaining, successes, probes, from] =
-            values
+        let &[
+            verdict,
+            code,
+            generation,
+            failures,
+            trips,
+            remaining,
+            successes,
+            probes,
+            from,
+        ] = values
         else {
             return Err(StoreError::Reply);
         };
@@ -163,7 +174,10 @@ mod tests {
         assert_eq!((reply.state.trips, reply.state.probes_in_flight), (3, 2));
         assert_eq!(
             reply.transition,
-            Some(Transition { from: State::Open, to: State::HalfOpen })
+            Some(Transition {
+                from: State::Open,
+                to: State::HalfOpen
+            })
         );
         let open = Reply::parse(&[2, 1, 5, 0, 1, 1500, 0, 0, -1]).unwrap();
         assert_eq!(open.state.open_remaining, Duration::from_micros(1500));

@@ -137,7 +137,12 @@ mod tests {
         let config = config(1.0);
         let breaker = local_breaker(&config, &shared(State::HalfOpen, 0, 1), Duration::ZERO, NOW);
         assert!(breaker.try_acquire(&NOW).unwrap().is_probe());
-        let forced = local_breaker(&config, &shared(State::ForcedOpen, 0, 0), Duration::ZERO, NOW);
+        let forced = local_breaker(
+            &config,
+            &shared(State::ForcedOpen, 0, 0),
+            Duration::ZERO,
+            NOW,
+        );
         assert_eq!(forced.state(), State::ForcedOpen);
         let disabled = local_breaker(&config, &shared(State::Disabled, 0, 0), Duration::ZERO, NOW);
         assert_eq!(disabled.state(), State::Disabled);

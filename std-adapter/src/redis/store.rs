@@ -131,7 +131,9 @@ impl fmt::Display for StoreError {
             StoreError::Timeout(after) => write!(f, "redis did not answer within {after:?}"),
             StoreError::Redis(error) => write!(f, "redis: {error}"),
             StoreError::Reply => f.write_str("redis: unexpected reply from a seawall script"),
-            StoreError::NoRuntime => f.write_str("a RedisStore must be made inside a tokio runtime"),
+            StoreError::NoRuntime => {
+                f.write_str("a RedisStore must be made inside a tokio runtime")
+            }
             StoreError::Config(error) => error.fmt(f),
         }
     }

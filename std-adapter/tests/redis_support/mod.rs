@@ -140,7 +140,11 @@ impl RedisServer {
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 panic!("redis-server exited at start: {status}");
             }
             if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) {
@@ -153,7 +157,10 @@ impl RedisServer {
                     return;
                 }
             }
-            assert!(Instant::now() < deadline, "redis-server did not answer in 20 s");
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not answer in 20 s"
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
     }
