@@ -202,4 +202,29 @@ fn retry(c: &mut Criterion) {
 }
 
 criterion_group!(benches, closed, open, timeout, retry);
-criterion_main!(benches);
+criterion_main!(benches, floors);
+
+fn floor(c: &mut Criterion) {
+    use seawall::core::Instant as CoreInstant;
+    use seawall::core::breaker::{BreakerConfig, CircuitBreaker as Core};
+    static CONFIG: BreakerConfig = BreakerConfig::DEFAULT;
+    static CORE: Core = Core::new(&CONFIG);
+    let mut group = c.benchmark_group("floor");
+    group.bench_function("core acquire+success", |b| {
+        b.iter(|| {
+            CORE.try_acquire(&CoreInstant::ZERO)
+                .unwrap()
+                .success(&CoreInstant::ZERO)
+        })
+    });
+    let cb = seawall_breaker();
+    group.bench_function("adapter try_acquire+success", |b| {
+        b.iter(|| cb.try_acquire().unwrap().success())
+    });
+    let counter = std::sync::atomic::AtomicU64::new(0);
+    group.bench_function("fetch_add", |b| {
+        b.iter(|| counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    });
+    group.finish();
+}
+criterion_group!(floors, floor);

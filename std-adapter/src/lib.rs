@@ -75,7 +75,7 @@ pub use error::Error;
 pub use fallback::{Fallback, FallbackFn, FallbackValue, NoFallback, with_fallback};
 pub use policy::{Policy, PolicyBuilder};
 pub use rate_limit::{RateLimiter, RateLimiterConfig, RateLimiterLayer, RateLimiterService};
-pub use retry::{RetryError, RetryLayer, RetryPolicy, RetryStrategy};
+pub use retry::{RetryError, RetryLayer, RetryListener, RetryPolicy, RetryStrategy, Seed};
 pub use seawall_core::backoff::Jitter;
 pub use seawall_core::breaker::{Outcome, RejectReason, Rejection, State, Transition};
 pub use seawall_core::retry::{Failure, GiveUp, RetryBudget};

@@ -7,7 +7,7 @@ use std::time::Duration;
 use seawall::core::backoff::Jitter;
 use seawall::{
     Bulkhead, BulkheadConfig, Error, Failure, FallbackFn, FallbackValue, GiveUp, RateLimiter,
-    RateLimiterConfig, RetryBudget, RetryPolicy, RetryStrategy, with_fallback,
+    RateLimiterConfig, RetryBudget, RetryPolicy, RetryStrategy, Seed, with_fallback,
 };
 use tokio::time::Instant;
 
@@ -180,15 +180,21 @@ async fn a_budget_stops_retries_during_an_outage() {
 
 #[tokio::test(start_paused = true)]
 async fn a_seed_fixes_the_jittered_delays() {
-    let policy = RetryPolicy {
+    let policy = || RetryPolicy {
         max_attempts: 6,
         jitter: Jitter::Full,
-        seed: Some(42),
+        seed: Seed::new(42),
         ..Default::default()
     };
-    let (first, _) = attempts_of(&policy).await;
-    let (second, _) = attempts_of(&policy).await;
+    let (first, _) = attempts_of(&policy()).await;
+    let (second, _) = attempts_of(&policy()).await;
     assert_eq!(first, second);
+    // One policy's calls share its generator: the second call goes on drawing.
+    let shared = policy();
+    let (once, _) = attempts_of(&shared).await;
+    let (twice, _) = attempts_of(&shared).await;
+    assert_eq!(once, first);
+    assert_ne!(twice, first);
     let unjittered = secs(&[0, 1, 3, 7, 15, 31]);
     assert_ne!(first, unjittered);
     for (jittered, full) in first.windows(2).zip(unjittered.windows(2)) {

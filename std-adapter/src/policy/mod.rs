@@ -152,13 +152,25 @@ impl<K, Fb> Policy<K, Fb> {
                 }
                 Err(error) => error,
             };
-            let rng = rng.get_or_insert_with(|| retry.source.rng());
+            let rng = rng.get_or_insert_with(|| retry.source.seed.draw());
+            let attempt = state.attempt();
+            let listener = retry.source.listener.as_deref();
             match retry
                 .policy
                 .on_failure(&mut state, failure, budget, &TokioClock, rng)
             {
-                RetryDecision::Retry { delay } => tokio::time::sleep(delay).await,
-                RetryDecision::GiveUp(_) => return Err(error),
+                RetryDecision::Retry { delay } => {
+                    if let Some(listener) = listener {
+                        listener.on_retry(attempt, delay);
+                    }
+                    tokio::time::sleep(delay).await;
+                }
+                RetryDecision::GiveUp(reason) => {
+                    if let Some(listener) = listener {
+                        listener.on_give_up(attempt, reason);
+                    }
+                    return Err(error);
+                }
             }
         }
     }

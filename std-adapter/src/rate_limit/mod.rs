@@ -13,8 +13,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use seawall_core::ConfigError;
-use seawall_core::rate_limit::{NotUntil, Quota, RateLimiter as CoreLimiter};
+use seawall_core::rate_limit::{InsufficientCapacity, NotUntil, Quota, RateLimiter as CoreLimiter};
+use seawall_core::{Clock, ConfigError, Instant};
 
 pub use layer::RateLimiterLayer;
 pub use service::RateLimiterService;
@@ -79,6 +79,17 @@ pub struct RateLimiter {
 struct Inner {
     core: CoreLimiter,
     config: RateLimiterConfig,
+    /// A clock chosen by the user; tokio's otherwise.
+    clock: Option<Arc<dyn Clock + Send + Sync>>,
+}
+
+impl Clock for Inner {
+    fn now(&self) -> Instant {
+        match &self.clock {
+            Some(clock) => clock.now(),
+            None => TokioClock.now(),
+        }
+    }
 }
 
 impl RateLimiter {
@@ -98,11 +109,29 @@ impl RateLimiter {
 
     /// A rate limiter with `config`, or its first invalid option.
     pub fn try_new(config: RateLimiterConfig) -> Result<Self, ConfigError> {
+        Self::build(config, None)
+    }
+
+    /// A rate limiter that reads `clock` instead of tokio's clock (a
+    /// [`ManualClock`](seawall_core::ManualClock) in a test); waiting still
+    /// sleeps on tokio's timer.
+    pub fn with_clock(
+        config: RateLimiterConfig,
+        clock: Arc<dyn Clock + Send + Sync>,
+    ) -> Result<Self, ConfigError> {
+        Self::build(config, Some(clock))
+    }
+
+    fn build(
+        config: RateLimiterConfig,
+        clock: Option<Arc<dyn Clock + Send + Sync>>,
+    ) -> Result<Self, ConfigError> {
         let quota = Quota::new(config.rate, config.period, config.burst)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 core: CoreLimiter::new(quota),
                 config,
+                clock,
             }),
         })
     }
@@ -114,7 +143,18 @@ impl RateLimiter {
 
     /// Admits one call now, or says when it would be admitted; never waits.
     pub fn check(&self) -> Result<(), NotUntil> {
-        self.inner.core.check(&TokioClock)
+        self.inner.core.check(&*self.inner)
+    }
+
+    /// Admits a request of `n` cells at once (all or none) now, or says when it
+    /// would be admitted; `n` above the burst can never be admitted.
+    pub fn check_n(&self, n: u32) -> Result<Result<(), NotUntil>, InsufficientCapacity> {
+        self.inner.core.check_n(n, &*self.inner)
+    }
+
+    /// Forgets every request: the whole burst is available again.
+    pub fn reset(&self) {
+        self.inner.core.reset();
     }
 
     /// Admits one call, sleeping until its turn if that comes within

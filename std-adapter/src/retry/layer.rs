@@ -6,7 +6,7 @@ use seawall_core::ConfigError;
 use seawall_core::retry::{RetryBudget, RetryPolicy as CorePolicy};
 use tower_layer::Layer;
 
-use super::{RetryErrors, RetryPolicy, RetryService};
+use super::{RetryErrors, RetryPolicy, RetryService, Seed};
 
 /// Retries the requests of the service it wraps as a [`RetryPolicy`] says;
 /// see [`RetryService`]. Requests must be `Clone` (each attempt sends a copy).
@@ -37,7 +37,7 @@ use super::{RetryErrors, RetryPolicy, RetryService};
 pub struct RetryLayer<C = RetryErrors> {
     policy: CorePolicy,
     budget: Option<Arc<RetryBudget>>,
-    seed: Option<u64>,
+    seed: Seed,
     classifier: C,
 }
 
@@ -62,7 +62,7 @@ impl<C> RetryLayer<C> {
         RetryLayer {
             policy: self.policy,
             budget: self.budget,
-            seed: self.seed,
+            seed: self.seed.clone(),
             classifier,
         }
     }
@@ -76,7 +76,7 @@ impl<S, C: Clone> Layer<S> for RetryLayer<C> {
             inner,
             policy: self.policy,
             budget: self.budget.clone(),
-            seed: self.seed,
+            seed: self.seed.clone(),
             classifier: self.classifier.clone(),
         }
     }

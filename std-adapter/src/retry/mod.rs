@@ -9,6 +9,7 @@
 
 mod error;
 mod layer;
+mod seed;
 mod service;
 mod strategy;
 
@@ -19,12 +20,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use seawall_core::ConfigError;
+use seawall_core::backoff::BackoffState;
 use seawall_core::backoff::Jitter;
 use seawall_core::retry::{Failure, RetryBudget, RetryDecision, RetryPolicy as CorePolicy};
-use seawall_core::rng::SplitMix64;
 
 pub use error::RetryError;
 pub use layer::RetryLayer;
+pub use seed::{RetryListener, Seed};
 pub use service::{RetryErrors, RetryService, ShouldRetry};
 pub use strategy::RetryStrategy;
 
@@ -58,7 +60,7 @@ use crate::clock::TokioClock;
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RetryPolicy {
     /// Attempts in all, the first call included (at least 1; default 3).
     pub max_attempts: u32,
@@ -72,9 +74,24 @@ pub struct RetryPolicy {
     /// A token bucket shared by the calls to one dependency, so that retries
     /// cannot multiply the load during an outage (default none).
     pub budget: Option<Arc<RetryBudget>>,
-    /// The seed of the jitter's generator: the same seed gives every call the
-    /// same delays (default none: a random seed per call).
-    pub seed: Option<u64>,
+    /// The jitter's generator (default: a random seed per call).
+    pub seed: Seed,
+    /// Hears each decision (default none).
+    pub listener: Option<Arc<dyn RetryListener>>,
+}
+
+impl std::fmt::Debug for RetryPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RetryPolicy")
+            .field("max_attempts", &self.max_attempts)
+            .field("strategy", &self.strategy)
+            .field("jitter", &self.jitter)
+            .field("deadline", &self.deadline)
+            .field("budget", &self.budget)
+            .field("seed", &self.seed)
+            .field("listener", &self.listener.as_ref().map(|_| "…"))
+            .finish()
+    }
 }
 
 impl Default for RetryPolicy {
@@ -85,7 +102,8 @@ impl Default for RetryPolicy {
             jitter: Jitter::None,
             deadline: None,
             budget: None,
-            seed: None,
+            seed: Seed::random(),
+            listener: None,
         }
     }
 }
@@ -155,6 +173,7 @@ impl RetryPolicy {
     {
         let core = self.to_core().unwrap_or(SINGLE_ATTEMPT);
         let budget = self.budget.as_deref();
+        let listener = self.listener.as_deref();
         let mut state = core.start(&TokioClock);
         let mut rng = None;
         loop {
@@ -167,13 +186,22 @@ impl RetryPolicy {
                 }
                 Err(error) => error,
             };
-            let rng = rng.get_or_insert_with(|| self.rng());
+            let rng = rng.get_or_insert_with(|| self.seed.draw());
+            let attempt = state.attempt();
             match core.on_failure(&mut state, classify(&error), budget, &TokioClock, rng) {
-                RetryDecision::Retry { delay } => tokio::time::sleep(delay).await,
+                RetryDecision::Retry { delay } => {
+                    if let Some(listener) = listener {
+                        listener.on_retry(attempt, delay);
+                    }
+                    tokio::time::sleep(delay).await;
+                }
                 RetryDecision::GiveUp(reason) => {
+                    if let Some(listener) = listener {
+                        listener.on_give_up(attempt, reason);
+                    }
                     return Err(RetryError {
                         error,
-                        attempts: state.attempt(),
+                        attempts: attempt,
                         reason,
                     });
                 }
@@ -181,8 +209,19 @@ impl RetryPolicy {
         }
     }
 
-    pub(crate) fn rng(&self) -> SplitMix64 {
-        SplitMix64::new(self.seed.unwrap_or_else(random_seed))
+    /// The first `n` delays of the policy's backoff, jitter included, drawn
+    /// from its generator (without server hints): what a call that keeps failing
+    /// would wait, for a log line or a test. A seeded policy's calls then go on
+    /// from where these draws left its generator.
+    pub fn preview_delays(&self, n: usize) -> Vec<Duration> {
+        let Ok(core) = self.to_core() else {
+            return Vec::new();
+        };
+        let mut rng = self.seed.draw();
+        let mut state = BackoffState::new();
+        (0..n)
+            .map(|_| core.backoff().next_delay(&mut state, &mut rng))
+            .collect()
     }
 }
 

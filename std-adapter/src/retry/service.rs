@@ -6,10 +6,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use seawall_core::retry::{Failure, RetryBudget, RetryDecision, RetryPolicy as CorePolicy};
-use seawall_core::rng::SplitMix64;
 use tower_service::Service;
 
-use super::random_seed;
+use super::Seed;
 use crate::clock::TokioClock;
 
 /// Decides whether a result of a tower service is a failed attempt worth
@@ -50,7 +49,7 @@ pub struct RetryService<S, C> {
     pub(super) inner: S,
     pub(super) policy: CorePolicy,
     pub(super) budget: Option<Arc<RetryBudget>>,
-    pub(super) seed: Option<u64>,
+    pub(super) seed: Seed,
     pub(super) classifier: C,
 }
 
@@ -79,11 +78,11 @@ where
         let mut service = std::mem::replace(&mut self.inner, clone);
         let policy = self.policy;
         let budget = self.budget.clone();
-        let seed = self.seed;
+        let seed = self.seed.clone();
         let classifier = self.classifier.clone();
         Box::pin(async move {
             let mut state = policy.start(&TokioClock);
-            let mut rng: Option<SplitMix64> = None;
+            let mut rng = None;
             let mut result = service.call(request.clone()).await;
             loop {
                 let Some(failure) = classifier.should_retry(&result) else {
@@ -92,8 +91,7 @@ where
                     }
                     return result;
                 };
-                let rng =
-                    rng.get_or_insert_with(|| SplitMix64::new(seed.unwrap_or_else(random_seed)));
+                let rng = rng.get_or_insert_with(|| seed.draw());
                 match policy.on_failure(&mut state, failure, budget.as_deref(), &TokioClock, rng) {
                     RetryDecision::Retry { delay } => tokio::time::sleep(delay).await,
                     RetryDecision::GiveUp(_) => return result,

@@ -85,6 +85,37 @@ impl RetryStrategy {
     }
 }
 
+/// The same strategy in the adapter's words.
+impl From<Strategy> for RetryStrategy {
+    fn from(strategy: Strategy) -> Self {
+        match strategy {
+            Strategy::Exponential {
+                initial,
+                multiplier,
+                max,
+            } => RetryStrategy::Exponential {
+                initial_delay: initial,
+                max_delay: max,
+                multiplier,
+            },
+            Strategy::Linear {
+                initial,
+                increment,
+                max,
+            } => RetryStrategy::Linear {
+                initial_delay: initial,
+                increment,
+                max_delay: max,
+            },
+            Strategy::Fixed { delay } => RetryStrategy::Fixed { delay },
+            Strategy::DecorrelatedJitter { base, max } => RetryStrategy::DecorrelatedJitter {
+                base_delay: base,
+                max_delay: max,
+            },
+        }
+    }
+}
+
 /// Names the core's backoff errors with this module's field names.
 pub(crate) fn rename(error: ConfigError) -> ConfigError {
     let field = match error.field() {

@@ -1,5 +1,4 @@
-//! Replays every shared `circuit_breaker` scenario (`tests/scenarios/`) through
-//! the async API, with paused tokio time.
+//! `circuit_breaker` scenarios through `CircuitBreaker::call`.
 //!
 //! - `call` runs `cb.call(..)`; a call with `latency_ms` starts, tokio's time
 //!   advances by the latency while it is in flight, then it ends (its latency is
@@ -17,62 +16,19 @@
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
 
-use seawall::core::{Clock, Instant};
 use seawall::{CircuitBreaker, CircuitBreakerConfig, Error, SlidingWindow, State, Transition};
 use seawall_tests::replay::breaker::{
     Config, OutcomeSpec, Step, WindowSpec, check_opt, check_transition, reason,
 };
 use seawall_tests::replay::check;
-use seawall_tests::scenario::{self, Scenario};
+use seawall_tests::scenario::Scenario;
 use tokio::sync::oneshot;
 
-/// Paused tokio time, shifted to read the scenario's clock, plus `origin`: a
-/// multiple of the time window's bucket (so buckets keep their boundaries) large
-/// enough that a call can start "before" the scenario's time zero.
-struct AlignedClock {
-    origin: u64,
-    base: tokio::time::Instant,
-    /// Scenario milliseconds at `base`, in nanoseconds, adjusted by `set_time`
-    /// and by latencies.
-    shift: AtomicI64,
-}
-
-impl AlignedClock {
-    fn new(start_ms: u64, bucket: Option<Duration>) -> Self {
-        const SPAN: u64 = 10_000_000_000_000; // about 2.8 hours
-        let origin = match bucket {
-            Some(bucket) => SPAN.div_ceil(bucket.as_nanos() as u64) * bucket.as_nanos() as u64,
-            None => SPAN,
-        };
-        Self {
-            origin,
-            base: tokio::time::Instant::now(),
-            shift: AtomicI64::new(start_ms as i64 * 1_000_000),
-        }
-    }
-
-    fn set(&self, ms: u64) {
-        let elapsed = self.base.elapsed().as_nanos() as i64;
-        self.shift
-            .store(ms as i64 * 1_000_000 - elapsed, Ordering::SeqCst);
-    }
-
-    fn shift_back(&self, by: Duration) {
-        self.shift.fetch_sub(by.as_nanos() as i64, Ordering::SeqCst);
-    }
-}
-
-impl Clock for AlignedClock {
-    fn now(&self) -> Instant {
-        let nanos = self.base.elapsed().as_nanos() as i64 + self.shift.load(Ordering::SeqCst);
-        Instant::from_nanos((self.origin as i64 + nanos).max(0) as u64)
-    }
-}
+use crate::aligned::AlignedClock;
 
 type Call<'a> = Pin<Box<dyn Future<Output = Result<(), Error<()>>> + 'a>>;
 
@@ -134,7 +90,7 @@ impl Replay<'_> {
     }
 }
 
-async fn replay(scenario: &Scenario) -> Result<(), String> {
+pub(crate) async fn replay(scenario: &Scenario) -> Result<(), String> {
     let config: Config = scenario.config()?;
     let mut options = CircuitBreakerConfig::from(config.build()?);
     options.window = config.window_spec().map(|spec| match *spec {
@@ -325,47 +281,4 @@ async fn replay(scenario: &Scenario) -> Result<(), String> {
         result.map_err(at)?;
     }
     Ok(())
-}
-
-#[tokio::test(start_paused = true)]
-async fn every_breaker_scenario_replays_through_the_async_api() {
-    let all = scenario::all();
-    let breaker_scenarios: Vec<_> = all
-        .iter()
-        .filter(|(_, parsed)| {
-            parsed
-                .as_ref()
-                .map_or(true, |s| s.policy == "circuit_breaker")
-        })
-        .collect();
-    assert!(
-        breaker_scenarios.len() >= 22,
-        "expected at least 22 breaker scenarios, found {}",
-        breaker_scenarios.len()
-    );
-    let mut failures = Vec::new();
-    for (name, parsed) in breaker_scenarios {
-        let outcome = match parsed {
-            Ok(scenario) => replay(scenario).await,
-            Err(error) => Err(error.clone()),
-        };
-        if let Err(error) = outcome {
-            failures.push(format!("{name}: {error}"));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} scenario(s) failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-}
-
-#[tokio::test(start_paused = true)]
-async fn a_wrong_expectation_fails_the_async_replay() {
-    let text = r#"{"description": "wrong", "policy": "circuit_breaker",
-        "steps": [{"op": "call", "outcome": "failure", "transition": "closed->open"}]}"#;
-    let scenario: Scenario = serde_json::from_str(text).unwrap();
-    let error = replay(&scenario).await.unwrap_err();
-    assert!(error.contains("transition: expected"), "{error}");
 }
