@@ -232,6 +232,17 @@ impl RateLimiter {
         self.tat.store(0, Ordering::Relaxed);
     }
 
+    /// The cells a request could take now without waiting: the burst, less the
+    /// cells taken that the rate has not yet made up for. A reading for metrics
+    /// and reports; it reserves nothing, so a `check` right after it may find
+    /// fewer if other callers took some in between.
+    pub fn available<K: Clock + ?Sized>(&self, clock: &K) -> u32 {
+        let now = clock.now().as_nanos();
+        let ahead = self.tat.load(Ordering::Relaxed).saturating_sub(now);
+        let free = self.tolerance.saturating_sub(ahead) / self.quota.interval;
+        free.min(self.quota.burst as u64) as u32
+    }
+
     #[inline]
     fn take(&self, increment: u64, now: Instant) -> Result<(), NotUntil> {
         let now_nanos = now.as_nanos();
@@ -284,6 +295,28 @@ mod tests {
 
     fn limiter(rate: u64, period_ms: u64, burst: u32) -> RateLimiter {
         RateLimiter::new(Quota::new(rate, MS(period_ms), burst).unwrap())
+    }
+
+    #[test]
+    fn available_counts_the_cells_a_check_would_admit() {
+        let limiter = limiter(10, 1000, 3);
+        let clock = ManualClock::starting_at(Instant::from_secs(100));
+        assert_eq!(limiter.available(&clock), 3);
+        limiter.check(&clock).unwrap();
+        limiter.check(&clock).unwrap();
+        assert_eq!(limiter.available(&clock), 1);
+        limiter.check(&clock).unwrap();
+        assert_eq!(limiter.available(&clock), 0);
+        assert!(limiter.check(&clock).is_err());
+        // One interval makes up one cell; a partial interval none.
+        clock.advance(MS(150));
+        assert_eq!(limiter.available(&clock), 1);
+        clock.advance(MS(1000));
+        assert_eq!(limiter.available(&clock), 3);
+        // A clock that went backwards reads nothing free, as `check` refuses.
+        limiter.check_n(3, &clock).unwrap().unwrap();
+        clock.set(Instant::from_secs(50));
+        assert_eq!(limiter.available(&clock), 0);
     }
 
     #[test]
