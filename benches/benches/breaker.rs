@@ -1,7 +1,7 @@
 //! The circuit breaker's hot paths against failsafe and recloser, in one run,
 //! with one uncontended `fetch_add` as the floor.
 //!
-//! `cargo bench -p seawall-core --bench breaker`; results in docs/BENCHMARKS.md.
+//! `cargo bench -p seawall-benches --bench breaker`; results in docs/BENCHMARKS.md.
 #![allow(missing_docs)]
 
 use std::hint::black_box;

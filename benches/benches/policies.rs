@@ -1,7 +1,7 @@
 //! The policies beside the breaker: the GCRA check against governor in the same
 //! run, the bulkhead's enter and drop, and the backoff's delay computation.
 //!
-//! `cargo bench -p seawall-core --bench policies`; results in docs/BENCHMARKS.md.
+//! `cargo bench -p seawall-benches --bench policies`; results in docs/BENCHMARKS.md.
 //!
 //! governor always reads its own clock (quanta's TSC clock by default), so our
 //! check is measured three ways: with the time given (what an adapter that
