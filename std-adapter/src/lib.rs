@@ -54,11 +54,16 @@ mod breaker;
 mod bulkhead;
 mod clock;
 mod error;
+mod events;
 mod fallback;
+pub mod health;
+#[cfg(feature = "prometheus")]
+pub mod metrics;
 mod policy;
 mod rate_limit;
 #[cfg(feature = "redis")]
 pub mod redis;
+pub mod registry;
 pub mod retry;
 pub mod timeout;
 
@@ -73,8 +78,12 @@ pub use bulkhead::{Bulkhead, BulkheadConfig, BulkheadLayer, BulkheadPermit, Bulk
 pub use clock::TokioClock;
 pub use error::Error;
 pub use fallback::{Fallback, FallbackFn, FallbackValue, NoFallback, with_fallback};
+pub use health::{BreakerCalls, BreakerHealth, HealthReport, HealthStatus};
 pub use policy::{Policy, PolicyBuilder};
 pub use rate_limit::{RateLimiter, RateLimiterConfig, RateLimiterLayer, RateLimiterService};
+pub use registry::{
+    AlreadyRegistered, BreakerHandle, PolicyKind, Registry, RegistryBuilder, RetryStats,
+};
 pub use retry::{RetryError, RetryLayer, RetryListener, RetryPolicy, RetryStrategy, Seed};
 pub use seawall_core::backoff::Jitter;
 pub use seawall_core::breaker::{Outcome, RejectReason, Rejection, State, Transition};

@@ -97,6 +97,7 @@ impl<K> CircuitBreakerBuilder<K> {
                 config: self.config,
                 measure_latency,
                 listener: self.listener,
+                hooks: crate::events::Hooks::new(),
             }),
         })
     }

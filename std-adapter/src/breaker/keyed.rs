@@ -12,6 +12,7 @@ use seawall_core::breaker::{State, Transition};
 
 use super::{CircuitBreaker, CircuitBreakerConfig, Classify, ErrorsAreFailures};
 use crate::error::Error;
+use crate::events::Subscriber;
 
 type SharedListener = Arc<dyn Fn(&str, Transition) + Send + Sync>;
 
@@ -27,6 +28,9 @@ struct Shared<Q, K> {
     classifier: K,
     max_keys: usize,
     listener: Option<SharedListener>,
+    /// Subscribers of every breaker's transitions (a registry's); changed only
+    /// with the map's write lock held, so no breaker misses one.
+    subscribers: RwLock<Vec<Subscriber>>,
     tick: AtomicU64,
     map: RwLock<HashMap<Q, Entry<K>>>,
 }
@@ -94,6 +98,7 @@ impl<Q> KeyedCircuitBreaker<Q> {
                 classifier: ErrorsAreFailures,
                 max_keys,
                 listener: None,
+                subscribers: RwLock::new(Vec::new()),
                 tick: AtomicU64::new(0),
                 map: RwLock::new(HashMap::new()),
             }),
@@ -112,6 +117,7 @@ impl<Q, K> KeyedCircuitBreaker<Q, K> {
                 classifier,
                 max_keys: self.shared.max_keys,
                 listener: self.shared.listener.clone(),
+                subscribers: RwLock::new(self.shared.subscribers()),
                 tick: AtomicU64::new(0),
                 map: RwLock::new(HashMap::new()),
             }),
@@ -131,6 +137,41 @@ impl<Q, K> KeyedCircuitBreaker<Q, K> {
     /// The largest number of keys kept at once.
     pub fn max_keys(&self) -> usize {
         self.shared.max_keys
+    }
+
+    /// The name its breakers are named after (`name/key`).
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// The breakers of every key now.
+    pub(crate) fn breakers(&self) -> Vec<CircuitBreaker<K>> {
+        read(&self.shared.map)
+            .values()
+            .map(|entry| entry.breaker.clone())
+            .collect()
+    }
+
+    /// Tells `subscriber` of the transitions of every breaker, present and future.
+    pub(crate) fn subscribe(&self, subscriber: Subscriber) {
+        let map = self.shared.map.write().unwrap_or_else(|e| e.into_inner());
+        for entry in map.values() {
+            entry.breaker.inner.hooks.subscribe(Arc::clone(&subscriber));
+        }
+        self.shared
+            .subscribers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(subscriber);
+    }
+}
+
+impl<Q, K> Shared<Q, K> {
+    fn subscribers(&self) -> Vec<Subscriber> {
+        self.subscribers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -152,6 +193,7 @@ where
                 classifier: self.shared.classifier.clone(),
                 max_keys: self.shared.max_keys,
                 listener: Some(Arc::new(listener)),
+                subscribers: RwLock::new(self.shared.subscribers()),
                 tick: AtomicU64::new(0),
                 map: RwLock::new(HashMap::new()),
             }),
@@ -218,11 +260,15 @@ where
             let listener = Arc::clone(listener);
             builder = builder.on_transition(move |name, transition| listener(name, transition));
         }
-        match builder.build() {
+        let breaker = match builder.build() {
             Ok(breaker) => breaker,
             // The configuration was validated when the map was built.
             Err(error) => unreachable!("validated configuration rejected: {error}"),
+        };
+        for subscriber in shared.subscribers() {
+            breaker.inner.hooks.subscribe(subscriber);
         }
+        breaker
     }
 }
 

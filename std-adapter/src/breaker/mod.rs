@@ -28,6 +28,7 @@ pub use service::CircuitBreakerService;
 
 use crate::clock::TimeSource;
 use crate::error::Error;
+use crate::events::Hooks;
 use config::HeapWindow;
 
 /// A listener of state transitions: the breaker's name and the transition.
@@ -57,6 +58,8 @@ pub(crate) struct Inner<K> {
     /// Whether calls measure their latency (only windows look at slow calls).
     measure_latency: bool,
     listener: Option<Listener>,
+    /// Subscribers, a duration observer and `tracing` events (`crate::events`).
+    pub(crate) hooks: Hooks,
 }
 
 impl<K> Inner<K> {
@@ -72,11 +75,30 @@ impl<K> Inner<K> {
         if let Some(listener) = &self.listener {
             listener(&self.name, transition);
         }
+        self.hooks.transition(&self.name, transition);
     }
 
+    /// Tells the hooks of a rejected call (a `tracing` event, rate-limited).
+    #[inline]
+    pub(crate) fn rejected(&self, rejection: &Rejection) {
+        #[cfg(feature = "tracing")]
+        self.hooks
+            .rejections
+            .rejected(&self.name, rejection, &self.time.for_acquire());
+        #[cfg(not(feature = "tracing"))]
+        let _ = rejection;
+    }
+
+    /// Whether the core uses latencies (only windows look at slow calls).
     #[inline]
     pub(crate) fn measures_latency(&self) -> bool {
         self.measure_latency
+    }
+
+    /// Whether calls are timed: for the core, or for a duration observer.
+    #[inline]
+    pub(crate) fn times_calls(&self) -> bool {
+        self.measure_latency || self.hooks.times_calls()
     }
 }
 

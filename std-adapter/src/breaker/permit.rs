@@ -10,9 +10,9 @@ use seawall_core::breaker::{Outcome, Permit, Rejection, Ticket, Transition};
 use super::{Classify, HeapWindow, Inner, Owned};
 use crate::clock::elapsed;
 
-/// When the call started, if the breaker measures latencies.
+/// When the call started, if the breaker times its calls.
 fn start<K>(inner: &Inner<K>) -> Option<Instant> {
-    if inner.measures_latency() {
+    if inner.times_calls() {
         Some(inner.time.precise_now())
     } else {
         None
@@ -21,6 +21,14 @@ fn start<K>(inner: &Inner<K>) -> Option<Instant> {
 
 fn latency<K>(inner: &Inner<K>, start: Option<Instant>) -> Option<Duration> {
     start.map(|start| elapsed(start, inner.time.precise_now()))
+}
+
+/// Hands a measured call duration to the duration observer, and returns what
+/// the core is given: the latency only if its window looks at slow calls.
+fn measured<K>(inner: &Inner<K>, outcome: Outcome, latency: Option<Duration>) -> Option<Duration> {
+    let duration = latency?;
+    inner.hooks.call_ended(outcome, duration);
+    inner.measures_latency().then_some(duration)
 }
 
 /// Leave to make one call, borrowed from a [`CircuitBreaker`](super::CircuitBreaker)
@@ -64,6 +72,7 @@ impl<'a, K> CallPermit<'a, K> {
             }
             Err(rejection) => {
                 inner.notify(rejection.transition());
+                inner.rejected(&rejection);
                 Err(rejection)
             }
         }
@@ -90,8 +99,8 @@ impl<'a, K> CallPermit<'a, K> {
     /// the breaker has a window (for slow-call detection).
     #[inline]
     pub fn record(self, outcome: Outcome) -> Option<Transition> {
-        let latency = latency(self.inner, self.start);
-        self.record_with_latency(outcome, latency)
+        let latency = measured(self.inner, outcome, latency(self.inner, self.start));
+        self.finish(outcome, latency)
     }
 
     /// Records `outcome` with a latency measured by the caller (`None`: not slow).
@@ -100,6 +109,14 @@ impl<'a, K> CallPermit<'a, K> {
         outcome: Outcome,
         latency: Option<Duration>,
     ) -> Option<Transition> {
+        if let Some(duration) = latency {
+            self.inner.hooks.call_ended(outcome, duration);
+        }
+        self.finish(outcome, latency)
+    }
+
+    #[inline]
+    fn finish(self, outcome: Outcome, latency: Option<Duration>) -> Option<Transition> {
         let inner = self.inner;
         let transition = self
             .permit
@@ -163,6 +180,7 @@ impl<K> OwnedCallPermit<K> {
             }
             Err(rejection) => {
                 inner.notify(rejection.transition());
+                inner.rejected(&rejection);
                 Err(rejection)
             }
         }
@@ -185,7 +203,7 @@ impl<K> OwnedCallPermit<K> {
 
     /// Records `outcome` (see [`CallPermit::record`]).
     pub fn record(mut self, outcome: Outcome) -> Option<Transition> {
-        let latency = latency(&self.inner, self.start);
+        let latency = measured(&self.inner, outcome, latency(&self.inner, self.start));
         let ticket = self.ticket.take()?;
         let transition =
             self.inner

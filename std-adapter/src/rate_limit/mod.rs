@@ -157,6 +157,12 @@ impl RateLimiter {
         self.inner.core.reset();
     }
 
+    /// The calls that would be admitted now without waiting (a reading; it
+    /// reserves nothing).
+    pub fn available(&self) -> u32 {
+        self.inner.core.available(&*self.inner)
+    }
+
     /// Admits one call, sleeping until its turn if that comes within
     /// `max_wait`; otherwise refuses it at once. Dropping the future stops
     /// waiting (nothing was reserved).

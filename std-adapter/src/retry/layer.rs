@@ -6,10 +6,11 @@ use seawall_core::ConfigError;
 use seawall_core::retry::{RetryBudget, RetryPolicy as CorePolicy};
 use tower_layer::Layer;
 
-use super::{RetryErrors, RetryPolicy, RetryService, Seed};
+use super::{RetryErrors, RetryListener, RetryPolicy, RetryService, Seed};
 
 /// Retries the requests of the service it wraps as a [`RetryPolicy`] says;
 /// see [`RetryService`]. Requests must be `Clone` (each attempt sends a copy).
+/// The policy's [`listener`](RetryPolicy::listener) hears every decision.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -33,12 +34,25 @@ use super::{RetryErrors, RetryPolicy, RetryService, Seed};
 /// assert_eq!(calls.load(Ordering::SeqCst), 3);
 /// # }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RetryLayer<C = RetryErrors> {
     policy: CorePolicy,
     budget: Option<Arc<RetryBudget>>,
     seed: Seed,
     classifier: C,
+    listener: Option<Arc<dyn RetryListener>>,
+}
+
+impl<C: std::fmt::Debug> std::fmt::Debug for RetryLayer<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RetryLayer")
+            .field("policy", &self.policy)
+            .field("budget", &self.budget)
+            .field("seed", &self.seed)
+            .field("classifier", &self.classifier)
+            .field("listener", &self.listener.as_ref().map(|_| "…"))
+            .finish()
+    }
 }
 
 impl RetryLayer {
@@ -50,6 +64,7 @@ impl RetryLayer {
             budget: policy.budget,
             seed: policy.seed,
             classifier: RetryErrors,
+            listener: policy.listener,
         })
     }
 }
@@ -64,6 +79,7 @@ impl<C> RetryLayer<C> {
             budget: self.budget,
             seed: self.seed.clone(),
             classifier,
+            listener: self.listener,
         }
     }
 }
@@ -78,6 +94,7 @@ impl<S, C: Clone> Layer<S> for RetryLayer<C> {
             budget: self.budget.clone(),
             seed: self.seed.clone(),
             classifier: self.classifier.clone(),
+            listener: self.listener.clone(),
         }
     }
 }

@@ -182,6 +182,9 @@ impl RetryPolicy {
                     if let Some(budget) = budget {
                         budget.record_success();
                     }
+                    if let Some(listener) = listener {
+                        listener.on_success(state.attempt());
+                    }
                     return Ok(value);
                 }
                 Err(error) => error,

@@ -71,7 +71,7 @@ impl Rng for Draw<'_> {
 }
 
 /// Hears a retry's decisions as they are made: for logs and metrics, and for
-/// tests. Both methods do nothing by default.
+/// tests. Every method does nothing by default.
 pub trait RetryListener: Send + Sync {
     /// Attempt `attempt` (1 for the first call) failed; the next one starts
     /// after `delay`.
@@ -82,5 +82,10 @@ pub trait RetryListener: Send + Sync {
     /// Attempt `attempt` failed and the policy gave up for `reason`.
     fn on_give_up(&self, attempt: u32, reason: GiveUp) {
         let _ = (attempt, reason);
+    }
+
+    /// Attempt `attempt` succeeded (1: without any retry).
+    fn on_success(&self, attempt: u32) {
+        let _ = attempt;
     }
 }

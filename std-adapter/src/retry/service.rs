@@ -5,10 +5,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use seawall_core::retry::{Failure, RetryBudget, RetryDecision, RetryPolicy as CorePolicy};
+use seawall_core::retry::{Failure, GiveUp, RetryBudget, RetryDecision, RetryPolicy as CorePolicy};
 use tower_service::Service;
 
-use super::Seed;
+use super::{RetryListener, Seed};
 use crate::clock::TokioClock;
 
 /// Decides whether a result of a tower service is a failed attempt worth
@@ -44,13 +44,27 @@ impl<Res, Err, F: Fn(&Result<Res, Err>) -> Option<Failure>> ShouldRetry<Res, Err
 /// Each attempt waits for the inner service to be ready and sends a clone of
 /// the request. Dropping the response future cancels the attempt in flight and
 /// the retries to come.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RetryService<S, C> {
     pub(super) inner: S,
     pub(super) policy: CorePolicy,
     pub(super) budget: Option<Arc<RetryBudget>>,
     pub(super) seed: Seed,
     pub(super) classifier: C,
+    pub(super) listener: Option<Arc<dyn RetryListener>>,
+}
+
+impl<S: std::fmt::Debug, C: std::fmt::Debug> std::fmt::Debug for RetryService<S, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RetryService")
+            .field("inner", &self.inner)
+            .field("policy", &self.policy)
+            .field("budget", &self.budget)
+            .field("seed", &self.seed)
+            .field("classifier", &self.classifier)
+            .field("listener", &self.listener.as_ref().map(|_| "…"))
+            .finish()
+    }
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -80,6 +94,7 @@ where
         let budget = self.budget.clone();
         let seed = self.seed.clone();
         let classifier = self.classifier.clone();
+        let listener = self.listener.clone();
         Box::pin(async move {
             let mut state = policy.start(&TokioClock);
             let mut rng = None;
@@ -89,12 +104,30 @@ where
                     if let Some(budget) = &budget {
                         budget.record_success();
                     }
+                    if let Some(listener) = &listener {
+                        // A final error is one not worth retrying.
+                        match &result {
+                            Ok(_) => listener.on_success(state.attempt()),
+                            Err(_) => listener.on_give_up(state.attempt(), GiveUp::NotRetryable),
+                        }
+                    }
                     return result;
                 };
                 let rng = rng.get_or_insert_with(|| seed.draw());
+                let attempt = state.attempt();
                 match policy.on_failure(&mut state, failure, budget.as_deref(), &TokioClock, rng) {
-                    RetryDecision::Retry { delay } => tokio::time::sleep(delay).await,
-                    RetryDecision::GiveUp(_) => return result,
+                    RetryDecision::Retry { delay } => {
+                        if let Some(listener) = &listener {
+                            listener.on_retry(attempt, delay);
+                        }
+                        tokio::time::sleep(delay).await;
+                    }
+                    RetryDecision::GiveUp(reason) => {
+                        if let Some(listener) = &listener {
+                            listener.on_give_up(attempt, reason);
+                        }
+                        return result;
+                    }
                 }
                 poll_fn(|cx| service.poll_ready(cx)).await?;
                 result = service.call(request.clone()).await;

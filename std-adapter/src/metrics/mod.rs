@@ -1,0 +1,285 @@
+//! Prometheus metrics of a [`Registry`]'s policies (feature `prometheus`),
+//! through `prometheus-client`.
+//!
+//! [`Metrics`] is a custom collector: at each scrape it reads the counters the
+//! core keeps anyway (a breaker's state and counts, a bulkhead's places, a rate
+//! limiter's cells) and the registry's notes (transitions, retry outcomes), so
+//! exposing metrics adds nothing to the path of a call. The one exception is
+//! opt-in: call-duration histograms
+//! ([`RegistryBuilder::call_durations`](crate::RegistryBuilder::call_durations))
+//! read the clock twice per call.
+//!
+//! | metric | type | labels | meaning |
+//! |---|---|---|---|
+//! | `seawall_circuitbreaker_state` | gauge | `name`, `state` | 1 for the breaker's current state, 0 for the four others |
+//! | `seawall_circuitbreaker_calls_total` | counter | `name`, `kind` | calls by outcome: `successful`, `failed`, `ignored` (let through, ended without an outcome: errors the classifier ignores and cancelled calls, the core's `released`), `rejected` |
+//! | `seawall_circuitbreaker_slow_calls_total` | counter | `name` | calls slower than `slow_call_duration` (timed only for breakers with a window) |
+//! | `seawall_circuitbreaker_failure_rate` | gauge | `name` | failure rate in 0..=1: over the sliding window, or over every call for a breaker without one |
+//! | `seawall_circuitbreaker_slow_call_rate` | gauge | `name` | slow-call rate in 0..=1, over the same calls |
+//! | `seawall_circuitbreaker_transitions_total` | counter | `name`, `from`, `to` | state transitions (the four of the automatic cycle always, others once seen) |
+//! | `seawall_circuitbreaker_call_duration_seconds` | histogram | `name`, `kind` (`successful`, `failed`) | call durations, opt-in |
+//! | `seawall_retry_calls_total` | counter | `name`, `kind` | retried calls by outcome: `successful_without_retry`, `successful_with_retry`, `failed_with_retry`, `failed_without_retry` |
+//! | `seawall_bulkhead_available_permits` | gauge | `name` | places free now |
+//! | `seawall_bulkhead_max_allowed_concurrent_calls` | gauge | `name` | the bulkhead's limit |
+//! | `seawall_ratelimiter_available_permits` | gauge | `name` | calls a rate limiter would admit now without waiting |
+//!
+//! ```
+//! use prometheus_client::encoding::text::encode;
+//! use seawall::{CircuitBreaker, CircuitBreakerConfig, Registry};
+//!
+//! let registry = Registry::new();
+//! let database = CircuitBreaker::new("database", CircuitBreakerConfig::default());
+//! registry.register_breaker(&database).unwrap();
+//!
+//! let mut prometheus = prometheus_client::registry::Registry::default();
+//! registry.register_metrics(&mut prometheus);
+//!
+//! let mut text = String::new();
+//! encode(&mut text, &prometheus).unwrap();
+//! assert!(text.contains(r#"seawall_circuitbreaker_state{name="database",state="closed"} 1"#));
+//! ```
+
+use std::fmt;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, MetricEncoder, NoLabelSet};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Unit;
+use seawall_core::breaker::State;
+
+use crate::registry::Registry;
+
+/// The collector of a [`Registry`]'s metrics; see the [module
+/// documentation](self) for the names. Register it once into the
+/// `prometheus_client` registry you serve ([`Registry::register_metrics`]
+/// does); policies registered later are included at the next scrape.
+///
+/// Names are exact as long as the `prometheus_client` registry has no prefix
+/// (a prefix is prepended to them).
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    registry: Registry,
+}
+
+impl Metrics {
+    /// The metrics of `registry`'s policies.
+    pub fn new(registry: &Registry) -> Self {
+        Self {
+            registry: registry.clone(),
+        }
+    }
+}
+
+impl Registry {
+    /// Registers the [`Metrics`] of this registry into `prometheus`.
+    pub fn register_metrics(&self, prometheus: &mut prometheus_client::registry::Registry) {
+        prometheus.register_collector(Box::new(Metrics::new(self)));
+    }
+}
+
+fn counter(metric: &mut MetricEncoder<'_>, labels: &[(&str, &str)], value: u64) -> fmt::Result {
+    metric
+        .encode_family(&labels)?
+        .encode_counter::<NoLabelSet, _, u64>(&value, None)
+}
+
+fn gauge<V: prometheus_client::encoding::EncodeGaugeValue>(
+    metric: &mut MetricEncoder<'_>,
+    labels: &[(&str, &str)],
+    value: V,
+) -> fmt::Result {
+    metric.encode_family(&labels)?.encode_gauge(&value)
+}
+
+impl Collector for Metrics {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
+        self.encode_breakers(&mut encoder)?;
+        self.encode_retries(&mut encoder)?;
+        self.encode_limits(&mut encoder)
+    }
+}
+
+impl Metrics {
+    fn encode_breakers(&self, encoder: &mut DescriptorEncoder<'_>) -> fmt::Result {
+        let breakers = self.registry.breaker_views();
+        if breakers.is_empty() {
+            return Ok(());
+        }
+        let stats: Vec<_> = breakers.iter().map(|b| b.handle.stats()).collect();
+        let names: Vec<&str> = breakers.iter().map(|b| b.handle.name()).collect();
+
+        let mut metric = encoder.encode_descriptor(
+            "seawall_circuitbreaker_state",
+            "The state of the circuit breaker: 1 for the current state, 0 for the others.",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (name, stats) in names.iter().zip(&stats) {
+            for state in State::ALL {
+                let value = i64::from(stats.state == state);
+                gauge(
+                    &mut metric,
+                    &[("name", name), ("state", state.as_str())],
+                    value,
+                )?;
+            }
+        }
+
+        let mut metric = encoder.encode_descriptor(
+            "seawall_circuitbreaker_calls",
+            "Calls through the circuit breaker, by outcome (ignored: ended without an \
+             outcome, as ignored errors and cancelled calls).",
+            None,
+            MetricType::Counter,
+        )?;
+        for (name, stats) in names.iter().zip(&stats) {
+            for (kind, value) in [
+                ("successful", stats.successful),
+                ("failed", stats.failed),
+                ("ignored", stats.released),
+                ("rejected", stats.rejected),
+            ] {
+                counter(&mut metric, &[("name", name), ("kind", kind)], value)?;
+            }
+        }
+
+        let mut metric = encoder.encode_descriptor(
+            "seawall_circuitbreaker_slow_calls",
+            "Calls slower than the circuit breaker's slow_call_duration.",
+            None,
+            MetricType::Counter,
+        )?;
+        for (name, stats) in names.iter().zip(&stats) {
+            counter(&mut metric, &[("name", name)], stats.slow)?;
+        }
+
+        let mut metric = encoder.encode_descriptor(
+            "seawall_circuitbreaker_failure_rate",
+            "The failure rate (0 to 1) over the sliding window, or over every call \
+             without a window.",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (name, breaker) in names.iter().zip(&breakers) {
+            gauge(
+                &mut metric,
+                &[("name", name)],
+                breaker.handle.failure_rate(),
+            )?;
+        }
+
+        let mut metric = encoder.encode_descriptor(
+            "seawall_circuitbreaker_slow_call_rate",
+            "The slow-call rate (0 to 1) over the sliding window, or over every call \
+             without a window.",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (name, breaker) in names.iter().zip(&breakers) {
+            gauge(
+                &mut metric,
+                &[("name", name)],
+                breaker.handle.slow_call_rate(),
+            )?;
+        }
+
+        let mut metric = encoder.encode_descriptor(
+            "seawall_circuitbreaker_transitions",
+            "State transitions of the circuit breaker.",
+            None,
+            MetricType::Counter,
+        )?;
+        for (name, breaker) in names.iter().zip(&breakers) {
+            for (transition, count) in breaker.track.transitions() {
+                let labels = [
+                    ("name", *name),
+                    ("from", transition.from.as_str()),
+                    ("to", transition.to.as_str()),
+                ];
+                counter(&mut metric, &labels, count)?;
+            }
+        }
+
+        let timed: Vec<_> = names
+            .iter()
+            .zip(&breakers)
+            .filter_map(|(name, b)| Some((name, b.track.duration_snapshots()?)))
+            .collect();
+        if !timed.is_empty() {
+            let mut metric = encoder.encode_descriptor(
+                "seawall_circuitbreaker_call_duration",
+                "Durations of the calls through the circuit breaker, by outcome.",
+                Some(&Unit::Seconds),
+                MetricType::Histogram,
+            )?;
+            for (name, histograms) in timed {
+                for (kind, h) in ["successful", "failed"].into_iter().zip(histograms) {
+                    metric
+                        .encode_family(&[("name", *name), ("kind", kind)])?
+                        .encode_histogram::<NoLabelSet>(h.sum, h.count, &h.buckets, None)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn encode_retries(&self, encoder: &mut DescriptorEncoder<'_>) -> fmt::Result {
+        let retries = self.registry.retry_stats_all();
+        if retries.is_empty() {
+            return Ok(());
+        }
+        let mut metric = encoder.encode_descriptor(
+            "seawall_retry_calls",
+            "Calls made under the retry policy, by outcome.",
+            None,
+            MetricType::Counter,
+        )?;
+        for (name, stats) in &retries {
+            for (kind, value) in stats.kinds() {
+                counter(&mut metric, &[("name", name), ("kind", kind)], value)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn encode_limits(&self, encoder: &mut DescriptorEncoder<'_>) -> fmt::Result {
+        let bulkheads = self.registry.bulkheads();
+        if !bulkheads.is_empty() {
+            let mut metric = encoder.encode_descriptor(
+                "seawall_bulkhead_available_permits",
+                "Places free in the bulkhead now.",
+                None,
+                MetricType::Gauge,
+            )?;
+            for (name, bulkhead) in &bulkheads {
+                gauge(&mut metric, &[("name", name)], bulkhead.available())?;
+            }
+            let mut metric = encoder.encode_descriptor(
+                "seawall_bulkhead_max_allowed_concurrent_calls",
+                "The most calls the bulkhead lets run at once.",
+                None,
+                MetricType::Gauge,
+            )?;
+            for (name, bulkhead) in &bulkheads {
+                gauge(
+                    &mut metric,
+                    &[("name", name)],
+                    bulkhead.config().max_concurrent,
+                )?;
+            }
+        }
+        let limiters = self.registry.rate_limiters();
+        if !limiters.is_empty() {
+            let mut metric = encoder.encode_descriptor(
+                "seawall_ratelimiter_available_permits",
+                "Calls the rate limiter would admit now without waiting.",
+                None,
+                MetricType::Gauge,
+            )?;
+            for (name, limiter) in &limiters {
+                gauge(&mut metric, &[("name", name)], limiter.available())?;
+            }
+        }
+        Ok(())
+    }
+}
