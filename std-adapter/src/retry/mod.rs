@@ -19,10 +19,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use seawall_core::ConfigError;
 use seawall_core::backoff::BackoffState;
 use seawall_core::backoff::Jitter;
 use seawall_core::retry::{Failure, RetryBudget, RetryDecision, RetryPolicy as CorePolicy};
+use seawall_core::{Clock, ConfigError, Instant};
 
 pub use error::RetryError;
 pub use layer::RetryLayer;
@@ -171,27 +171,32 @@ impl RetryPolicy {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        let core = self.to_core().unwrap_or(SINGLE_ATTEMPT);
         let budget = self.budget.as_deref();
         let listener = self.listener.as_deref();
-        let mut state = core.start(&TokioClock);
-        let mut rng = None;
+        let succeeded = |attempt: u32| {
+            if let Some(budget) = budget {
+                budget.record_success();
+            }
+            if let Some(listener) = listener {
+                listener.on_success(attempt);
+            }
+        };
+        // The first attempt needs nothing of the policy but its start (read only
+        // with a deadline): a call that succeeds at once costs no more.
+        let started = self.deadline.map(|_| TokioClock.now());
+        let mut error = match f().await {
+            Ok(value) => {
+                succeeded(1);
+                return Ok(value);
+            }
+            Err(error) => error,
+        };
+        let core = self.to_core().unwrap_or(SINGLE_ATTEMPT);
+        let mut state = core.start(&started.unwrap_or(Instant::ZERO));
+        let mut rng = self.seed.draw();
         loop {
-            let error = match f().await {
-                Ok(value) => {
-                    if let Some(budget) = budget {
-                        budget.record_success();
-                    }
-                    if let Some(listener) = listener {
-                        listener.on_success(state.attempt());
-                    }
-                    return Ok(value);
-                }
-                Err(error) => error,
-            };
-            let rng = rng.get_or_insert_with(|| self.seed.draw());
             let attempt = state.attempt();
-            match core.on_failure(&mut state, classify(&error), budget, &TokioClock, rng) {
+            match core.on_failure(&mut state, classify(&error), budget, &TokioClock, &mut rng) {
                 RetryDecision::Retry { delay } => {
                     if let Some(listener) = listener {
                         listener.on_retry(attempt, delay);
@@ -209,6 +214,13 @@ impl RetryPolicy {
                     });
                 }
             }
+            error = match f().await {
+                Ok(value) => {
+                    succeeded(state.attempt());
+                    return Ok(value);
+                }
+                Err(error) => error,
+            };
         }
     }
 
