@@ -6,7 +6,7 @@ use std::sync::{Arc, Weak};
 use seawall_core::breaker::{Rejection, State, Transition};
 use seawall_core::{Clock, ConfigError, Stats};
 
-use super::engine::Engine;
+use super::engine::{Engine, Ticket};
 use super::permit::SharedPermit;
 use super::state::SharedState;
 use super::store::{RedisStore, StoreError};
@@ -151,18 +151,36 @@ impl<K> SharedCircuitBreaker<K> {
         Fut: Future<Output = Result<T, E>>,
         K: Classify<T, E>,
     {
-        let permit = match self.try_acquire().await {
-            Ok(permit) => permit,
+        let engine = &self.inner.engine;
+        // A permit without its handle on the breaker: the call borrows it.
+        let mut guard = match engine.acquire().await {
+            Ok(ticket) => Guard(engine, Some(ticket)),
             Err(rejection) => return Err(Error::Rejected(rejection)),
         };
         let result = f().await;
-        permit.record_result(&result).await;
+        if let Some(ticket) = guard.1.take() {
+            match self.inner.classifier.classify(&result) {
+                Some(outcome) => drop(engine.record(ticket, outcome).await),
+                None => engine.release(ticket),
+            }
+        }
         result.map_err(Error::Inner)
     }
 
     /// Returns the classifier.
     pub fn classifier(&self) -> &K {
         &self.inner.classifier
+    }
+}
+
+/// Releases the ticket of a call dropped before it finished.
+struct Guard<'a>(&'a Arc<Engine>, Option<Ticket>);
+
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        if let Some(ticket) = self.1.take() {
+            self.0.release(ticket);
+        }
     }
 }
 

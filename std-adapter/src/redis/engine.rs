@@ -28,8 +28,9 @@ const UNKNOWN_ROUND: i64 = -1;
 
 /// What a permit holds.
 pub(crate) enum Ticket {
-    /// Admitted in the shared Closed state of `generation`.
-    Closed { generation: i64 },
+    /// Admitted in the shared Closed state of `generation`; `counting`: the
+    /// fleet was counting failures then (a success must end their run).
+    Closed { generation: i64, counting: bool },
     /// Admitted while the breaker is disabled: only counted.
     Disabled,
     /// A half-open probe holding the lease `token` in Redis.
@@ -176,6 +177,7 @@ impl Engine {
                 State::Closed if mirror.shared.generation == UNKNOWN_ROUND => None,
                 State::Closed => Some(Ok(Ticket::Closed {
                     generation: mirror.shared.generation,
+                    counting: mirror.counts_failures(),
                 })),
                 State::Disabled => Some(Ok(Ticket::Disabled)),
                 State::ForcedOpen => Some(Err(reject::forced_open())),
@@ -224,6 +226,7 @@ impl Engine {
                     Verdict::Admitted if shared.state == State::Disabled => Ok(Ticket::Disabled),
                     Verdict::Admitted => Ok(Ticket::Closed {
                         generation: shared.generation,
+                        counting: shared.consecutive_failures > 0,
                     }),
                     Verdict::Rejected => Err(self.rejection(&shared)),
                 }
@@ -257,8 +260,11 @@ impl Engine {
             &self.counters.successful
         });
         match ticket {
-            Ticket::Closed { generation } => {
-                self.record_closed(generation, failed);
+            Ticket::Closed {
+                generation,
+                counting,
+            } => {
+                self.record_closed(generation, counting, failed);
                 None
             }
             Ticket::Disabled => None,
@@ -279,17 +285,12 @@ impl Engine {
     }
 
     /// A Closed outcome: a failure joins the batch and wakes the sync task; a
-    /// success matters only when it ends a run of failures the fleet counts.
+    /// success matters only when it ends a run of failures the fleet counted
+    /// when the call was admitted, or that this process recorded since.
     #[inline]
-    fn record_closed(&self, generation: i64, failed: bool) {
-        if !failed {
-            let counting = match &**self.view.load() {
-                View::Shared(mirror) => mirror.counts_failures(),
-                _ => false,
-            };
-            if !counting && !self.pending.load(Ordering::Relaxed) {
-                return;
-            }
+    fn record_closed(&self, generation: i64, counting: bool, failed: bool) {
+        if !failed && !counting && !self.pending.load(Ordering::Relaxed) {
+            return;
         }
         {
             let mut batch = lock(&self.batch);
