@@ -57,6 +57,7 @@ mod math;
 pub mod rate_limit;
 pub mod retry;
 pub mod rng;
+mod slice;
 pub mod stats;
 mod sync;
 pub mod time;

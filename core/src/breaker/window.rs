@@ -11,7 +11,8 @@
 use core::time::Duration;
 
 use crate::error::ConfigError;
-use crate::sync::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use crate::slice::SliceCounter;
+use crate::sync::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
 use crate::time::{Clock, duration_nanos};
 
 /// Calls, failures and slow calls currently in a window.
@@ -269,48 +270,17 @@ impl<S: AsRef<[Slot]> + Sync> Window for CountWindow<S> {
 /// an older slice resets itself in the same CAS that counts the new call.
 #[derive(Debug, Default)]
 pub struct Bucket {
-    calls: AtomicU64,
-    failed: AtomicU64,
-    slow: AtomicU64,
+    calls: SliceCounter,
+    failed: SliceCounter,
+    slow: SliceCounter,
 }
 
 impl Bucket {
     loom_const_fn! {
         /// An empty bucket.
         pub fn new() -> Self {
-            Self { calls: AtomicU64::new(0), failed: AtomicU64::new(0), slow: AtomicU64::new(0) }
+            Self { calls: SliceCounter::new(), failed: SliceCounter::new(), slow: SliceCounter::new() }
         }
-    }
-}
-
-/// Counts one call in `word` for `epoch`, replacing a count of another epoch.
-fn bump(word: &AtomicU64, epoch: u32) {
-    let mut current = word.load(Ordering::Acquire);
-    loop {
-        let next = if (current >> 32) as u32 == epoch {
-            if current as u32 == u32::MAX {
-                return;
-            }
-            current + 1
-        } else {
-            // An older slice (or, if the clock went back, a newer one: its
-            // counts are dropped rather than mixed into this slice).
-            (u64::from(epoch) << 32) | 1
-        };
-        match word.compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Acquire) {
-            Ok(_) => return,
-            Err(actual) => current = actual,
-        }
-    }
-}
-
-/// The count in `word` if its slice is one of the `len` slices up to `epoch`.
-fn count_in(word: &AtomicU64, epoch: u32, len: u32) -> u32 {
-    let value = word.load(Ordering::Acquire);
-    if epoch.wrapping_sub((value >> 32) as u32) < len {
-        value as u32
-    } else {
-        0
     }
 }
 
@@ -429,12 +399,12 @@ impl<S: AsRef<[Bucket]> + Sync> Window for TimeWindow<S> {
         let buckets = self.buckets.as_ref();
         let (index, epoch) = self.slice(clock);
         let bucket = &buckets[(index % buckets.len() as u64) as usize];
-        bump(&bucket.calls, epoch);
+        bucket.calls.bump(epoch);
         if failed {
-            bump(&bucket.failed, epoch);
+            bucket.failed.bump(epoch);
         }
         if slow {
-            bump(&bucket.slow, epoch);
+            bucket.slow.bump(epoch);
         }
         self.totals_at(epoch)
     }
@@ -445,9 +415,9 @@ impl<S: AsRef<[Bucket]> + Sync> Window for TimeWindow<S> {
 
     fn reset(&self) {
         for bucket in self.buckets.as_ref() {
-            bucket.calls.store(0, Ordering::Release);
-            bucket.failed.store(0, Ordering::Release);
-            bucket.slow.store(0, Ordering::Release);
+            bucket.calls.clear();
+            bucket.failed.clear();
+            bucket.slow.clear();
         }
     }
 }
@@ -458,9 +428,9 @@ impl<S: AsRef<[Bucket]>> TimeWindow<S> {
         let len = buckets.len() as u32;
         let (mut calls, mut failed, mut slow) = (0u32, 0u32, 0u32);
         for bucket in buckets {
-            calls = calls.saturating_add(count_in(&bucket.calls, epoch, len));
-            failed = failed.saturating_add(count_in(&bucket.failed, epoch, len));
-            slow = slow.saturating_add(count_in(&bucket.slow, epoch, len));
+            calls = calls.saturating_add(bucket.calls.count_in(epoch, len));
+            failed = failed.saturating_add(bucket.failed.count_in(epoch, len));
+            slow = slow.saturating_add(bucket.slow.count_in(epoch, len));
         }
         WindowTotals::consistent(calls, failed, slow)
     }

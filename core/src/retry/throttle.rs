@@ -7,7 +7,7 @@ use core::time::Duration;
 
 use crate::error::ConfigError;
 use crate::rng::{Rng, unit};
-use crate::sync::{AtomicU64, Ordering};
+use crate::slice::SliceCounter;
 use crate::time::{Clock, duration_nanos};
 
 /// The requests and accepts of one time slice of an [`AdaptiveThrottle`].
@@ -16,15 +16,15 @@ use crate::time::{Clock, duration_nanos};
 /// slice resets itself in the same CAS that counts the new event.
 #[derive(Debug, Default)]
 pub struct ThrottleBucket {
-    requests: AtomicU64,
-    accepts: AtomicU64,
+    requests: SliceCounter,
+    accepts: SliceCounter,
 }
 
 impl ThrottleBucket {
     loom_const_fn! {
         /// An empty bucket.
         pub fn new() -> Self {
-            Self { requests: AtomicU64::new(0), accepts: AtomicU64::new(0) }
+            Self { requests: SliceCounter::new(), accepts: SliceCounter::new() }
         }
     }
 }
@@ -187,7 +187,7 @@ impl<S: AsRef<[ThrottleBucket]>> AdaptiveThrottle<S> {
         let (index, epoch) = self.slice(clock);
         // The probability of the requests before this one, as in the SRE formula.
         let probability = self.probability_at(epoch);
-        bump(&self.bucket(index).requests, epoch);
+        self.bucket(index).requests.bump(epoch);
         if probability > 0.0 && unit(rng) < probability {
             Err(Throttled { probability })
         } else {
@@ -199,7 +199,7 @@ impl<S: AsRef<[ThrottleBucket]>> AdaptiveThrottle<S> {
     /// that is not about overload).
     pub fn record_accepted<K: Clock + ?Sized>(&self, clock: &K) {
         let (index, epoch) = self.slice(clock);
-        bump(&self.bucket(index).accepts, epoch);
+        self.bucket(index).accepts.bump(epoch);
     }
 
     /// The probability that a request is rejected now.
@@ -215,8 +215,8 @@ impl<S: AsRef<[ThrottleBucket]>> AdaptiveThrottle<S> {
     /// Forgets every request and accept.
     pub fn reset(&self) {
         for bucket in self.buckets.as_ref() {
-            bucket.requests.store(0, Ordering::Release);
-            bucket.accepts.store(0, Ordering::Release);
+            bucket.requests.clear();
+            bucket.accepts.clear();
         }
     }
 
@@ -235,8 +235,8 @@ impl<S: AsRef<[ThrottleBucket]>> AdaptiveThrottle<S> {
         let len = buckets.len() as u32;
         let (mut requests, mut accepts) = (0u64, 0u64);
         for bucket in buckets {
-            requests += u64::from(count_in(&bucket.requests, epoch, len));
-            accepts += u64::from(count_in(&bucket.accepts, epoch, len));
+            requests += u64::from(bucket.requests.count_in(epoch, len));
+            accepts += u64::from(bucket.accepts.count_in(epoch, len));
         }
         (requests, accepts)
     }
@@ -250,35 +250,6 @@ impl<S: AsRef<[ThrottleBucket]>> AdaptiveThrottle<S> {
         } else {
             0.0
         }
-    }
-}
-
-/// Counts one event in `word` for `epoch`, replacing a count of another epoch.
-fn bump(word: &AtomicU64, epoch: u32) {
-    let mut current = word.load(Ordering::Acquire);
-    loop {
-        let next = if (current >> 32) as u32 == epoch {
-            if current as u32 == u32::MAX {
-                return;
-            }
-            current + 1
-        } else {
-            (u64::from(epoch) << 32) | 1
-        };
-        match word.compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Acquire) {
-            Ok(_) => return,
-            Err(actual) => current = actual,
-        }
-    }
-}
-
-/// The count in `word` if its slice is one of the `len` slices up to `epoch`.
-fn count_in(word: &AtomicU64, epoch: u32, len: u32) -> u32 {
-    let value = word.load(Ordering::Acquire);
-    if epoch.wrapping_sub((value >> 32) as u32) < len {
-        value as u32
-    } else {
-        0
     }
 }
 
