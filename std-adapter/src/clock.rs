@@ -42,7 +42,7 @@ struct Origin {
     std: std::time::Instant,
     /// The same moment on the kernel's monotonic scale, in nanoseconds.
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    monotonic: i128,
+    monotonic: i64,
 }
 
 static ORIGIN: OnceLock<Origin> = OnceLock::new();
@@ -57,9 +57,14 @@ fn origin() -> &'static Origin {
     })
 }
 
+/// Nanoseconds of a monotonic timespec: `i64` holds 292 years of uptime.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn timespec_nanos(t: rustix::time::Timespec) -> i128 {
-    i128::from(t.tv_sec) * 1_000_000_000 + i128::from(t.tv_nsec)
+#[inline]
+#[allow(clippy::useless_conversion)] // `tv_nsec` is an `i32` on some 32-bit targets
+fn timespec_nanos(t: rustix::time::Timespec) -> i64 {
+    t.tv_sec
+        .saturating_mul(1_000_000_000)
+        .saturating_add(i64::from(t.tv_nsec))
 }
 
 /// `OFFSET + nanos`, saturating in both directions.
@@ -114,7 +119,9 @@ fn coarse_now() -> Instant {
     let now = timespec_nanos(rustix::time::clock_gettime(
         rustix::time::ClockId::MonotonicCoarse,
     ));
-    shifted(now - origin().monotonic)
+    // OFFSET (2^62) plus or minus less than 2^62 ns: no overflow, no clamp.
+    let since_origin = now.saturating_sub(origin().monotonic);
+    Instant::from_nanos(OFFSET.saturating_add_signed(since_origin))
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
