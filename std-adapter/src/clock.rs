@@ -86,8 +86,18 @@ pub(crate) fn to_core(instant: tokio::time::Instant) -> Instant {
 /// The core's [`Clock`] over tokio's clock: `tokio::time::Instant::now()`, so
 /// paused time (`tokio::time::pause`, `advance`) is seen exactly.
 ///
-/// Breakers use it by default; it is public for code that drives the core's
-/// state machines directly.
+/// Breakers, retries and rate limiters use it by default; it is public for code
+/// that drives the core's state machines directly.
+///
+/// One shortcut: a breaker that last recorded an outcome on a multi-thread
+/// runtime (or outside any runtime), where tokio's clock cannot be paused and
+/// *is* the system's monotonic clock, rejects calls while Open by reading the
+/// kernel's coarse monotonic clock (`CLOCK_MONOTONIC_COARSE` on Linux: about
+/// 4 ns instead of about 30, at the resolution of a kernel tick, 1 to 4 ms). An
+/// open duration then lasts up to one tick longer than configured. On a
+/// current-thread runtime, the only kind whose time can be paused, every read is
+/// tokio's own. A breaker is meant to be used from one runtime: sharing one
+/// between a paused test runtime and a multi-thread runtime mixes two time scales.
 ///
 /// ```
 /// use std::time::Duration;

@@ -4,8 +4,7 @@
 //!
 //! The core makes every decision; this crate runs it in tokio. It owns the
 //! clock (tokio's, so `tokio::time::pause()` makes tests exact; see
-//! [`clock`](crate::TokioClock)), the futures, the errors and the tower
-//! integration.
+//! [`TokioClock`]), the futures, the errors and the tower integration.
 //!
 //! | policy | direct | tower |
 //! |---|---|---|
@@ -45,7 +44,7 @@
 //! ([`Error::Inner`]) or a policy stopped it ([`Error::Rejected`],
 //! [`Error::Timeout`], [`Error::BulkheadFull`], [`Error::RateLimited`]). Tower
 //! services return a [`BoxError`] holding the policy's error type
-//! ([`Rejection`](core::breaker::Rejection), [`timeout::Elapsed`],
+//! ([`Rejection`](core::breaker::Rejection), [`Elapsed`](timeout::Elapsed),
 //! [`BulkheadFull`](core::bulkhead::BulkheadFull),
 //! [`NotUntil`](core::rate_limit::NotUntil)), as tower's own middleware does;
 //! the retry layer keeps the inner service's error type.
@@ -59,7 +58,7 @@ mod fallback;
 pub mod health;
 #[cfg(feature = "prometheus")]
 pub mod metrics;
-mod policy;
+pub mod policy;
 mod rate_limit;
 #[cfg(feature = "redis")]
 pub mod redis;

@@ -11,7 +11,7 @@ use tower_service::Service;
 use super::Timeout;
 use crate::BoxError;
 
-/// A service whose requests fail with [`Elapsed`] (boxed into a [`BoxError`])
+/// A service whose requests fail with [`Elapsed`](super::Elapsed) (boxed into a [`BoxError`])
 /// when the inner service takes longer than the limit; the inner call is then
 /// dropped.
 #[derive(Debug, Clone)]
