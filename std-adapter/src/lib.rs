@@ -44,7 +44,7 @@
 //! ([`Error::Inner`]) or a policy stopped it ([`Error::Rejected`],
 //! [`Error::Timeout`], [`Error::BulkheadFull`], [`Error::RateLimited`]). Tower
 //! services return a [`BoxError`] holding the policy's error type
-//! ([`Rejection`](core::breaker::Rejection), [`Elapsed`](timeout::Elapsed),
+//! ([`Rejection`], [`Elapsed`],
 //! [`BulkheadFull`](core::bulkhead::BulkheadFull),
 //! [`NotUntil`](core::rate_limit::NotUntil)), as tower's own middleware does;
 //! the retry layer keeps the inner service's error type.
