@@ -73,10 +73,12 @@ pub(crate) struct Engine {
     core_config: BreakerConfig,
     clock: Arc<dyn Clock + Send + Sync>,
     view: ArcSwap<View>,
-    /// Serialises the writers of `view` (replies and the sync task); readers
-    /// never wait.
-    writer: Mutex<()>,
+    /// Serialises the writers of `view` (replies and the sync task), and holds
+    /// the version of the hash in the view; readers never wait.
+    writer: Mutex<i64>,
     batch: Mutex<Batch>,
+    /// Held by the sync in progress.
+    syncing: tokio::sync::Mutex<()>,
     /// Whether failures were recorded that the view does not show yet (read
     /// on the success path without a lock; written under the batch's lock).
     pending: AtomicBool,
@@ -116,8 +118,9 @@ impl Engine {
                 seawall_core::Instant::ZERO,
                 false,
             ))),
-            writer: Mutex::new(()),
+            writer: Mutex::new(i64::MIN),
             batch: Mutex::new(Batch::new(UNKNOWN_ROUND)),
+            syncing: tokio::sync::Mutex::const_new(()),
             pending: AtomicBool::new(false),
             counters: Counters::default(),
             listener,
@@ -362,6 +365,9 @@ impl Engine {
     /// Reports the batch (if any) and reads the shared state; in fallback,
     /// tries Redis and resumes the shared state if it answers.
     pub(crate) async fn sync(&self) -> Result<SharedState, StoreError> {
+        // One at a time: a sync that returns has seen every outcome recorded
+        // before it started, even those another sync was sending.
+        let _one = self.syncing.lock().await;
         let batch = if matches!(**self.view.load(), View::Shared(_)) {
             // `pending` stays set until the reply is in the view: a success
             // meanwhile must still be reported.
@@ -410,17 +416,28 @@ impl Engine {
 
     // --- the view --------------------------------------------------------
 
-    /// Takes in a reply. `authoritative` (a sync, a manual operation) always
-    /// wins and ends a fallback; a reply to a call is taken only if it is not
-    /// older than the view, and only while Redis is in use.
+    /// Takes in a reply, unless the view holds a newer version of the state
+    /// already. `authoritative` (a sync, a manual operation) ends a fallback; a
+    /// reply to a call is taken only while Redis is in use.
     fn apply(&self, reply: &Reply, authoritative: bool) {
-        let _writer = lock(&self.writer);
+        let mut version = lock(&self.writer);
         let old = self.view.load_full();
-        if !authoritative {
-            match &*old {
-                View::Shared(mirror) if reply.state.generation >= mirror.shared.generation => {}
-                _ => return,
+        match &*old {
+            // A newer state is in the view already: the tasks waiting for
+            // replies run in any order.
+            View::Shared(_) if reply.version < *version => return,
+            // The same state read earlier: more of its open duration left.
+            View::Shared(mirror)
+                if reply.version == *version
+                    && reply.state.open_remaining > mirror.shared.open_remaining =>
+            {
+                return;
             }
+            View::Shared(_) => {}
+            // Back from a fallback: whatever Redis holds now (it may have
+            // lost its data) is the state.
+            _ if authoritative => {}
+            _ => return,
         }
         let shared = reply.state;
         let full = shared.state == State::HalfOpen
@@ -438,6 +455,7 @@ impl Engine {
                 }
             }
         }
+        *version = reply.version;
         let mirror = Mirror::new(shared, self.clock.now(), full);
         self.replace(&old, View::Shared(mirror));
         // Now that the view shows the fleet's count, successes need reporting

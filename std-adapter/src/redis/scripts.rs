@@ -96,6 +96,9 @@ pub(crate) struct Reply {
     pub(crate) state: SharedState,
     /// The transition the script made, if any.
     pub(crate) transition: Option<Transition>,
+    /// The hash's version when the script ran: it moves on every write, so
+    /// of two replies the one with the higher version is the newer state.
+    pub(crate) version: i64,
 }
 
 fn state(code: i64) -> Option<State> {
@@ -115,7 +118,7 @@ fn count(value: i64) -> u32 {
 
 impl Reply {
     /// Parses `{verdict, state, gen, failures, trips, remaining us, successes,
-    /// probes, from}` (see `common.lua`).
+    /// probes, from, version}` (see `common.lua`).
     pub(crate) fn parse(values: &[i64]) -> Result<Reply, StoreError> {
         let &[
             verdict,
@@ -127,6 +130,7 @@ impl Reply {
             successes,
             probes,
             from,
+            version,
         ] = values
         else {
             return Err(StoreError::Reply);
@@ -157,6 +161,7 @@ impl Reply {
                 probes_in_flight: count(probes),
             },
             transition,
+            version,
         })
     }
 }
@@ -167,7 +172,7 @@ mod tests {
 
     #[test]
     fn replies_parse_and_bad_ones_are_errors() {
-        let reply = Reply::parse(&[1, 2, 77, 0, 3, 0, 1, 2, 1]).unwrap();
+        let reply = Reply::parse(&[1, 2, 77, 0, 3, 0, 1, 2, 1, 90]).unwrap();
         assert_eq!(reply.verdict, Verdict::Probe);
         assert_eq!(reply.state.state, State::HalfOpen);
         assert_eq!(reply.state.generation, 77);
@@ -179,11 +184,11 @@ mod tests {
                 to: State::HalfOpen
             })
         );
-        let open = Reply::parse(&[2, 1, 5, 0, 1, 1500, 0, 0, -1]).unwrap();
+        let open = Reply::parse(&[2, 1, 5, 0, 1, 1500, 0, 0, -1, 9]).unwrap();
         assert_eq!(open.state.open_remaining, Duration::from_micros(1500));
         assert_eq!(open.transition, None);
-        assert!(Reply::parse(&[0, 9, 1, 0, 0, 0, 0, 0, -1]).is_err());
-        assert!(Reply::parse(&[3, 0, 1, 0, 0, 0, 0, 0, -1]).is_err());
+        assert!(Reply::parse(&[0, 9, 1, 0, 0, 0, 0, 0, -1, 1]).is_err());
+        assert!(Reply::parse(&[3, 0, 1, 0, 0, 0, 0, 0, -1, 1]).is_err());
         assert!(Reply::parse(&[0, 0, 1]).is_err());
     }
 

@@ -52,13 +52,15 @@ end
 
 local function load()
   local v = redis.call('HMGET', key, 'state', 'gen', 'failures', 'trips', 'until',
-    'successes', 'leases', 'active')
+    'successes', 'leases', 'active', 'version')
   local gen = tonumber(v[2])
-  if not gen then
+  local version = tonumber(v[9])
+  if not gen or not version then
     -- A breaker seen for the first time (or lost with Redis's data) starts its
-    -- generations at the time, so that they never repeat.
+    -- generations and versions at the time, so that they never repeat.
     gen = now
-    redis.call('HSET', key, 'gen', int(gen))
+    version = now
+    redis.call('HSET', key, 'gen', int(gen), 'version', int(version))
   end
   return {
     state = tonumber(v[1]) or CLOSED,
@@ -69,11 +71,15 @@ local function load()
     successes = tonumber(v[6]) or 0,
     leases = decode_leases(v[7]),
     active = tonumber(v[8]) or 0,
+    version = version,
   }
 end
 
+-- Every write moves the version: a process keeps the reply with the highest.
 local function save(s)
-  redis.call('HSET', key, 'state', int(s.state), 'gen', int(s.gen), 'failures', int(s.failures),
+  s.version = s.version + 1
+  redis.call('HSET', key, 'version', int(s.version), 'state', int(s.state), 'gen', int(s.gen),
+    'failures', int(s.failures),
     'trips', int(s.trips), 'until', int(s.deadline), 'successes', int(s.successes),
     'leases', encode_leases(s.leases), 'active', int(s.active))
 end
@@ -130,12 +136,12 @@ end
 
 -- The reply of every script: {verdict, state, gen, failures, trips, open
 -- remaining (us), successes, probes in flight, state before the transition
--- this script made (-1: none), the lease of probes (us)}.
+-- this script made (-1: none), version}.
 local function reply(s, verdict, from)
   local remaining = 0
   if s.state == OPEN and s.deadline > now then
     remaining = s.deadline - now
   end
   return {verdict, s.state, s.gen, s.failures, s.trips, remaining, s.successes,
-    count(s.leases), from or -1}
+    count(s.leases), from or -1, s.version}
 end
