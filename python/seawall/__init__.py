@@ -4,6 +4,7 @@ Circuit breaker, retry with backoff and jitter, timeout, bulkhead, rate limiter
 and fallback, for ``def`` and ``async def`` code. Every decision is made by the
 same Rust core that the Rust crates use, so the same inputs (and seed) give the
 same results. ``seawall.testing.ManualClock`` makes tests exact without sleeps.
+``seawall.registry`` names policies for health reports and Prometheus metrics.
 """
 
 from seawall._breaker import CircuitBreaker
@@ -16,7 +17,15 @@ from seawall._errors import (
 )
 from seawall._limits import Bulkhead, RateLimiter
 from seawall._retry import Attempt, Retry, RetryHistory, retry, retry_history
-from seawall._seawall import BulkheadPermit, Permit, RetryBudget, Stats, WindowTotals, __version__
+from seawall._seawall import (
+    BulkheadPermit,
+    Permit,
+    RetryBudget,
+    RetryStats,
+    Stats,
+    WindowTotals,
+    __version__,
+)
 from seawall._timeout import fallback, timeout
 
 __all__ = [
@@ -33,6 +42,7 @@ __all__ = [
     "Retry",
     "RetryBudget",
     "RetryHistory",
+    "RetryStats",
     "SeawallError",
     "Stats",
     "TimeoutExceededError",

@@ -69,7 +69,7 @@ class Retry(_seawall.Retry):
         # Without a deadline nothing needs the start time: the per-call state is
         # made only when an attempt fails, so a first-try success allocates nothing.
         eager = self.deadline is not None
-        succeeded = self._succeeded if self.budget is not None else None
+        succeeded = self._succeeded
 
         @functools.wraps(fn)
         async def retrying(*args: Any, **kwargs: Any) -> R:
@@ -89,8 +89,11 @@ class Retry(_seawall.Retry):
                         clock.advance(delay)
                         await asyncio.sleep(0)
                 else:
-                    if succeeded is not None:
+                    # Counts the call (and feeds the budget, if any).
+                    if call is None:
                         succeeded()
+                    else:
+                        call.succeeded()
                     return result
 
         return retrying

@@ -34,6 +34,7 @@ fn _seawall(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<bulkhead::BulkheadPermit>()?;
     module.add_class::<retry::RetryBudget>()?;
     module.add_class::<retry::RetryCall>()?;
+    module.add_class::<retry::RetryStats>()?;
     module.add_class::<retry::Retrying>()?;
     Ok(())
 }

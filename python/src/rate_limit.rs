@@ -143,6 +143,13 @@ impl RateLimiter {
         self.core.reset();
     }
 
+    /// The cells a request could take now without waiting (a reading; it
+    /// reserves nothing).
+    #[getter]
+    fn available(&self) -> u32 {
+        self.core.available(&self.clock)
+    }
+
     /// The limiter's name.
     #[getter]
     fn name(&self, py: Python<'_>) -> Py<PyString> {

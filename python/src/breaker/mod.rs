@@ -203,6 +203,13 @@ impl CircuitBreaker {
         self.core.window_totals(&self.clock).into()
     }
 
+    /// Whether the breaker trips on rates over a sliding window (rather than
+    /// on consecutive failures).
+    #[getter]
+    fn has_window(&self) -> bool {
+        !matches!(self.core.window(), AnyWindow::None)
+    }
+
     /// Consecutive failures that open a breaker without a window.
     #[getter]
     fn failure_threshold(&self) -> u32 {

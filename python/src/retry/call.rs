@@ -22,7 +22,7 @@ pub(crate) fn run<'py>(
     loop {
         match func.call(args, kwargs) {
             Ok(value) => {
-                retry.succeeded();
+                retry.succeeded(state.attempt());
                 return Ok(value);
             }
             Err(error) => {
@@ -91,9 +91,10 @@ impl RetryCall {
         self.give_up.map(GiveUp::as_str)
     }
 
-    /// Records the call's success (returns a share of a token to the budget).
+    /// Records the call's success at its current attempt (counts it, and
+    /// returns a share of a token to the budget).
     fn succeeded(&self) {
-        self.retry.get().succeeded();
+        self.retry.get().succeeded(self.state.attempt());
     }
 }
 

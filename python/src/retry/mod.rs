@@ -16,11 +16,13 @@ use seawall_core::rng::SharedSplitMix64;
 
 mod budget;
 mod call;
+mod stats;
 mod strategy;
 
 pub(crate) use budget::RetryBudget;
 use call::run;
 pub(crate) use call::{RetryCall, Retrying};
+pub(crate) use stats::RetryStats;
 
 use crate::classify::Classifier;
 use crate::clock::{ClockSource, ManualClock};
@@ -66,6 +68,7 @@ pub(crate) struct Retry {
     classifier: Classifier,
     on_retry: Option<Py<PyAny>>,
     pub(crate) clock: ClockSource,
+    counts: stats::Counts,
 }
 
 fn given<'a, 'py>(value: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
@@ -147,6 +150,7 @@ impl Retry {
             classifier: Classifier::from_args(py, retry_on, "retry_on", None, "")?,
             on_retry,
             clock: ClockSource::from_arg(clock)?,
+            counts: stats::Counts::default(),
         })
     }
 
@@ -198,6 +202,12 @@ impl Retry {
         self.clock.to_object(py)
     }
 
+    /// How the calls made under this policy ended, so far.
+    #[getter]
+    fn stats(&self) -> RetryStats {
+        self.counts.snapshot()
+    }
+
     /// The next ``count`` delays (seconds) of a fresh backoff sequence, drawn
     /// from this policy's generator (advancing it, as the waits of retried
     /// calls do); ignores ``max_attempts``, deadlines, budgets and hints. On a
@@ -234,9 +244,10 @@ impl Retry {
         }
     }
 
-    /// Records a call's success: returns a share of a token to the budget, if any.
+    /// Records a call's success at its first attempt: counts it, and returns
+    /// a share of a token to the budget, if any.
     fn _succeeded(&self) {
-        self.succeeded();
+        self.succeeded(1);
     }
 
     /// A plain wrapper that calls ``fn`` with retries (used by the decorator).
@@ -306,17 +317,23 @@ impl Retry {
             retry_after: if retryable { hint(py, error) } else { None },
         };
         let budget = self.budget.as_ref().map(|b| &b.get().inner);
+        let attempt = state.attempt();
         match self
             .policy
             .on_failure(state, failure, budget, &self.clock, &mut &self.rng)
         {
             RetryDecision::Retry { delay } => Ok(delay),
-            RetryDecision::GiveUp(reason) => Err(reason),
+            RetryDecision::GiveUp(reason) => {
+                self.counts.gave_up(attempt);
+                Err(reason)
+            }
         }
     }
 
+    /// A call succeeded at attempt `attempt`.
     #[inline]
-    fn succeeded(&self) {
+    fn succeeded(&self, attempt: u32) {
+        self.counts.succeeded(attempt);
         if let Some(budget) = &self.budget {
             budget.get().inner.record_success();
         }
