@@ -1,6 +1,6 @@
 //! A registry of named policies: list them, read them and control them by
 //! name; the source of the [health report](crate::health) and of the
-//! [Prometheus metrics](crate::Registry::register_metrics).
+//! Prometheus metrics (`Registry::register_metrics`, feature `prometheus`).
 //!
 //! Registering a breaker subscribes the registry to its transitions (to note
 //! when each state began and to count transitions by kind); registering a
