@@ -105,6 +105,12 @@ pub struct NotUntil {
 }
 
 impl NotUntil {
+    /// A refusal at `now`, admitted from `earliest` on: for adapters whose
+    /// decision was taken elsewhere (a shared limiter in Redis).
+    pub const fn new(now: Instant, earliest: Instant) -> Self {
+        Self { earliest, now }
+    }
+
     /// The earliest time at which the same request would be admitted (if no other
     /// request comes first).
     pub fn earliest_possible(&self) -> Instant {

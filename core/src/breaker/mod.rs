@@ -133,6 +133,43 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
         }
     }
 
+    /// A breaker that starts where another left off: for adapters that restore
+    /// a state kept elsewhere (the last state a fleet shared through Redis).
+    /// It starts with zeroed counters and generation; consecutive failures are
+    /// kept below the threshold and trips within 1 to 127.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use seawall_core::breaker::{BreakerConfig, CircuitBreaker, NoWindow, Resume, State};
+    /// use seawall_core::time::Instant;
+    ///
+    /// let config = BreakerConfig::default();
+    /// let until = Instant::from_secs(30);
+    /// let breaker = CircuitBreaker::resume(&config, NoWindow, Resume::Open { trips: 2, until });
+    /// assert_eq!(breaker.state(), State::Open);
+    /// let rejection = breaker.try_acquire(&Instant::from_secs(10)).unwrap_err();
+    /// assert_eq!(rejection.retry_after(), Some(Duration::from_secs(20)));
+    /// ```
+    pub fn resume(config: C, window: W, from: Resume) -> Self {
+        let breaker = Self::with_window(config, window);
+        let trips = |trips: u32| trips.clamp(1, MAX_TRIPS);
+        let (word, instant) = match from {
+            Resume::Closed {
+                consecutive_failures,
+            } => {
+                let below = breaker.config.failure_threshold() - 1;
+                (Word::closed(0, consecutive_failures.min(below)), 0)
+            }
+            Resume::Open { trips: t, until } => (Word::open(0, trips(t)), until.as_nanos()),
+            Resume::HalfOpen { trips: t } => (Word::half_open(0, trips(t), 0, 0), 0),
+            Resume::ForcedOpen => (Word::forced_open(0), 0),
+            Resume::Disabled => (Word::disabled(0), 0),
+        };
+        breaker.state.store(word.0, Ordering::Release);
+        breaker.instant.store(instant, Ordering::Release);
+        breaker
+    }
+
     /// The configuration.
     pub fn config(&self) -> &BreakerConfig {
         &self.config
@@ -627,6 +664,33 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
             }
         }
     }
+}
+
+/// Where [`CircuitBreaker::resume`] starts a breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Resume {
+    /// Closed, after this many consecutive failures.
+    Closed {
+        /// Consecutive failures so far (kept below the threshold).
+        consecutive_failures: u32,
+    },
+    /// Open until `until`, after `trips` consecutive trips (which set how long
+    /// the next Open lasts).
+    Open {
+        /// Consecutive trips so far, the current one included.
+        trips: u32,
+        /// When the next call becomes a probe.
+        until: Instant,
+    },
+    /// Half-open after `trips` consecutive trips, no probe in flight.
+    HalfOpen {
+        /// Consecutive trips so far.
+        trips: u32,
+    },
+    /// Forced open.
+    ForcedOpen,
+    /// Disabled.
+    Disabled,
 }
 
 const fn raw(generation: u32, kind: Kind, transition: Option<Transition>) -> Raw {

@@ -188,6 +188,21 @@ pub struct Rejection {
 }
 
 impl Rejection {
+    /// A rejection for `reason`, admitting a call again after `retry_after`:
+    /// for adapters whose decision was taken elsewhere (a breaker shared
+    /// through Redis). Breakers of this crate make their own.
+    pub const fn new(reason: RejectReason, retry_after: Option<Duration>) -> Self {
+        let retry_after = match retry_after {
+            Some(after) => Some(crate::time::duration_nanos(after)),
+            None => None,
+        };
+        Self {
+            reason,
+            retry_after,
+            transition: None,
+        }
+    }
+
     /// Why the call was rejected.
     pub fn reason(&self) -> RejectReason {
         self.reason

@@ -491,3 +491,60 @@ fn rejection_display() {
 
 extern crate std;
 use std::format;
+
+#[test]
+fn resume_starts_where_another_breaker_left_off() {
+    let config = config(
+        BreakerConfig::builder()
+            .failure_threshold(3)
+            .open_duration(SECOND)
+            .open_duration_multiplier(2.0),
+    );
+    let clock = ManualClock::new();
+    let closed = CircuitBreaker::resume(
+        &config,
+        NoWindow,
+        Resume::Closed {
+            consecutive_failures: 9,
+        },
+    );
+    assert_eq!(closed.state(), State::Closed);
+    assert_eq!(
+        closed.try_acquire(&clock).unwrap().failure(&clock),
+        Some(Transition {
+            from: State::Closed,
+            to: State::Open
+        }),
+        "two failures were kept, the third trips"
+    );
+
+    let half_open = CircuitBreaker::resume(&config, NoWindow, Resume::HalfOpen { trips: 2 });
+    let probe = half_open.try_acquire(&clock).unwrap();
+    assert!(probe.is_probe());
+    assert!(probe.failure(&clock).is_some());
+    assert_eq!(
+        half_open.try_acquire(&clock).unwrap_err().retry_after(),
+        Some(4 * SECOND),
+        "the third consecutive trip opens for 1 s x 2 x 2"
+    );
+
+    let forced = CircuitBreaker::resume(&config, NoWindow, Resume::ForcedOpen);
+    assert_eq!(
+        forced.try_acquire(&clock).unwrap_err().reason(),
+        RejectReason::ForcedOpen
+    );
+    let disabled = CircuitBreaker::resume(&config, NoWindow, Resume::Disabled);
+    assert_eq!(disabled.state(), State::Disabled);
+    assert_eq!(disabled.stats().state_transitions, 0);
+}
+
+#[test]
+fn rejections_made_elsewhere() {
+    let rejection = Rejection::new(RejectReason::Open, Some(SECOND));
+    assert_eq!(rejection.retry_after(), Some(SECOND));
+    assert_eq!(rejection.transition(), None);
+    assert_eq!(
+        format!("{rejection}"),
+        "circuit breaker is open; retry after 1s"
+    );
+}
