@@ -7,24 +7,35 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use arc_swap::ArcSwap;
 use seawall_core::Stats;
+use std::time::Duration;
+
 use seawall_core::breaker::{
-    self as core_breaker, BreakerConfig, Outcome, Rejection, State, Transition,
+    self as core_breaker, BreakerConfig, Outcome, RejectReason, Rejection, State, Transition,
 };
 use seawall_core::time::Clock;
 use tokio::sync::Notify;
 
-use super::reject;
 use super::scripts::{self, Arg, Reply, Verdict};
-use super::seed::{LocalBreaker, local_breaker};
 use super::state::SharedState;
 use super::store::{RedisStore, StoreError, WhenUnavailable};
-use super::view::{Batch, Mirror, View};
+use super::view::{Batch, LocalBreaker, Mirror, View};
 use crate::breaker::Listener;
 
 /// The generation of a batch that belongs to no round (Redis is unreachable).
 const NO_ROUND: i64 = i64::MIN;
 /// The generation of permits issued before the state was first read.
 const UNKNOWN_ROUND: i64 = -1;
+
+const FORCED_OPEN: Rejection = Rejection::new(RejectReason::ForcedOpen, None);
+const HALF_OPEN_FULL: Rejection = Rejection::new(RejectReason::HalfOpenFull, None);
+
+/// Open for `remaining` more (at least a nanosecond: a retry is never "now").
+fn open(remaining: Duration) -> Rejection {
+    Rejection::new(
+        RejectReason::Open,
+        Some(remaining.max(Duration::from_nanos(1))),
+    )
+}
 
 /// What a permit holds.
 pub(crate) enum Ticket {
@@ -183,16 +194,16 @@ impl Engine {
                     counting: mirror.counts_failures(),
                 })),
                 State::Disabled => Some(Ok(Ticket::Disabled)),
-                State::ForcedOpen => Some(Err(reject::forced_open())),
+                State::ForcedOpen => Some(Err(FORCED_OPEN)),
                 State::Open => {
                     let now = self.clock.now();
                     let remaining = mirror.deadline.saturating_duration_since(now);
                     // Further than Redis said (the local clock went backwards):
                     // ask Redis rather than trust it.
                     (!remaining.is_zero() && remaining <= mirror.shared.open_remaining)
-                        .then(|| Err(reject::open(remaining)))
+                        .then(|| Err(open(remaining)))
                 }
-                State::HalfOpen => mirror.probes_full.then(|| Err(reject::half_open_full())),
+                State::HalfOpen => mirror.probes_full.then_some(Err(HALF_OPEN_FULL)),
             },
             View::Fallback(local) => Some(match local.try_acquire_ticket(&*self.clock) {
                 Ok(ticket) => {
@@ -207,7 +218,7 @@ impl Engine {
                     Err(rejection)
                 }
             }),
-            View::Unavailable => Some(Err(reject::open(self.store.config().sync_interval))),
+            View::Unavailable => Some(Err(open(self.store.config().sync_interval))),
         }
     }
 
@@ -237,18 +248,18 @@ impl Engine {
             Err(_) => {
                 self.fall_back();
                 self.acquire_local()
-                    .unwrap_or_else(|| Err(reject::open(self.store.config().sync_interval)))
+                    .unwrap_or_else(|| Err(open(self.store.config().sync_interval)))
             }
         }
     }
 
     fn rejection(&self, shared: &SharedState) -> Rejection {
         match shared.state {
-            State::HalfOpen => reject::half_open_full(),
-            State::ForcedOpen => reject::forced_open(),
-            State::Open => reject::open(shared.open_remaining),
+            State::HalfOpen => HALF_OPEN_FULL,
+            State::ForcedOpen => FORCED_OPEN,
+            State::Open => open(shared.open_remaining),
             // Not a rejecting state: come back at the next sync.
-            State::Closed | State::Disabled => reject::open(self.store.config().sync_interval),
+            State::Closed | State::Disabled => open(self.store.config().sync_interval),
         }
     }
 
@@ -475,12 +486,9 @@ impl Engine {
         *lock(&self.batch) = Batch::new(NO_ROUND);
         self.pending.store(false, Ordering::Relaxed);
         let view = match self.store.config().when_unavailable {
-            WhenUnavailable::FailOpen => {
-                let now = self.clock.now();
-                let remaining = mirror.deadline.saturating_duration_since(now);
-                let local = local_breaker(&self.core_config, &mirror.shared, remaining, now);
-                View::Fallback(Arc::new(local))
-            }
+            WhenUnavailable::FailOpen => View::Fallback(Arc::new(
+                mirror.fallback(&self.core_config, self.clock.now()),
+            )),
             WhenUnavailable::FailClosed => View::Unavailable,
         };
         self.replace(&old, view);

@@ -8,7 +8,6 @@ use std::time::Duration;
 use seawall_core::rate_limit::{InsufficientCapacity, NotUntil, Quota, RateLimiter as CoreLimiter};
 use seawall_core::{Clock, ConfigError, Instant};
 
-use super::reject;
 use super::scripts::{self, Arg};
 use super::store::{RedisStore, WhenUnavailable};
 use crate::{Error, RateLimiterConfig, TokioClock};
@@ -171,8 +170,9 @@ impl SharedRateLimiter {
                 match reply[..] {
                     [1, _] => return Ok(()),
                     [0, wait] => {
-                        let wait = Duration::from_nanos(wait.max(0).unsigned_abs());
-                        return Err(reject::not_until(wait, TokioClock.now()));
+                        let now = TokioClock.now();
+                        let wait = Duration::from_nanos(wait.max(1).unsigned_abs());
+                        return Err(NotUntil::new(now, now + wait));
                     }
                     _ => {}
                 }
@@ -195,7 +195,7 @@ impl SharedRateLimiter {
     fn refusal(&self) -> NotUntil {
         let now = TokioClock.now();
         let retry = Instant::from_nanos(self.inner.down_until.load(Ordering::Relaxed));
-        reject::not_until(retry.saturating_duration_since(now), now)
+        NotUntil::new(now, retry.max(now + Duration::from_nanos(1)))
     }
 }
 

@@ -3,11 +3,14 @@
 
 use std::sync::Arc;
 
-use seawall_core::breaker::State;
+use seawall_core::breaker::{BreakerConfig, CircuitBreaker, NoWindow, Resume, State};
 use seawall_core::time::Instant;
 
-use super::seed::LocalBreaker;
 use super::state::SharedState;
+
+/// The breaker a process falls back to while Redis is unreachable: the
+/// consecutive rule with the user's configuration.
+pub(crate) type LocalBreaker = CircuitBreaker<Box<BreakerConfig>>;
 
 /// The view every call reads first (one `ArcSwap` load): replaced as a whole,
 /// never changed in place.
@@ -57,6 +60,30 @@ impl Mirror {
     pub(crate) fn counts_failures(&self) -> bool {
         self.shared.state == State::Closed && self.shared.consecutive_failures > 0
     }
+
+    /// A local breaker that starts where the fleet was at `now`: the same
+    /// consecutive failures (below the threshold), open with the same trips
+    /// for the rest of the open duration, half-open with no probe in flight
+    /// (the next call probes), or the same manual state.
+    pub(crate) fn fallback(&self, config: &BreakerConfig, now: Instant) -> LocalBreaker {
+        let shared = &self.shared;
+        let resume = match shared.state {
+            State::Closed => Resume::Closed {
+                consecutive_failures: shared.consecutive_failures,
+            },
+            State::Open => Resume::Open {
+                trips: shared.trips,
+                // Never later than Redis said, should the local clock have gone back.
+                until: self.deadline.min(now + shared.open_remaining),
+            },
+            State::HalfOpen => Resume::HalfOpen {
+                trips: shared.trips,
+            },
+            State::ForcedOpen => Resume::ForcedOpen,
+            State::Disabled => Resume::Disabled,
+        };
+        CircuitBreaker::resume(Box::new(*config), NoWindow, resume)
+    }
 }
 
 /// The Closed outcomes of one round that Redis has not heard of yet.
@@ -103,7 +130,77 @@ impl Batch {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use seawall_core::breaker::RejectReason;
+
     use super::*;
+
+    const NOW: Instant = Instant::from_secs(1_000_000);
+
+    fn mirror(state: State, failures: u32, trips: u32, open_remaining: Duration) -> Mirror {
+        let shared = SharedState {
+            state,
+            consecutive_failures: failures,
+            trips,
+            open_remaining,
+            ..SharedState::UNKNOWN
+        };
+        Mirror::new(shared, NOW, false)
+    }
+
+    fn config() -> BreakerConfig {
+        BreakerConfig::builder()
+            .failure_threshold(3)
+            .open_duration(Duration::from_secs(10))
+            .open_duration_multiplier(2.0)
+            .max_open_duration(Duration::from_secs(35))
+            .build()
+            .unwrap()
+    }
+
+    fn fail(breaker: &LocalBreaker, at: Instant) {
+        if let Ok(permit) = breaker.try_acquire(&at) {
+            let _ = permit.failure(&at);
+        }
+    }
+
+    #[test]
+    fn the_fallback_keeps_the_fleets_failures() {
+        let breaker = mirror(State::Closed, 2, 0, Duration::ZERO).fallback(&config(), NOW);
+        assert_eq!(breaker.state(), State::Closed);
+        fail(&breaker, NOW);
+        assert_eq!(breaker.state(), State::Open);
+    }
+
+    #[test]
+    fn the_fallback_stays_open_for_the_rest_with_the_same_growth() {
+        let remaining = Duration::from_secs(7);
+        let breaker = mirror(State::Open, 0, 3, remaining).fallback(&config(), NOW);
+        let rejection = breaker.try_acquire(&NOW).unwrap_err();
+        assert_eq!(rejection.reason(), RejectReason::Open);
+        assert_eq!(rejection.retry_after(), Some(remaining));
+        // The probe at the end fails: the fourth trip opens for 35 s (capped from 80 s).
+        let end = NOW + remaining;
+        fail(&breaker, end);
+        let rejection = breaker.try_acquire(&end).unwrap_err();
+        assert_eq!(rejection.retry_after(), Some(Duration::from_secs(35)));
+        // Seeded later, it has less left.
+        let later = NOW + Duration::from_secs(5);
+        let breaker = mirror(State::Open, 0, 3, remaining).fallback(&config(), later);
+        let rejection = breaker.try_acquire(&later).unwrap_err();
+        assert_eq!(rejection.retry_after(), Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn the_fallback_probes_at_once_in_half_open_and_keeps_manual_states() {
+        let half_open = mirror(State::HalfOpen, 0, 1, Duration::ZERO).fallback(&config(), NOW);
+        assert!(half_open.try_acquire(&NOW).unwrap().is_probe());
+        let forced = mirror(State::ForcedOpen, 0, 0, Duration::ZERO).fallback(&config(), NOW);
+        assert_eq!(forced.state(), State::ForcedOpen);
+        let disabled = mirror(State::Disabled, 0, 0, Duration::ZERO).fallback(&config(), NOW);
+        assert_eq!(disabled.state(), State::Disabled);
+    }
 
     #[test]
     fn a_batch_remembers_the_run_after_its_last_success() {
