@@ -294,11 +294,7 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
             return self.acquire_slow(word, &Instant::from_nanos(now));
         }
         Counters::count(&self.counters.rejected);
-        Err(Rejection {
-            reason: RejectReason::Open,
-            retry_after: Some(remaining),
-            transition: None,
-        })
+        Err(Rejection::packed(RejectReason::Open, Some(remaining), None))
     }
 
     #[inline(never)]
@@ -407,11 +403,7 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
         transition: Option<Transition>,
     ) -> Rejection {
         Counters::count(&self.counters.rejected);
-        Rejection {
-            reason,
-            retry_after,
-            transition,
-        }
+        Rejection::packed(reason, retry_after, transition)
     }
 
     #[inline]
@@ -423,23 +415,26 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
         clock: &K,
     ) -> Option<Transition> {
         let failed = outcome == Outcome::Failure;
+        let slow = match latency {
+            Some(latency) => duration_nanos(latency) > self.config.slow_call_nanos(),
+            None => false,
+        };
+        // The state first, the counters after: the state's loads then need not
+        // wait for a locked add to complete.
+        let transition = match raw.kind() {
+            Kind::Closed => self.record_closed(raw.generation(), failed, slow, clock),
+            Kind::Probe => self.record_probe(raw.generation(), failed, clock),
+            Kind::Disabled => None,
+        };
         Counters::count(if failed {
             &self.counters.failed
         } else {
             &self.counters.successful
         });
-        let slow = match latency {
-            Some(latency) => duration_nanos(latency) > self.config.slow_call_nanos(),
-            None => false,
-        };
         if slow {
             Counters::count(&self.counters.slow);
         }
-        match raw.kind {
-            Kind::Closed => self.record_closed(raw.generation, failed, slow, clock),
-            Kind::Probe => self.record_probe(raw.generation, failed, clock),
-            Kind::Disabled => None,
-        }
+        transition
     }
 
     #[inline]
@@ -564,12 +559,12 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
 
     pub(crate) fn release_raw(&self, raw: Raw) {
         Counters::count(&self.counters.released);
-        if raw.kind != Kind::Probe {
+        if raw.kind() != Kind::Probe {
             return;
         }
         let mut word = self.load();
         while word.tag() == Tag::HalfOpen
-            && word.generation() == raw.generation
+            && word.generation() == raw.generation()
             && word.inflight() > 0
         {
             let next = Word::half_open(
@@ -693,12 +688,9 @@ pub enum Resume {
     Disabled,
 }
 
+#[inline(always)]
 const fn raw(generation: u32, kind: Kind, transition: Option<Transition>) -> Raw {
-    Raw {
-        generation,
-        kind,
-        transition,
-    }
+    Raw::new(generation, kind, transition)
 }
 
 const fn next_trips(trips: u32) -> u32 {

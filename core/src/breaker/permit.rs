@@ -5,7 +5,7 @@ use core::fmt;
 use core::ops::Deref;
 use core::time::Duration;
 
-use super::{BreakerConfig, CircuitBreaker, NoWindow, Transition, Window};
+use super::{BreakerConfig, CircuitBreaker, NoWindow, State, Transition, Window};
 use crate::time::Clock;
 
 /// How a call ended, as far as the breaker is concerned.
@@ -29,12 +29,58 @@ pub(crate) enum Kind {
     Disabled,
 }
 
-/// The raw content of a permit: the generation it was issued in and its kind.
+/// The raw content of a permit, packed in one word so that it is written and
+/// read whole (bytes written one at a time and read back as a word stall the
+/// CPU on the hot path): the generation it was issued in (bits 0..32), its
+/// kind (32..34) and the transition acquiring it caused (34..41).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Raw {
-    pub(crate) generation: u32,
-    pub(crate) kind: Kind,
-    pub(crate) transition: Option<Transition>,
+pub(crate) struct Raw(u64);
+
+impl Raw {
+    #[inline(always)]
+    pub(crate) const fn new(generation: u32, kind: Kind, transition: Option<Transition>) -> Raw {
+        Raw(generation as u64 | (kind as u64) << 32 | (encode(transition) as u64) << 34)
+    }
+
+    #[inline(always)]
+    pub(crate) const fn generation(self) -> u32 {
+        self.0 as u32
+    }
+
+    #[inline(always)]
+    pub(crate) const fn kind(self) -> Kind {
+        match (self.0 >> 32) & 0b11 {
+            0 => Kind::Closed,
+            1 => Kind::Probe,
+            _ => Kind::Disabled,
+        }
+    }
+
+    pub(crate) const fn transition(self) -> Option<Transition> {
+        decode((self.0 >> 34) as u16)
+    }
+}
+
+/// An optional transition in 7 bits: a presence bit and two 3-bit states.
+const fn encode(transition: Option<Transition>) -> u16 {
+    match transition {
+        Some(t) => 1 | (t.from as u16) << 1 | (t.to as u16) << 4,
+        None => 0,
+    }
+}
+
+const fn decode(bits: u16) -> Option<Transition> {
+    if bits & 1 == 0 {
+        return None;
+    }
+    Some(Transition {
+        from: state(bits >> 1),
+        to: state(bits >> 4),
+    })
+}
+
+const fn state(index: u16) -> State {
+    State::ALL[(index & 0b111) as usize % State::ALL.len()]
 }
 
 /// A permit without a borrow of its breaker, for adapters that keep the breaker
@@ -54,12 +100,12 @@ pub struct Ticket {
 impl Ticket {
     /// The transition that acquiring this ticket caused (Open to HalfOpen), if any.
     pub fn transition(&self) -> Option<Transition> {
-        self.raw.transition
+        self.raw.transition()
     }
 
     /// Whether this ticket holds a half-open probe slot.
     pub fn is_probe(&self) -> bool {
-        self.raw.kind == Kind::Probe
+        self.raw.kind() == Kind::Probe
     }
 }
 
@@ -83,12 +129,12 @@ where
 impl<'a, C: Deref<Target = BreakerConfig>, W: Window> Permit<'a, C, W> {
     /// The transition that acquiring this permit caused (Open to HalfOpen), if any.
     pub fn transition(&self) -> Option<Transition> {
-        self.raw.transition
+        self.raw.transition()
     }
 
     /// Whether this permit holds a half-open probe slot.
     pub fn is_probe(&self) -> bool {
-        self.raw.kind == Kind::Probe
+        self.raw.kind() == Kind::Probe
     }
 
     /// Records a success.
@@ -178,58 +224,88 @@ impl RejectReason {
 ///
 /// A rejection is an outcome, not a failure of the breaker; adapters turn it
 /// into their ecosystem's error (`CircuitOpenError` in Python).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Rejection {
-    pub(crate) reason: RejectReason,
-    /// Nanoseconds: the `Duration` is built only when asked for, which keeps
-    /// 64-bit division out of firmware that never asks.
-    pub(crate) retry_after: Option<u64>,
-    pub(crate) transition: Option<Transition>,
-}
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Rejection(u64);
+
+/// The reason (bits 0..2), the transition (2..9, packed like a permit's) and
+/// the retry-after in nanoseconds (9..64), in one word: a `Result` of a permit
+/// or a rejection then travels in two registers, never through memory. The
+/// `Duration` is built only when asked for, which also keeps 64-bit division
+/// out of firmware that never asks.
+const TIME_SHIFT: u32 = 9;
+/// The retry-after field's all-ones value: no time promised.
+const NO_TIME: u64 = u64::MAX >> TIME_SHIFT;
 
 impl Rejection {
     /// A rejection for `reason`, admitting a call again after `retry_after`:
     /// for adapters whose decision was taken elsewhere (a breaker shared
-    /// through Redis). Breakers of this crate make their own.
+    /// through Redis). Breakers of this crate make their own. A retry-after
+    /// longer than 416 days is reported as 416 days.
     pub const fn new(reason: RejectReason, retry_after: Option<Duration>) -> Self {
-        let retry_after = match retry_after {
+        let nanos = match retry_after {
             Some(after) => Some(crate::time::duration_nanos(after)),
             None => None,
         };
-        Self {
-            reason,
-            retry_after,
-            transition: None,
-        }
+        Self::packed(reason, nanos, None)
+    }
+
+    #[inline(always)]
+    pub(crate) const fn packed(
+        reason: RejectReason,
+        retry_after: Option<u64>,
+        transition: Option<Transition>,
+    ) -> Self {
+        let retry_after = match retry_after {
+            // 2^55 ns (416 days) less one is as good as forever.
+            Some(nanos) if nanos >= NO_TIME => NO_TIME - 1,
+            Some(nanos) => nanos,
+            None => NO_TIME,
+        };
+        Self(reason as u64 | (encode(transition) as u64) << 2 | retry_after << TIME_SHIFT)
     }
 
     /// Why the call was rejected.
     pub fn reason(&self) -> RejectReason {
-        self.reason
+        match self.0 & 0b11 {
+            0 => RejectReason::Open,
+            1 => RejectReason::HalfOpenFull,
+            _ => RejectReason::ForcedOpen,
+        }
     }
 
     /// How long until the breaker admits a call again: the rest of the open
     /// duration. `None` when no time can be promised: forced open, or half-open
     /// with every probe slot taken.
     pub fn retry_after(&self) -> Option<Duration> {
-        self.retry_after.map(Duration::from_nanos)
+        self.retry_after_nanos().map(Duration::from_nanos)
     }
 
     /// [`retry_after`](Self::retry_after) in nanoseconds.
     pub fn retry_after_nanos(&self) -> Option<u64> {
-        self.retry_after
+        let nanos = self.0 >> TIME_SHIFT;
+        (nanos != NO_TIME).then_some(nanos)
     }
 
     /// The transition that this call caused while being rejected (HalfOpen back
     /// to Open when no probe answered within `max_wait_in_half_open`), if any.
     pub fn transition(&self) -> Option<Transition> {
-        self.transition
+        decode((self.0 >> 2) as u16)
+    }
+}
+
+impl fmt::Debug for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rejection")
+            .field("reason", &self.reason())
+            .field("retry_after", &self.retry_after())
+            .field("transition", &self.transition())
+            .finish()
     }
 }
 
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.reason {
+        match self.reason() {
             RejectReason::Open => f.write_str("circuit breaker is open")?,
             RejectReason::HalfOpenFull => {
                 f.write_str("circuit breaker is half-open and its probe calls are taken")?

@@ -548,3 +548,19 @@ fn rejections_made_elsewhere() {
         "circuit breaker is open; retry after 1s"
     );
 }
+
+#[test]
+fn a_rejection_reports_at_most_416_days() {
+    let long = Rejection::new(RejectReason::Open, Some(Duration::MAX));
+    assert_eq!(
+        long.retry_after(),
+        Some(Duration::from_nanos((1 << 55) - 2))
+    );
+    assert_eq!(long.reason(), RejectReason::Open);
+    let none = Rejection::new(RejectReason::HalfOpenFull, None);
+    assert_eq!(
+        (none.retry_after(), none.reason()),
+        (None, RejectReason::HalfOpenFull)
+    );
+    assert_eq!(core::mem::size_of::<Rejection>(), 8);
+}
