@@ -92,3 +92,24 @@ pub use timeout::{Elapsed, TimeoutLayer, with_timeout};
 
 /// The error type of seawall's tower services, as in tower's own middleware.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+// The documents' Rust code blocks, compiled and run as doctests (`cargo test
+// -p seawall --doc`), so the documentation cannot drift from the code. Only
+// rustdoc's test pass sees these items; blocks that cannot run on the host
+// (embassy firmware) are `rust,ignore` and checked by `tests/tests/docs.rs`.
+
+/// The code blocks of `README.md`.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
+/// The code blocks of `docs/CIRCUIT_BREAKER_GUIDE.md`.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/CIRCUIT_BREAKER_GUIDE.md")]
+pub struct CircuitBreakerGuideDoctests;
+
+/// The code blocks of `docs/MONITORING.md`: they need the metrics and the
+/// JSON report (`cargo test -p seawall --features prometheus,serde`).
+#[cfg(all(doctest, feature = "prometheus", feature = "serde"))]
+#[doc = include_str!("../../docs/MONITORING.md")]
+pub struct MonitoringDoctests;

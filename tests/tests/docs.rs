@@ -1,0 +1,439 @@
+//! The documents cannot rot: every fenced block of README.md, the guide and
+//! docs/MONITORING.md is checked by some test.
+//!
+//! - `rust` blocks are doctests of the `seawall` crate (the documents are
+//!   included by doc-only items in `std-adapter/src/lib.rs`).
+//! - `python` blocks are run by `python/tests/test_docs.py`.
+//! - `rust,ignore` blocks are firmware: this file checks that each is a
+//!   verbatim excerpt of the file its first line names, a file the embassy CI
+//!   stage builds and runs under QEMU.
+//! - `json` blocks must parse; `cargo run` commands in `sh` and `text` blocks
+//!   must name a real package and example or binary, with the features the
+//!   example requires; relative links must point at files that exist.
+//! - Any other language tag, or none, fails: it would be checked by nothing.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The documents whose every block is checked.
+const DOCUMENTS: [&str; 3] = [
+    "README.md",
+    "docs/CIRCUIT_BREAKER_GUIDE.md",
+    "docs/MONITORING.md",
+];
+
+/// The tags a block may have, and who checks it.
+const TAGS: [&str; 8] = [
+    "rust",        // doctests of the seawall crate
+    "rust,ignore", // firmware excerpts, checked here
+    "python",      // python/tests/test_docs.py
+    "json",        // parsed here
+    "sh",          // cargo commands checked here
+    "text",        // output, diagrams (cargo commands checked here)
+    "yaml",        // configuration for other tools (Prometheus rules)
+    "promql",      // queries for Prometheus
+];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn read(path: impl AsRef<Path>) -> String {
+    let path = root().join(path);
+    fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A fenced code block: its document, its first line (1-based), its tag and body.
+#[derive(Debug)]
+struct Block {
+    document: &'static str,
+    line: usize,
+    tag: String,
+    body: String,
+}
+
+impl Block {
+    fn at(&self) -> String {
+        format!("{}:{}", self.document, self.line)
+    }
+}
+
+/// The fenced blocks of a Markdown document (fences of three or more
+/// backticks, at any indentation, closed by the same fence).
+fn blocks(document: &'static str) -> Vec<Block> {
+    let text = read(document);
+    let mut blocks = Vec::new();
+    let mut open: Option<(String, Block)> = None;
+    for (index, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        match &mut open {
+            None => {
+                if trimmed.starts_with("```") {
+                    let fence_len = trimmed.chars().take_while(|&c| c == '`').count();
+                    let fence = "`".repeat(fence_len);
+                    let tag = trimmed[fence_len..].trim().to_string();
+                    open = Some((
+                        fence,
+                        Block {
+                            document,
+                            line: index + 1,
+                            tag,
+                            body: String::new(),
+                        },
+                    ));
+                }
+            }
+            Some((fence, block)) => {
+                if trimmed.trim_end() == fence.as_str() {
+                    let (_, block) = open.take().expect("a block is open");
+                    blocks.push(block);
+                } else {
+                    block.body.push_str(line);
+                    block.body.push('\n');
+                }
+            }
+        }
+    }
+    if let Some((_, block)) = open {
+        panic!("{}: a code block is never closed", block.at());
+    }
+    blocks
+}
+
+fn all_blocks() -> Vec<Block> {
+    DOCUMENTS.into_iter().flat_map(blocks).collect()
+}
+
+#[test]
+fn every_block_has_a_checked_language() {
+    let blocks = all_blocks();
+    assert!(blocks.len() > 20, "found only {} blocks", blocks.len());
+    let bad: Vec<String> = blocks
+        .iter()
+        .filter(|b| !TAGS.contains(&b.tag.as_str()))
+        .map(|b| format!("{}: ```{}", b.at(), b.tag))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "blocks with a tag no test checks (allowed: {TAGS:?}):\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn the_rust_blocks_are_doctests() {
+    // The documents are compiled by rustdoc only if the seawall crate
+    // includes them.
+    let lib = read("std-adapter/src/lib.rs");
+    for document in DOCUMENTS {
+        let include = format!("include_str!(\"../../{document}\")");
+        assert!(
+            lib.contains(&include),
+            "std-adapter/src/lib.rs lacks {include}"
+        );
+    }
+    // A doctest without `fn main` is wrapped by rustdoc in one; the documents
+    // promise programs a reader can copy whole, so each has its own main.
+    // Hidden lines (`# `) would show on GitHub as they are.
+    for block in all_blocks().iter().filter(|b| b.tag == "rust") {
+        assert!(
+            block.body.contains("fn main()"),
+            "{}: a Rust block without fn main",
+            block.at()
+        );
+        assert!(
+            !block
+                .body
+                .lines()
+                .any(|l| l.trim_start().starts_with("# ") || l.trim() == "#"),
+            "{}: a Rust block with hidden lines",
+            block.at()
+        );
+    }
+}
+
+#[test]
+fn json_blocks_parse() {
+    let mut checked = 0;
+    for block in all_blocks().iter().filter(|b| b.tag == "json") {
+        serde_json::from_str::<serde_json::Value>(&block.body)
+            .unwrap_or_else(|e| panic!("{}: invalid JSON: {e}", block.at()));
+        checked += 1;
+    }
+    assert!(checked > 0);
+}
+
+/// `lines` with the smallest common indentation removed (blank lines stay blank).
+fn dedent(lines: &[&str]) -> Vec<String> {
+    let indent = lines
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    lines
+        .iter()
+        .map(|l| {
+            if l.trim().is_empty() {
+                String::new()
+            } else {
+                l[indent..].trim_end().to_string()
+            }
+        })
+        .collect()
+}
+
+/// Where `excerpt` appears in `file` as consecutive lines (both dedented),
+/// searching from line `from`: the line after it.
+fn find_excerpt(file: &[&str], excerpt: &[&str], from: usize) -> Option<usize> {
+    let want = dedent(excerpt);
+    (from..=file.len().saturating_sub(excerpt.len()))
+        .find(|&start| dedent(&file[start..start + excerpt.len()]) == want)
+        .map(|start| start + excerpt.len())
+}
+
+#[test]
+fn firmware_blocks_are_excerpts_of_built_firmware() {
+    let mut checked = 0;
+    for block in all_blocks().iter().filter(|b| b.tag == "rust,ignore") {
+        let mut lines = block.body.lines();
+        let first = lines.next().unwrap_or_default();
+        let path = first.strip_prefix("// ").unwrap_or_else(|| {
+            panic!(
+                "{}: a rust,ignore block must name its source file in a first-line comment",
+                block.at()
+            )
+        });
+        assert!(
+            path.starts_with("embassy-adapter/firmware/src/"),
+            "{}: {path} is not firmware that CI builds (scripts/ci/35-embassy.sh)",
+            block.at()
+        );
+        let source = read(path);
+        let file: Vec<&str> = source.lines().collect();
+        // `// ...` separates excerpts, which must follow each other in the file.
+        let rest: Vec<&str> = lines.collect();
+        let mut from = 0;
+        for excerpt in rest.split(|l| l.trim() == "// ...") {
+            let excerpt: Vec<&str> = trim_blank(excerpt);
+            assert!(!excerpt.is_empty(), "{}: an empty excerpt", block.at());
+            from = find_excerpt(&file, &excerpt, from).unwrap_or_else(|| {
+                panic!(
+                    "{}: this excerpt is not in {path} (verbatim, in order):\n{}",
+                    block.at(),
+                    excerpt.join("\n")
+                )
+            });
+        }
+        checked += 1;
+    }
+    assert!(checked > 0);
+}
+
+fn trim_blank<'a>(lines: &[&'a str]) -> Vec<&'a str> {
+    let start = lines.iter().position(|l| !l.trim().is_empty());
+    let end = lines.iter().rposition(|l| !l.trim().is_empty());
+    match (start, end) {
+        (Some(start), Some(end)) => lines[start..=end].to_vec(),
+        _ => Vec::new(),
+    }
+}
+
+/// A package of the workspace: its directory and Cargo.toml.
+struct Package {
+    dir: PathBuf,
+    manifest: String,
+}
+
+/// The workspace's packages by name (the members of the root Cargo.toml).
+fn packages() -> BTreeMap<String, Package> {
+    let workspace = read("Cargo.toml");
+    let members = workspace
+        .lines()
+        .find(|l| l.starts_with("members"))
+        .expect("the workspace lists its members");
+    let mut packages = BTreeMap::new();
+    for member in members.split('"').skip(1).step_by(2) {
+        let manifest = read(Path::new(member).join("Cargo.toml"));
+        let name = table_values(&manifest, "package", "name")
+            .pop()
+            .unwrap_or_else(|| panic!("{member}/Cargo.toml has no package name"));
+        packages.insert(
+            name,
+            Package {
+                dir: root().join(member),
+                manifest,
+            },
+        );
+    }
+    packages
+}
+
+/// The string values of `key` in every `[table]` or `[[table]]` of a manifest
+/// (enough TOML for the keys read here: `key = "value"` or a list of strings).
+fn table_values(manifest: &str, table: &str, key: &str) -> Vec<String> {
+    tables(manifest, table)
+        .iter()
+        .filter_map(|entries| entries.get(key).cloned())
+        .collect()
+}
+
+/// The `key = value` entries of every `[table]` or `[[table]]`, values unquoted
+/// (a list becomes its items joined by commas).
+fn tables(manifest: &str, table: &str) -> Vec<BTreeMap<String, String>> {
+    let mut found = Vec::new();
+    let mut current: Option<BTreeMap<String, String>> = None;
+    for line in manifest.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            found.extend(current.take());
+            let name = line.trim_matches(|c| c == '[' || c == ']');
+            if name == table {
+                current = Some(BTreeMap::new());
+            }
+        } else if let Some(entries) = &mut current
+            && let Some((key, value)) = line.split_once('=')
+        {
+            let items: Vec<&str> = value.split('"').skip(1).step_by(2).collect();
+            entries.insert(key.trim().to_string(), items.join(","));
+        }
+    }
+    found.extend(current);
+    found
+}
+
+/// A `cargo run` command of a document.
+#[derive(Debug, Default)]
+struct CargoRun {
+    package: Option<String>,
+    example: Option<String>,
+    bin: Option<String>,
+    features: Vec<String>,
+}
+
+fn parse_cargo_run(command: &str) -> CargoRun {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let mut run = CargoRun::default();
+    let mut i = 0;
+    while i < words.len() {
+        let (flag, inline) = match words[i].split_once('=') {
+            Some((flag, value)) => (flag, Some(value)),
+            None => (words[i], None),
+        };
+        let mut value = || {
+            inline.map(str::to_string).or_else(|| {
+                i += 1;
+                words.get(i).map(|w| w.to_string())
+            })
+        };
+        match flag {
+            "-p" | "--package" => run.package = value(),
+            "--example" => run.example = value(),
+            "--bin" => run.bin = value(),
+            "-F" | "--features" => {
+                let features = value().unwrap_or_default();
+                run.features
+                    .extend(features.split(',').map(|f| f.trim_matches('"').to_string()));
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    run
+}
+
+#[test]
+fn cargo_run_commands_name_real_targets() {
+    let packages = packages();
+    let mut checked = 0;
+    for block in all_blocks()
+        .iter()
+        .filter(|b| b.tag == "sh" || b.tag == "text")
+    {
+        for line in block.body.lines() {
+            // The command itself, without a trailing comment or redirection.
+            let Some(start) = line.find("cargo run") else {
+                continue;
+            };
+            let command = line[start..]
+                .split(['#', '>', '|'])
+                .next()
+                .unwrap_or_default();
+            let run = parse_cargo_run(command);
+            let at = format!("{}: `{}`", block.at(), command.trim());
+            let name = run
+                .package
+                .as_deref()
+                .unwrap_or_else(|| panic!("{at}: name the package with -p"));
+            let package = packages
+                .get(name)
+                .unwrap_or_else(|| panic!("{at}: no package {name} in the workspace"));
+            if let Some(example) = &run.example {
+                let declared = tables(&package.manifest, "example");
+                let entry = declared.iter().find(|e| e.get("name") == Some(example));
+                let file = package.dir.join("examples").join(format!("{example}.rs"));
+                assert!(
+                    entry.is_some() || file.exists(),
+                    "{at}: {name} has no example {example}"
+                );
+                let required = entry
+                    .and_then(|e| e.get("required-features"))
+                    .map(|f| f.split(',').filter(|f| !f.is_empty()).collect::<Vec<_>>())
+                    .unwrap_or_default();
+                for feature in required {
+                    assert!(
+                        run.features.iter().any(|f| f == feature),
+                        "{at}: the example needs --features {feature}"
+                    );
+                }
+            }
+            if let Some(bin) = &run.bin {
+                let declared = table_values(&package.manifest, "bin", "name");
+                let file = package.dir.join("src/bin").join(format!("{bin}.rs"));
+                assert!(
+                    declared.contains(bin) || file.exists() || bin == name,
+                    "{at}: {name} has no binary {bin}"
+                );
+            }
+            assert!(
+                run.example.is_some() || run.bin.is_some(),
+                "{at}: name the example or the binary"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3, "found only {checked} cargo run commands");
+}
+
+#[test]
+fn the_readme_keeps_the_two_commands() {
+    // CI's `.ci/run` runs the README's test command.
+    let readme = read("README.md");
+    assert!(readme.contains("./scripts/test.sh"));
+    assert!(readme.contains("cargo run -p seawall --example tenant_cache"));
+    assert!(read(".ci/run").contains("./scripts/test.sh"));
+}
+
+#[test]
+fn relative_links_point_at_files() {
+    for document in DOCUMENTS {
+        let text = read(document);
+        let dir = Path::new(document).parent().unwrap_or(Path::new(""));
+        let mut rest = text.as_str();
+        while let Some(start) = rest.find("](") {
+            rest = &rest[start + 2..];
+            let Some(end) = rest.find(')') else { break };
+            let target = &rest[..end];
+            rest = &rest[end..];
+            if target.contains("://") || target.starts_with('#') || target.starts_with("mailto:") {
+                continue;
+            }
+            let path = target.split('#').next().unwrap_or_default();
+            assert!(
+                root().join(dir).join(path).exists(),
+                "{document}: the link {target} points at nothing"
+            );
+        }
+    }
+}
