@@ -8,6 +8,15 @@ use core::fmt;
 /// go to a user unchanged: `invalid failure_threshold: must be at least 1`.
 /// Every constructor of the core validates its input and returns this error;
 /// nothing panics later because of a value that was accepted.
+///
+/// ```
+/// use seawall_core::breaker::BreakerConfig;
+///
+/// let error = BreakerConfig::builder().success_threshold(0).build().unwrap_err();
+/// assert_eq!(error.field(), "success_threshold");
+/// assert_eq!(error.reason(), "must be at least 1");
+/// assert_eq!(error.to_string(), "invalid success_threshold: must be at least 1");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ConfigError {
     field: &'static str,

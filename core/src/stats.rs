@@ -9,6 +9,26 @@ use crate::sync::{AtomicU64, Ordering};
 /// Counters only grow (until a `u64` wraps). Each is exact once the calls that
 /// touch it have returned; a snapshot taken while calls run may be a few calls
 /// apart between fields, as every counter is its own atomic.
+///
+/// ```
+/// use seawall_core::breaker::{BreakerConfig, CircuitBreaker, State};
+/// use seawall_core::time::ManualClock;
+///
+/// let config = BreakerConfig::builder().failure_threshold(2).build().unwrap();
+/// let breaker = CircuitBreaker::new(&config);
+/// let clock = ManualClock::new();
+/// breaker.try_acquire(&clock).unwrap().success(&clock);
+/// breaker.try_acquire(&clock).unwrap().failure(&clock);
+/// breaker.try_acquire(&clock).unwrap().failure(&clock); // the second in a row: opens
+/// assert!(breaker.try_acquire(&clock).is_err()); // rejected
+///
+/// let stats = breaker.stats();
+/// assert_eq!(stats.state, State::Open);
+/// assert_eq!((stats.successful, stats.failed, stats.rejected), (1, 2, 1));
+/// assert_eq!(stats.total_calls(), 4);
+/// assert_eq!(stats.failure_rate(), 2.0 / 3.0); // over the outcomes
+/// assert_eq!(stats.rejection_rate(), 0.25); // over every call
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Stats {

@@ -143,6 +143,27 @@ pub(crate) const fn duration_nanos(duration: Duration) -> u64 {
 /// Adapters implement it over their runtime's monotonic clock (tokio's
 /// `Instant`, embassy-time, Python's `time.monotonic_ns`); tests use
 /// [`ManualClock`]. The core calls [`Clock::now`] only when a decision needs it.
+///
+/// A clock must be monotonic: [`Instant`]s on one scale, whose origin the clock
+/// chooses. A clock that goes backwards never makes the core panic or corrupt
+/// its state, but its decisions are only as good as its time.
+///
+/// ```
+/// use core::sync::atomic::{AtomicU64, Ordering};
+/// use seawall_core::time::{Clock, Instant};
+///
+/// /// A free-running 1 MHz hardware timer (here, a counter the example sets).
+/// struct Timer1Mhz(AtomicU64);
+///
+/// impl Clock for Timer1Mhz {
+///     fn now(&self) -> Instant {
+///         Instant::from_nanos(self.0.load(Ordering::Relaxed).saturating_mul(1_000))
+///     }
+/// }
+///
+/// let timer = Timer1Mhz(AtomicU64::new(2_500));
+/// assert_eq!(timer.now(), Instant::from_nanos(2_500_000));
+/// ```
 pub trait Clock {
     /// The current time.
     fn now(&self) -> Instant;

@@ -9,6 +9,20 @@ use seawall_core::breaker::Outcome;
 /// The same words as the tokio adapter: implemented by [`ErrorsAreFailures`]
 /// (what [`CircuitBreaker::call`](crate::CircuitBreaker::call) uses), by
 /// [`FailureWhen`], and by any `Fn(&Result<T, E>) -> Option<Outcome>`.
+///
+/// ```
+/// use seawall_embassy::{Classify, Outcome};
+///
+/// // A busy modem is not a broken one: its calls count as neither.
+/// enum Modem { Busy, NoCarrier }
+/// let classifier = |result: &Result<(), Modem>| match result {
+///     Ok(()) => Some(Outcome::Success),
+///     Err(Modem::Busy) => None,
+///     Err(Modem::NoCarrier) => Some(Outcome::Failure),
+/// };
+/// assert_eq!(classifier.classify(&Err(Modem::Busy)), None);
+/// assert_eq!(classifier.classify(&Err(Modem::NoCarrier)), Some(Outcome::Failure));
+/// ```
 pub trait Classify<T, E> {
     /// How `result` counts.
     fn classify(&self, result: &Result<T, E>) -> Option<Outcome>;

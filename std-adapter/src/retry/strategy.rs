@@ -6,6 +6,26 @@ use seawall_core::ConfigError;
 use seawall_core::backoff::Strategy;
 
 /// How the delay between attempts grows (before jitter).
+///
+/// ```
+/// use std::time::Duration;
+/// use seawall::{RetryPolicy, RetryStrategy};
+///
+/// let ms = Duration::from_millis;
+/// let delays = |strategy| RetryPolicy { strategy, ..Default::default() }.preview_delays(4);
+/// assert_eq!(delays(RetryStrategy::Fixed { delay: ms(100) }), [ms(100); 4]);
+/// assert_eq!(
+///     delays(RetryStrategy::Linear { initial_delay: ms(100), increment: ms(50), max_delay: ms(200) }),
+///     [ms(100), ms(150), ms(200), ms(200)]
+/// );
+/// assert_eq!(
+///     delays(RetryStrategy::Exponential { initial_delay: ms(100), max_delay: ms(500), multiplier: 2.0 }),
+///     [ms(100), ms(200), ms(400), ms(500)]
+/// );
+/// // Decorrelated jitter is random by itself, between the base and the cap.
+/// let jittered = delays(RetryStrategy::DecorrelatedJitter { base_delay: ms(100), max_delay: ms(500) });
+/// assert!(jittered.iter().all(|d| (ms(100)..=ms(500)).contains(d)));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum RetryStrategy {
     /// `initial_delay * multiplier^(n - 1)`, capped at `max_delay`: 1 s, 2 s, 4 s, 8 s...
