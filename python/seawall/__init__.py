@@ -5,6 +5,8 @@ and fallback, for ``def`` and ``async def`` code. Every decision is made by the
 same Rust core that the Rust crates use, so the same inputs (and seed) give the
 same results. ``seawall.testing.ManualClock`` makes tests exact without sleeps.
 ``seawall.registry`` names policies for health reports and Prometheus metrics.
+``seawall.RedisStore`` shares a breaker's state and a rate limit across a fleet
+of processes through Redis.
 """
 
 from seawall._breaker import CircuitBreaker
@@ -16,12 +18,20 @@ from seawall._errors import (
     TimeoutExceededError,
 )
 from seawall._limits import Bulkhead, RateLimiter
+from seawall._redis import (
+    RedisStore,
+    RedisUnavailableError,
+    SharedCircuitBreaker,
+    SharedRateLimiter,
+)
 from seawall._retry import Attempt, Retry, RetryHistory, retry, retry_history
 from seawall._seawall import (
     BulkheadPermit,
     Permit,
     RetryBudget,
     RetryStats,
+    SharedPermit,
+    SharedState,
     Stats,
     WindowTotals,
     __version__,
@@ -39,11 +49,17 @@ __all__ = [
     "Permit",
     "RateLimitedError",
     "RateLimiter",
+    "RedisStore",
+    "RedisUnavailableError",
     "Retry",
     "RetryBudget",
     "RetryHistory",
     "RetryStats",
     "SeawallError",
+    "SharedCircuitBreaker",
+    "SharedPermit",
+    "SharedRateLimiter",
+    "SharedState",
     "Stats",
     "TimeoutExceededError",
     "WindowTotals",

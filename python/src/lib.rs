@@ -13,6 +13,7 @@ mod clock;
 mod errors;
 mod permit;
 mod rate_limit;
+mod redis;
 mod retry;
 mod stats;
 
@@ -36,5 +37,6 @@ fn _seawall(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<retry::RetryCall>()?;
     module.add_class::<retry::RetryStats>()?;
     module.add_class::<retry::Retrying>()?;
+    redis::register(module)?;
     Ok(())
 }

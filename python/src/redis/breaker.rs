@@ -1,0 +1,525 @@
+//! `seawall.SharedCircuitBreaker`: a breaker whose state a fleet shares
+//! through Redis (the `seawall` crate's `SharedCircuitBreaker`).
+
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString, PyTuple};
+use seawall::CircuitBreakerConfig;
+use seawall::redis::SharedState as RustState;
+use seawall_core::breaker::{BreakerConfig, Outcome, RejectReason, Rejection};
+
+use super::permit::SharedPermit;
+use super::runtime::{self, Listeners, Polled, Runtime, Settled, epoch, poll_once};
+use super::state::SharedState;
+use super::store::{RedisStore, unavailable};
+use crate::classify::Classifier;
+use crate::errors::{Exception, config_error, count, invalid, seconds, secs, wrong_type};
+use crate::stats::Stats;
+
+type RustBreaker = seawall::redis::SharedCircuitBreaker;
+pub(crate) type RustPermit = seawall::redis::SharedPermit<seawall::ErrorsAreFailures>;
+
+/// A circuit breaker whose state is shared, through Redis, by every process
+/// that uses the same store prefix and name: the failures of the whole fleet
+/// open it, for the whole fleet, and half-open admits ``half_open_max_calls``
+/// probes across the fleet.
+///
+/// Made by :meth:`RedisStore.circuit_breaker` (or
+/// ``SharedCircuitBreaker(store, name, ...)``), and used like
+/// :class:`CircuitBreaker`: as a decorator (``def`` and ``async def``), as a
+/// context manager (``with`` / ``async with``), through ``call(fn, ...)`` /
+/// ``await call_async(fn, ...)``, or with permits from ``acquire()``. A
+/// rejected call raises :class:`CircuitOpenError` with ``retry_after``.
+///
+/// The hot path stays local: a call in the Closed state does not wait for
+/// Redis; failures are reported by a background task, and the shared state is
+/// read every ``sync_interval``. Only past the end of an open duration, and in
+/// half-open, does a call ask Redis (bounded by the store's ``timeout``, with
+/// the GIL released, or without blocking the event loop in ``async`` code).
+/// While Redis is unavailable it follows the store's ``when_unavailable``.
+///
+/// Only the consecutive-failure rule is shared (no sliding window).
+///
+/// Args:
+///     store: The :class:`RedisStore`.
+///     name: The breaker's name: its key is ``{prefix}:breaker:{name}``.
+///     failure_threshold: Consecutive failures of the fleet that open it (default 5).
+///     success_threshold: Successful probes that close it (default 2).
+///     timeout: Seconds the breaker stays open after it trips (default 60.0),
+///         on Redis's clock.
+///     half_open_max_calls: Probes admitted at once across the fleet (default 1).
+///     open_duration_multiplier: Growth of the open duration on each further
+///         consecutive trip (1.0: no growth).
+///     max_open_duration: Cap of that growth, in seconds (default: no cap).
+///     max_wait_in_half_open: Reopen when every probe slot is taken and no
+///         probe was admitted or answered for this many seconds (default: wait).
+///     failure_on: Exceptions that count as failures: exception types, or a
+///         predicate ``(exception) -> bool``. Default: every ``Exception``.
+///     exclude: Exceptions that never count, even if ``failure_on`` matches.
+///     on_state_change: ``callback(breaker, old_state, new_state)``, called on
+///         a background thread after each change of state this process sees,
+///         whoever caused it.
+#[pyclass(
+    module = "seawall._seawall",
+    name = "SharedCircuitBreaker",
+    subclass,
+    frozen,
+    weakref
+)]
+pub(crate) struct SharedCircuitBreaker {
+    store: Py<RedisStore>,
+    name: Py<PyString>,
+    /// The name in Rust, for rebuilds.
+    key_name: String,
+    config: CircuitBreakerConfig,
+    classifier: Classifier,
+    listeners: Arc<Listeners>,
+    live: ArcSwap<Live>,
+    /// Serialises rebuilds after a fork.
+    rebuilding: Mutex<()>,
+}
+
+/// The Rust breaker as built in one fork epoch.
+pub(crate) struct Live {
+    pub(crate) epoch: u64,
+    pub(crate) runtime: &'static Runtime,
+    pub(crate) breaker: RustBreaker,
+}
+
+fn given<'a, 'py>(value: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
+    value.filter(|v| !v.is_none())
+}
+
+#[pymethods]
+impl SharedCircuitBreaker {
+    #[new]
+    #[pyo3(signature = (
+        store, name, failure_threshold = None, success_threshold = None, timeout = None, *,
+        half_open_max_calls = None, open_duration_multiplier = None, max_open_duration = None,
+        max_wait_in_half_open = None, failure_on = None, exclude = None, on_state_change = None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        store: &Bound<'_, PyAny>,
+        name: &Bound<'_, PyAny>,
+        failure_threshold: Option<&Bound<'_, PyAny>>,
+        success_threshold: Option<&Bound<'_, PyAny>>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        half_open_max_calls: Option<&Bound<'_, PyAny>>,
+        open_duration_multiplier: Option<&Bound<'_, PyAny>>,
+        max_open_duration: Option<&Bound<'_, PyAny>>,
+        max_wait_in_half_open: Option<&Bound<'_, PyAny>>,
+        failure_on: Option<&Bound<'_, PyAny>>,
+        exclude: Option<&Bound<'_, PyAny>>,
+        on_state_change: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let store = store
+            .cast::<RedisStore>()
+            .map_err(|_| wrong_type("store", "a seawall.RedisStore", store))?
+            .clone()
+            .unbind();
+        let name = name
+            .cast::<PyString>()
+            .map_err(|_| wrong_type("name", "a str", name))?
+            .clone()
+            .unbind();
+        let mut b = BreakerConfig::builder();
+        if let Some(v) = given(failure_threshold) {
+            b = b.failure_threshold(count(v, "failure_threshold")?);
+        }
+        if let Some(v) = given(success_threshold) {
+            b = b.success_threshold(count(v, "success_threshold")?);
+        }
+        if let Some(v) = given(timeout) {
+            b = b.open_duration(seconds(v, "timeout")?);
+        }
+        if let Some(v) = given(half_open_max_calls) {
+            b = b.half_open_max_calls(count(v, "half_open_max_calls")?);
+        }
+        if let Some(v) = given(open_duration_multiplier) {
+            b = b.open_duration_multiplier(crate::errors::number(v, "open_duration_multiplier")?);
+        }
+        if let Some(v) = given(max_open_duration) {
+            b = b.max_open_duration(seconds(v, "max_open_duration")?);
+        }
+        if let Some(v) = given(max_wait_in_half_open) {
+            b = b.max_wait_in_half_open(seconds(v, "max_wait_in_half_open")?);
+        }
+        let config = CircuitBreakerConfig::from(b.build().map_err(config_error)?);
+        let classifier = Classifier::from_args(py, failure_on, "failure_on", exclude, "exclude")?;
+        let mut callbacks = Vec::new();
+        if let Some(callback) = given(on_state_change) {
+            callbacks.push(listener(callback, "on_state_change")?);
+        }
+        let listeners = Listeners::new(callbacks);
+        let live = build(store.get(), &name.bind(py).to_cow()?, &config, &listeners)?;
+        Ok(Self {
+            store,
+            key_name: name.bind(py).to_cow()?.into_owned(),
+            name,
+            config,
+            classifier,
+            listeners,
+            live: ArcSwap::from_pointee(live),
+            rebuilding: Mutex::new(()),
+        })
+    }
+
+    /// Names this object as the one the listeners receive.
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn __init__(
+        slf: &Bound<'_, Self>,
+        _args: &Bound<'_, PyTuple>,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        slf.get().listeners.bind(slf.as_any())
+    }
+
+    /// The breaker's name.
+    #[getter]
+    fn name(&self, py: Python<'_>) -> Py<PyString> {
+        self.name.clone_ref(py)
+    }
+
+    /// The store the breaker's state lives in.
+    #[getter]
+    fn store(&self, py: Python<'_>) -> Py<RedisStore> {
+        self.store.clone_ref(py)
+    }
+
+    /// The state as this process sees it: ``"closed"``, ``"open"``,
+    /// ``"half_open"``, ``"forced_open"`` or ``"disabled"`` (as of the last
+    /// sync or reply; the local fallback's while Redis is unavailable, and
+    /// ``"open"`` when failing closed).
+    #[getter]
+    fn state(&self) -> PyResult<&'static str> {
+        Ok(self.live()?.breaker.state().as_str())
+    }
+
+    /// This process's counters: its calls, their outcomes, its rejections and
+    /// the changes of state it saw.
+    #[getter]
+    fn stats(&self) -> PyResult<Stats> {
+        Ok(self.live()?.breaker.stats().into())
+    }
+
+    /// Whether Redis was unavailable at the last attempt and the breaker
+    /// decides locally (or rejects every call, when failing closed).
+    #[getter]
+    fn is_fallback(&self) -> PyResult<bool> {
+        Ok(self.live()?.breaker.is_fallback())
+    }
+
+    /// Consecutive failures of the fleet that open the breaker.
+    #[getter]
+    fn failure_threshold(&self) -> u32 {
+        self.config.failure_threshold
+    }
+
+    /// Successful probes that close a half-open breaker.
+    #[getter]
+    fn success_threshold(&self) -> u32 {
+        self.config.success_threshold
+    }
+
+    /// Seconds the breaker stays open after its first trip.
+    #[getter]
+    fn timeout(&self) -> f64 {
+        secs(self.config.timeout)
+    }
+
+    /// Probes admitted at once across the fleet while half-open.
+    #[getter]
+    fn half_open_max_calls(&self) -> u32 {
+        self.config.half_open_max_calls
+    }
+
+    /// The exceptions that count as failures (a tuple of types, or the predicate).
+    #[getter]
+    fn failure_on(&self, py: Python<'_>) -> Py<PyAny> {
+        self.classifier.include.to_object(py)
+    }
+
+    /// The exceptions that never count (a tuple of types, or the predicate).
+    #[getter]
+    fn exclude(&self, py: Python<'_>) -> Py<PyAny> {
+        match &self.classifier.exclude {
+            Some(exclude) => exclude.to_object(py),
+            None => PyTuple::empty(py).into_any().unbind(),
+        }
+    }
+
+    /// Asks to make one call: a :class:`SharedPermit`, or
+    /// :class:`CircuitOpenError`. Asks Redis only past the end of an open
+    /// duration and in half-open (within the store's ``timeout``, GIL released).
+    fn acquire(slf: &Bound<'_, Self>) -> PyResult<SharedPermit> {
+        let py = slf.py();
+        let this = slf.get();
+        let live = this.live()?;
+        let breaker = live.breaker.clone();
+        let acquired = runtime::block_on(
+            py,
+            live.runtime,
+            async move { breaker.try_acquire().await },
+            this.store_bound(),
+        )?;
+        this.permit(slf, live.epoch, acquired)
+    }
+
+    /// For ``async`` code: a :class:`SharedPermit` at once when the local view
+    /// decides, else an asyncio future of one that the runtime settles
+    /// (``await`` it). Raises :class:`CircuitOpenError` at once when rejected
+    /// locally.
+    fn _acquire_async<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let this = slf.get();
+        let live = this.live()?;
+        let breaker = live.breaker.clone();
+        match poll_once(live.runtime, async move { breaker.try_acquire().await })? {
+            Polled::Ready(acquired) => {
+                Ok(Bound::new(py, this.permit(slf, live.epoch, acquired)?)?.into_any())
+            }
+            Polled::Pending(future) => {
+                let owner = slf.clone().unbind();
+                let epoch = live.epoch;
+                runtime::settle_later(py, live.runtime, future, move |py, acquired| {
+                    let owner = owner.bind(py);
+                    let permit = owner.get().permit(owner, epoch, acquired)?;
+                    Ok(Bound::new(py, permit)?.into_any().unbind())
+                })
+            }
+        }
+    }
+
+    /// Calls ``fn(*args, **kwargs)`` through the breaker and returns its result.
+    /// For an ``async def`` function, ``await breaker.call_async(fn, ...)``.
+    #[pyo3(signature = (fn_, /, *args, **kwargs))]
+    fn call<'py>(
+        slf: &Bound<'py, Self>,
+        fn_: &Bound<'py, PyAny>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let permit = Self::acquire(slf)?;
+        let result = fn_.call(args, kwargs);
+        match &result {
+            Ok(_) => permit.end(slf.py(), Some(Outcome::Success))?,
+            Err(error) => permit.finish_error(slf.py(), error)?,
+        }
+        result
+    }
+
+    /// Reports the outcomes not reported yet and reads the shared state from
+    /// Redis now (as the background task does every ``sync_interval``).
+    /// Raises :class:`RedisUnavailableError` when Redis does not answer
+    /// within ``timeout`` (the breaker is then in fallback).
+    fn sync(&self, py: Python<'_>) -> PyResult<SharedState> {
+        let live = self.live()?;
+        let breaker = live.breaker.clone();
+        let read = runtime::block_on(
+            py,
+            live.runtime,
+            async move { breaker.sync().await },
+            self.store_bound(),
+        )?;
+        read.map(shared_state)
+            .map_err(|error| unavailable(py, error))
+    }
+
+    /// The shared state, read from Redis now (see ``sync``).
+    fn shared_state(&self, py: Python<'_>) -> PyResult<SharedState> {
+        self.sync(py)
+    }
+
+    /// Opens the breaker of every process until ``reset()`` or ``disable()``.
+    /// Raises :class:`RedisUnavailableError` when Redis does not answer.
+    fn force_open(&self, py: Python<'_>) -> PyResult<()> {
+        self.manual(py, Manual::ForceOpen)
+    }
+
+    /// Lets every call of every process through (counted, never tripping)
+    /// until ``reset()`` or ``force_open()``.
+    /// Raises :class:`RedisUnavailableError` when Redis does not answer.
+    fn disable(&self, py: Python<'_>) -> PyResult<()> {
+        self.manual(py, Manual::Disable)
+    }
+
+    /// Closes the breaker of every process and forgets its failures.
+    /// Raises :class:`RedisUnavailableError` when Redis does not answer.
+    fn reset(&self, py: Python<'_>) -> PyResult<()> {
+        self.manual(py, Manual::Reset)
+    }
+
+    /// Adds ``callback(breaker, old_state, new_state)``, called on a
+    /// background thread after each change of state this process sees.
+    /// Exceptions it raises go to ``sys.unraisablehook``.
+    fn add_listener(&self, callback: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.listeners.add(listener(callback, "callback")?);
+        Ok(())
+    }
+
+    /// Removes a callback added by ``add_listener`` or ``on_state_change``.
+    fn remove_listener(&self, callback: &Bound<'_, PyAny>) -> PyResult<()> {
+        if !self.listeners.remove(callback) {
+            return Err(invalid("callback", "is not a listener of this breaker"));
+        }
+        Ok(())
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let state = self.state().unwrap_or("unknown");
+        format!(
+            "SharedCircuitBreaker({:?}, state={state:?})",
+            self.name.bind(py).to_string()
+        )
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Manual {
+    ForceOpen,
+    Disable,
+    Reset,
+}
+
+fn listener(callback: &Bound<'_, PyAny>, name: &str) -> PyResult<Py<PyAny>> {
+    if !callback.is_callable() {
+        return Err(wrong_type(name, "a callable", callback));
+    }
+    Ok(callback.clone().unbind())
+}
+
+/// Builds the Rust breaker on the store of the current epoch.
+fn build(
+    store: &RedisStore,
+    name: &str,
+    config: &CircuitBreakerConfig,
+    listeners: &Arc<Listeners>,
+) -> PyResult<Live> {
+    let live = store.live()?;
+    let breaker = {
+        let _context = live.runtime.tokio.enter();
+        live.store
+            .breaker_builder(name)
+            .config(config.clone())
+            .on_transition(listeners.sender(live.runtime))
+            .build()
+            .map_err(config_error)?
+    };
+    Ok(Live {
+        epoch: live.epoch,
+        runtime: live.runtime,
+        breaker,
+    })
+}
+
+/// The Python view of the shared state.
+pub(crate) fn shared_state(state: RustState) -> SharedState {
+    SharedState {
+        state: state.state.as_str(),
+        generation: state.generation,
+        consecutive_failures: state.consecutive_failures,
+        trips: state.trips,
+        open_remaining: secs(state.open_remaining),
+        successes: state.successes,
+        probes_in_flight: state.probes_in_flight,
+    }
+}
+
+impl SharedCircuitBreaker {
+    /// The Rust breaker of the current fork epoch (rebuilt in a forked child).
+    #[inline]
+    pub(crate) fn live(&self) -> PyResult<arc_swap::Guard<Arc<Live>>> {
+        let live = self.live.load();
+        if live.epoch == epoch() {
+            return Ok(live);
+        }
+        drop(live);
+        self.rebuild()?;
+        Ok(self.live.load())
+    }
+
+    #[cold]
+    fn rebuild(&self) -> PyResult<()> {
+        let _one = self.rebuilding.lock().unwrap_or_else(|e| e.into_inner());
+        if self.live.load().epoch == epoch() {
+            return Ok(());
+        }
+        let live = build(
+            self.store.get(),
+            &self.key_name,
+            &self.config,
+            &self.listeners,
+        )?;
+        // The parent's breaker cannot run here: never dropped (its runtime is gone).
+        std::mem::forget(self.live.swap(Arc::new(live)));
+        Ok(())
+    }
+
+    /// The backstop of a bridged call (see `RedisStore::bound`).
+    pub(crate) fn store_bound(&self) -> std::time::Duration {
+        self.store.get().bound()
+    }
+
+    /// A Python permit from an acquisition, or `CircuitOpenError`.
+    fn permit(
+        &self,
+        slf: &Bound<'_, Self>,
+        epoch: u64,
+        acquired: Result<RustPermit, Rejection>,
+    ) -> PyResult<SharedPermit> {
+        match acquired {
+            Ok(permit) => Ok(SharedPermit::new(slf, epoch, permit)),
+            Err(rejection) => Err(self.rejected(slf.py(), rejection)),
+        }
+    }
+
+    /// `CircuitOpenError(name, retry_after, reason)`, as the local breaker raises it.
+    pub(crate) fn rejected(&self, py: Python<'_>, rejection: Rejection) -> PyErr {
+        let retry_after = rejection.retry_after().map(secs);
+        let reason = match rejection.reason() {
+            RejectReason::Open => pyo3::intern!(py, "open"),
+            RejectReason::HalfOpenFull => pyo3::intern!(py, "half_open_full"),
+            RejectReason::ForcedOpen => pyo3::intern!(py, "forced_open"),
+        };
+        Exception::CircuitOpen.err(
+            py,
+            (
+                self.name.clone_ref(py),
+                retry_after,
+                reason.clone().unbind(),
+            ),
+        )
+    }
+
+    /// Whether `error` counts as a failure.
+    pub(crate) fn is_failure(&self, py: Python<'_>, error: &PyErr) -> bool {
+        self.classifier.counts(py, error)
+    }
+
+    fn manual(&self, py: Python<'_>, op: Manual) -> PyResult<()> {
+        let live = self.live()?;
+        let breaker = live.breaker.clone();
+        let done = runtime::block_on(
+            py,
+            live.runtime,
+            async move {
+                match op {
+                    Manual::ForceOpen => breaker.force_open().await,
+                    Manual::Disable => breaker.disable().await,
+                    Manual::Reset => breaker.reset().await,
+                }
+            },
+            self.store_bound(),
+        )?;
+        done.map(drop).map_err(|error| unavailable(py, error))
+    }
+}
+
+/// The result of an asyncio bridge: `None` (recorded).
+pub(crate) fn recorded(py: Python<'_>) -> Settled {
+    Ok(py.None())
+}
