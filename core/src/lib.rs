@@ -52,6 +52,7 @@ mod macros;
 pub mod backoff;
 pub mod breaker;
 pub mod bulkhead;
+pub mod call;
 pub mod error;
 mod math;
 pub mod rate_limit;

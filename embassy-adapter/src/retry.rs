@@ -1,7 +1,6 @@
 //! Retrying a call: the core's [`RetryPolicy`] decides, `embassy_time::Timer`
 //! sleeps between attempts, and the core's seedable generator draws the jitter.
 
-use core::fmt;
 use core::future::Future;
 use core::time::Duration;
 
@@ -23,39 +22,7 @@ pub trait Retryable {
     fn failure(&self) -> Failure;
 }
 
-/// The last error of a call that a retry gave up on, with the number of
-/// attempts made and the reason (the tokio adapter's `RetryError`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryError<E> {
-    /// The error of the last attempt.
-    pub error: E,
-    /// Attempts made, the first call included.
-    pub attempts: u32,
-    /// Why there was no further attempt.
-    pub reason: GiveUp,
-}
-
-impl<E> RetryError<E> {
-    /// The error of the last attempt.
-    pub fn into_inner(self) -> E {
-        self.error
-    }
-}
-
-impl<E: fmt::Display> fmt::Display for RetryError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "gave up after {} attempt{} ({}): {}",
-            self.attempts,
-            if self.attempts == 1 { "" } else { "s" },
-            self.reason,
-            self.error
-        )
-    }
-}
-
-impl<E: core::error::Error> core::error::Error for RetryError<E> {}
+pub use seawall_core::retry::RetryError;
 
 /// Receives a retry's decisions as they happen. Every method has an empty
 /// default; `()` ignores everything.

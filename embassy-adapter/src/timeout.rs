@@ -1,45 +1,11 @@
 //! A time limit for one call.
 
-use core::fmt;
 use core::future::Future;
 use core::time::Duration;
 
 use crate::clock::to_embassy_duration;
 
-/// A call did not finish within its time limit and was dropped.
-///
-/// ```
-/// use core::time::Duration;
-/// use seawall_embassy::Elapsed;
-///
-/// let elapsed = Elapsed::new(Duration::from_millis(20));
-/// assert_eq!(elapsed.limit(), Duration::from_millis(20));
-/// assert_eq!(elapsed.to_string(), "timed out after 20ms");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Elapsed {
-    limit: Duration,
-}
-
-impl Elapsed {
-    /// A timeout of a call limited to `limit`.
-    pub const fn new(limit: Duration) -> Self {
-        Self { limit }
-    }
-
-    /// The time limit that was exceeded.
-    pub const fn limit(&self) -> Duration {
-        self.limit
-    }
-}
-
-impl fmt::Display for Elapsed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "timed out after {:?}", self.limit)
-    }
-}
-
-impl core::error::Error for Elapsed {}
+pub use seawall_core::call::Elapsed;
 
 /// Runs the call `f` makes with a time limit: its output, or [`Elapsed`] once
 /// `limit` has passed, when the call is dropped.

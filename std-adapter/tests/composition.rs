@@ -205,7 +205,7 @@ async fn the_fallback_answers_the_final_error() {
     let policy = Policy::builder()
         .retry(fixed(2, Duration::from_millis(10)))
         .fallback(FallbackFn(move |error: Error<&'static str>| {
-            log.lock().unwrap().push(error.clone());
+            log.lock().unwrap().push(error);
             async { Ok("fallback") }
         }))
         .build()

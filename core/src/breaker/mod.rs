@@ -41,6 +41,7 @@
 //! exactly one thread wins it. A call in Closed costs one atomic load to acquire
 //! and one `fetch_add` to record a success. No lock is ever taken.
 
+mod classify;
 mod config;
 mod permit;
 mod state;
@@ -49,6 +50,7 @@ mod window;
 use core::ops::Deref;
 use core::time::Duration;
 
+pub use classify::{Classify, ErrorsAreFailures, FailureWhen};
 use config::MAX_TRIPS;
 pub use config::{BreakerConfig, BreakerConfigBuilder, MAX_FAILURE_THRESHOLD, MAX_HALF_OPEN_CALLS};
 use permit::{Kind, Raw};

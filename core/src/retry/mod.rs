@@ -30,12 +30,14 @@
 //! delays in every binding.
 
 mod budget;
+mod error;
 mod throttle;
 
 use core::fmt;
 use core::time::Duration;
 
 pub use budget::RetryBudget;
+pub use error::RetryError;
 pub use throttle::{AdaptiveThrottle, ThrottleBucket, Throttled};
 
 use crate::backoff::{Backoff, BackoffState, Jitter, Strategy};

@@ -54,7 +54,40 @@ impl<K> CircuitBreakerBuilder<K> {
         self
     }
 
-    /// Which results count as failures (default: [`ErrorsAreFailures`]).
+    /// Which results count as failures (default: [`ErrorsAreFailures`]): any
+    /// [`Classify`](crate::Classify), such as [`FailureWhen`](crate::FailureWhen)
+    /// or a closure returning `Some(Outcome)` or `None` (neither).
+    ///
+    /// ```
+    /// use seawall::{CircuitBreaker, CircuitBreakerConfig, FailureWhen, Outcome, State};
+    ///
+    /// #[derive(Debug)]
+    /// enum DbError { NotFound, Unavailable }
+    ///
+    /// // A missing row is an answer, not a sign of an unhealthy database.
+    /// let cb = CircuitBreaker::builder("db")
+    ///     .config(CircuitBreakerConfig { failure_threshold: 1, ..Default::default() })
+    ///     .classifier(|result: &Result<u32, DbError>| match result {
+    ///         Err(DbError::Unavailable) => Some(Outcome::Failure),
+    ///         Err(DbError::NotFound) => None,
+    ///         Ok(_) => Some(Outcome::Success),
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+    /// let _ = cb.call(|| async { Err::<u32, _>(DbError::NotFound) }).await;
+    /// assert_eq!(cb.state(), State::Closed);
+    /// let _ = cb.call(|| async { Err::<u32, _>(DbError::Unavailable) }).await;
+    /// assert_eq!(cb.state(), State::Open);
+    /// # });
+    ///
+    /// // Only server errors count; a 404 means the server is fine.
+    /// let api = CircuitBreaker::builder("api")
+    ///     .classifier(FailureWhen(|status: &u16| *status >= 500))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = api;
+    /// ```
     pub fn classifier<K2>(self, classifier: K2) -> CircuitBreakerBuilder<K2> {
         CircuitBreakerBuilder {
             name: self.name,
