@@ -1,0 +1,960 @@
+"""Shared state on Redis (seawall.RedisStore), against real redis-servers that
+the tests start on free 127.0.0.1 ports (no persistence) and kill after.
+
+What the Rust tests of the `redis` feature check, at Python level: breakers
+on one name (in this process and in separate processes) open together when
+the fleet's failures cross the threshold, and only then; half-open admits
+exactly the limit across processes; a probe that never answers frees its
+slot when its lease expires (and not before), a cancelled one at once; Redis
+hung, killed and restarted: no call waits beyond the timeout, the fallback
+policy holds, and the shared state resumes without the local counts; the
+fleet's rate limit holds within the burst across processes; bad arguments.
+Where Redis's time must pass, a condition is polled with a generous bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from typing import Any, Callable, Dict, Iterator, List, Optional
+
+import pytest
+
+import seawall
+from seawall import (
+    CircuitOpenError,
+    RateLimitedError,
+    RedisStore,
+    RedisUnavailableError,
+    SharedCircuitBreaker,
+)
+
+BOUND = 20.0
+"""Seconds a polled condition may take before the test fails."""
+SLACK = 0.35
+"""What a loaded two-core machine (and the GIL) may add to a bounded wait."""
+
+
+# --- the server -------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RedisServer:
+    """A redis-server of our own on 127.0.0.1, without persistence."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: Optional[subprocess.Popen[bytes]] = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port", str(self.port),
+                "--bind", "127.0.0.1",
+                "--save", "",
+                "--appendonly", "no",
+                "--protected-mode", "no",
+                "--loglevel", "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + BOUND
+        while True:
+            assert self.process.poll() is None, "redis-server exited at start"
+            try:
+                if self.command("PING") == b"+PONG\r\n":
+                    return
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "redis-server did not answer"
+            time.sleep(0.005)
+
+    def kill(self) -> None:
+        """Kills the server: its data is gone."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def restart(self) -> None:
+        """Starts the server again on the same port, empty."""
+        self.kill()
+        self.start()
+
+    def freeze(self) -> None:
+        """SIGSTOP: connections stay open and nothing is answered (a hung
+        server, or a cut network)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+    def command(self, *args: str) -> bytes:
+        """One command in RESP; the first reply's raw bytes (a bulk string whole)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            request = f"*{len(args)}\r\n" + "".join(f"${len(a)}\r\n{a}\r\n" for a in args)
+            s.sendall(request.encode())
+            reply = b""
+            while True:
+                chunk = s.recv(65536)
+                assert chunk, "redis closed the connection"
+                reply += chunk
+                header, _, rest = reply.partition(b"\r\n")
+                if not _:
+                    continue
+                if header.startswith(b"$"):
+                    if len(rest) >= int(header[1:]) + 2:
+                        return reply
+                else:
+                    return reply
+
+    def script_calls(self) -> int:
+        """Scripts run (EVALSHA and EVAL that succeeded)."""
+        info = self.command("INFO", "commandstats").decode()
+        total = 0
+        for line in info.splitlines():
+            for command in ("cmdstat_evalsha:", "cmdstat_eval:"):
+                if line.startswith(command):
+                    fields = dict(f.split("=") for f in line[len(command):].split(","))
+                    total += int(fields["calls"]) - int(fields.get("failed_calls", 0))
+        return total
+
+
+@pytest.fixture
+def redis() -> Iterator[RedisServer]:
+    if shutil.which("redis-server") is None:
+        pytest.fail(
+            "redis-server is missing: apt-get install redis-server "
+            "(scripts/ci/40-python.sh does)"
+        )
+    server = RedisServer()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"test-{uuid.uuid4().hex[:8]}"
+
+
+def eventually(what: str, condition: Callable[[], bool], bound: float = BOUND) -> float:
+    """Polls ``condition`` every 2 ms; the seconds it took; fails after ``bound``."""
+    start = time.monotonic()
+    while not condition():
+        elapsed = time.monotonic() - start
+        assert elapsed < bound, f"{what}: not within {bound} s"
+        time.sleep(0.002)
+    return time.monotonic() - start
+
+
+def store(server: RedisServer, prefix: str, **options: Any) -> RedisStore:
+    """A store with short intervals for tests (each has its own connection,
+    as separate processes have)."""
+    options.setdefault("sync_interval", 0.02)
+    options.setdefault("timeout", 0.2)
+    return RedisStore(server.url, prefix=prefix, **options)
+
+
+class Down(Exception):
+    pass
+
+
+def boom() -> None:
+    raise Down("down")
+
+
+def fail(cb: SharedCircuitBreaker, times: int = 1) -> None:
+    for _ in range(times):
+        with pytest.raises(Down):
+            cb.call(boom)
+
+
+def trip_and_wait_out(cb: SharedCircuitBreaker) -> None:
+    """Trips ``cb`` (threshold 1) and waits until Redis's open duration is over."""
+    fail(cb)
+    eventually("open", lambda: cb.sync().state == "open")
+    eventually("the open duration ends", lambda: cb.shared_state().open_remaining == 0.0)
+
+
+# --- separate processes -----------------------------------------------------
+
+WORKER = r"""
+import json, sys, time
+import seawall
+
+config = json.loads(sys.argv[1])
+store = seawall.RedisStore(config["url"], **config["store"])
+cb = store.circuit_breaker(config["name"], **config.get("breaker", {}))
+limiter = store.rate_limiter(config["name"], **config["limiter"]) if "limiter" in config else None
+held = None
+
+def boom():
+    raise RuntimeError("down")
+
+print(json.dumps({"ready": True}), flush=True)
+for line in sys.stdin:
+    command = json.loads(line)
+    op = command["op"]
+    reply = {}
+    if op == "fail":
+        for _ in range(command["n"]):
+            try:
+                cb.call(boom)
+            except RuntimeError:
+                pass
+    elif op == "wait_state":
+        start = time.monotonic()
+        while cb.state != command["state"] and time.monotonic() - start < command["bound"]:
+            time.sleep(0.002)
+        reply = {"state": cb.state, "after": time.monotonic() - start}
+    elif op == "acquire":
+        try:
+            held = cb.acquire()
+            reply = {"admitted": True, "probe": held.is_probe}
+        except seawall.CircuitOpenError as error:
+            reply = {"admitted": False, "reason": error.reason}
+    elif op == "succeed":
+        held.success()
+        held = None
+    elif op == "try_acquire":
+        reply = {"admitted": sum(limiter.try_acquire() for _ in range(command["n"]))}
+    elif op == "hammer":
+        while time.time() < command["at"]:
+            time.sleep(0.0005)
+        admitted, start = 0, time.time()
+        while time.time() < command["at"] + command["seconds"]:
+            admitted += limiter.try_acquire()
+        reply = {"admitted": admitted, "start": start, "end": time.time()}
+    elif op == "exit":
+        break
+    print(json.dumps(reply), flush=True)
+"""
+
+
+class Worker:
+    """A separate Python process with its own store and breaker (and limiter),
+    driven by JSON lines."""
+
+    def __init__(self, config: Dict[str, Any]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", WORKER, json.dumps(config)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.replies: "queue.Queue[Optional[str]]" = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        assert self.reply() == {"ready": True}
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.replies.put(line)
+        self.replies.put(None)
+
+    def send(self, op: str, **args: Any) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps({"op": op, **args}) + "\n")
+        self.process.stdin.flush()
+
+    def reply(self) -> Dict[str, Any]:
+        line = self.replies.get(timeout=BOUND + 10)
+        assert line is not None, "the worker exited"
+        answer: Dict[str, Any] = json.loads(line)
+        return answer
+
+    def request(self, op: str, **args: Any) -> Dict[str, Any]:
+        self.send(op, **args)
+        return self.reply()
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+@pytest.fixture
+def workers() -> Iterator[Callable[..., List[Worker]]]:
+    started: List[Worker] = []
+
+    def start(count: int, config: Dict[str, Any]) -> List[Worker]:
+        new = [Worker(config) for _ in range(count)]
+        started.extend(new)
+        return new
+
+    yield start
+    for worker in started:
+        worker.kill()
+
+
+def fleet_config(server: RedisServer, prefix: str, name: str, **breaker: Any) -> Dict[str, Any]:
+    return {
+        "url": server.url,
+        "name": name,
+        "store": {"prefix": prefix, "sync_interval": 0.02, "timeout": 0.2},
+        "breaker": {"timeout": 60.0, **breaker},
+    }
+
+
+def test_processes_on_one_name_open_together_when_the_fleets_failures_cross_the_threshold(
+    redis: RedisServer, prefix: str, workers: Callable[..., List[Worker]]
+) -> None:
+    fleet = workers(4, fleet_config(redis, prefix, "db", failure_threshold=8))
+    observer = store(redis, prefix).circuit_breaker("db", failure_threshold=8, timeout=60.0)
+    for worker in fleet[:3]:
+        worker.request("fail", n=2)
+    shared = observer.sync()
+    assert (shared.state, shared.consecutive_failures) == ("closed", 6)
+    for worker in fleet:
+        assert worker.request("wait_state", state="closed", bound=0)["state"] == "closed"
+
+    fleet[3].request("fail", n=2)
+    for worker in fleet:
+        worker.send("wait_state", state="open", bound=BOUND)
+    seen = [worker.reply() for worker in fleet]
+    assert [s["state"] for s in seen] == ["open"] * 4, seen
+    eventually("the observer sees Open", lambda: observer.state == "open")
+    assert observer.shared_state().trips == 1
+    with pytest.raises(CircuitOpenError) as rejected:
+        observer.call(lambda: None)
+    assert rejected.value.reason == "open"
+    assert 0 < (rejected.value.retry_after or 0) <= 60.0
+
+
+def test_half_open_admits_exactly_the_limit_across_processes(
+    redis: RedisServer, prefix: str, workers: Callable[..., List[Worker]]
+) -> None:
+    options = {"failure_threshold": 1, "timeout": 0.3, "half_open_max_calls": 2}
+    fleet = workers(5, fleet_config(redis, prefix, "probes", **options))
+    cb = store(redis, prefix).circuit_breaker("probes", **options)
+    trip_and_wait_out(cb)
+    for worker in fleet:
+        worker.send("acquire")
+    answers = [worker.reply() for worker in fleet]
+    admitted = [w for w, a in zip(fleet, answers) if a["admitted"]]
+    assert len(admitted) == 2, answers
+    assert all(a["probe"] for a in answers if a["admitted"])
+    assert sorted(a.get("reason") for a in answers if not a["admitted"]) == ["half_open_full"] * 3
+    shared = cb.shared_state()
+    assert (shared.state, shared.probes_in_flight) == ("half_open", 2)
+    for worker in admitted:
+        worker.request("succeed")
+    eventually("closed by two successful probes", lambda: cb.sync().state == "closed")
+
+
+def test_a_probe_whose_process_died_frees_its_slot_when_its_lease_expires(
+    redis: RedisServer, prefix: str, workers: Callable[..., List[Worker]]
+) -> None:
+    lease = 1.5
+    options = {"failure_threshold": 1, "timeout": 0.3}
+    config = fleet_config(redis, prefix, "lease", **options)
+    config["store"]["probe_lease"] = lease
+    [worker] = workers(1, config)
+    cb = store(redis, prefix, probe_lease=lease).circuit_breaker("lease", **options)
+    trip_and_wait_out(cb)
+    asked = time.monotonic()
+    assert worker.request("acquire") == {"admitted": True, "probe": True}
+    worker.kill()
+    with pytest.raises(CircuitOpenError) as rejected:
+        cb.acquire()
+    assert time.monotonic() - asked < lease, "too slow to check 'not before'"
+    assert rejected.value.reason == "half_open_full"
+
+    def admitted() -> bool:
+        try:
+            permit = cb.acquire()
+        except CircuitOpenError:
+            return False
+        assert permit.is_probe
+        permit.success()
+        return True
+
+    eventually("the dead probe's slot is free", admitted)
+    assert time.monotonic() - asked >= lease - 0.05
+
+
+def test_the_fleets_rate_limit_holds_within_the_burst_across_processes(
+    redis: RedisServer, prefix: str, workers: Callable[..., List[Worker]]
+) -> None:
+    rate, burst = 20, 5
+    config = fleet_config(redis, prefix, "api")
+    config["limiter"] = {"rate": rate, "period": 1.0, "burst": burst}
+    fleet = workers(4, config)
+    at = time.time() + 0.5
+    for worker in fleet:
+        worker.send("hammer", at=at, seconds=1.0)
+    runs = [worker.reply() for worker in fleet]
+    admitted = sum(r["admitted"] for r in runs)
+    span = max(r["end"] for r in runs) - min(r["start"] for r in runs)
+    assert burst <= admitted <= burst + rate * span + 1, (admitted, span, runs)
+
+    # Exactly the burst, across processes, when the rate adds nothing.
+    config["name"] = "scarce"
+    config["limiter"] = {"rate": 1, "period": 3600.0, "burst": burst}
+    fleet = workers(4, config)
+    for worker in fleet:
+        worker.send("try_acquire", n=5)
+    assert sum(worker.reply()["admitted"] for worker in fleet) == burst
+
+
+# --- in one process ---------------------------------------------------------
+
+
+def test_breakers_on_one_name_open_together_and_only_at_the_threshold(
+    redis: RedisServer, prefix: str
+) -> None:
+    a, b, c = (store(redis, prefix).circuit_breaker("db", 6, timeout=60.0) for _ in range(3))
+    fail(a, 2)
+    fail(b, 3)
+    assert a.sync().consecutive_failures == 2 + 3
+    for cb in (a, b, c):
+        cb.sync()
+        assert cb.state == "closed"
+    # A success ends the fleet's run.
+    c.call(lambda: None)
+    assert c.sync().consecutive_failures == 0
+    fail(c, 5)
+    assert c.sync().state == "closed"
+    fail(a)
+    for cb in (a, b, c):
+        eventually("every breaker sees Open", lambda: cb.state == "open")
+    assert c.stats.rejected == 0
+    with pytest.raises(CircuitOpenError):
+        c.call(lambda: None)
+    assert c.stats.rejected == 1
+
+
+def test_the_local_surface_decorators_blocks_stats_and_listeners(
+    redis: RedisServer, prefix: str
+) -> None:
+    changes: List[tuple[str, str, str]] = []
+    cb = store(redis, prefix).circuit_breaker(
+        "surface",
+        failure_threshold=3,
+        timeout=60.0,
+        exclude=KeyError,
+        on_state_change=lambda breaker, old, new: changes.append((breaker.name, old, new)),
+    )
+    assert isinstance(cb, SharedCircuitBreaker)
+    assert (cb.name, cb.failure_threshold, cb.timeout, cb.half_open_max_calls) == (
+        "surface", 3, 60.0, 1,
+    )
+
+    @cb
+    def double(x: int) -> int:
+        return 2 * x
+
+    @cb
+    async def triple(x: int) -> int:
+        await asyncio.sleep(0)
+        return 3 * x
+
+    assert double(2) == 4
+    assert double.__name__ == "double"
+    assert asyncio.run(triple(2)) == 6
+    with cb as permit:
+        assert not permit.is_probe
+    with pytest.raises(KeyError):
+        with cb:
+            raise KeyError("excluded: released, not counted")
+
+    async def blocks() -> None:
+        async with cb:
+            pass
+        with pytest.raises(Down):
+            async with cb:
+                raise Down()
+
+    asyncio.run(blocks())
+    stats = cb.stats
+    assert (stats.successful, stats.failed, stats.released) == (4, 1, 1)
+    assert cb.sync().consecutive_failures == 1
+    fail(cb, 2)
+    eventually("open", lambda: cb.state == "open")
+    eventually("the listener heard it", lambda: ("surface", "closed", "open") in changes)
+    with pytest.raises(CircuitOpenError):
+        double(1)
+    with pytest.raises(CircuitOpenError):
+        asyncio.run(triple(1))
+    assert cb.stats.rejected == 2
+
+
+def test_manual_control_reaches_every_process(redis: RedisServer, prefix: str) -> None:
+    a = store(redis, prefix).circuit_breaker("manual")
+    b = store(redis, prefix).circuit_breaker("manual")
+    a.force_open()
+    eventually("b forced open", lambda: b.state == "forced_open")
+    with pytest.raises(CircuitOpenError) as rejected:
+        b.call(lambda: None)
+    assert (rejected.value.reason, rejected.value.retry_after) == ("forced_open", None)
+    a.disable()
+    eventually("b disabled", lambda: b.state == "disabled")
+    fail(b, 10)
+    assert b.sync().state == "disabled"
+    a.reset()
+    eventually("b closed", lambda: b.state == "closed")
+    assert b.call(lambda: 7) == 7
+
+
+def test_the_closed_hot_path_sends_nothing_to_redis(redis: RedisServer, prefix: str) -> None:
+    cb = store(redis, prefix, sync_interval=60.0).circuit_breaker("hot")
+
+    @cb
+    async def work() -> int:
+        return 1
+
+    cb.sync()
+    before = redis.script_calls()
+
+    async def calls() -> None:
+        for _ in range(1000):
+            await work()
+
+    for _ in range(1000):
+        cb.call(lambda: None)
+    asyncio.run(calls())
+    assert redis.script_calls() == before
+    assert cb.stats.successful == 2000
+
+
+def test_a_cancelled_probe_frees_its_slot_at_once(redis: RedisServer, prefix: str) -> None:
+    cb = store(redis, prefix).circuit_breaker("cancel", failure_threshold=1, timeout=0.3)
+    trip_and_wait_out(cb)
+
+    async def scenario() -> None:
+        async def hang() -> None:
+            await asyncio.sleep(60)
+
+        task = asyncio.ensure_future(cb.call_async(hang))
+        while cb.shared_state().probes_in_flight != 1:
+            await asyncio.sleep(0.002)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    # Well before the 30 s lease.
+    eventually("the slot is free", lambda: cb.shared_state().probes_in_flight == 0, bound=10)
+    permit = cb.acquire()
+    assert permit.is_probe
+    permit.release()
+
+
+def test_waiting_on_redis_releases_the_gil_and_never_blocks_the_event_loop(
+    redis: RedisServer, prefix: str
+) -> None:
+    timeout = 0.5
+    # The sync task stays quiet: the calls below are the ones that ask Redis.
+    cb = store(redis, prefix, timeout=timeout, sync_interval=60.0).circuit_breaker(
+        "gil", failure_threshold=1, timeout=0.3
+    )
+    trip_and_wait_out(cb)
+    redis.freeze()
+
+    # A thread waiting on Redis lets this one run.
+    waited: List[bool] = []
+    waiter = threading.Thread(target=lambda: waited.append(synced(cb)))
+    last, gap = time.monotonic(), 0.0
+    waiter.start()
+    while waiter.is_alive():
+        now = time.monotonic()
+        gap, last = max(gap, now - last), now
+    waiter.join()
+    assert waited == [False], "Redis answered while frozen"
+    assert gap < timeout / 2, f"this thread stalled for {gap:.3f} s"
+
+    # Past the open duration an async call asks Redis for a probe slot; the
+    # event loop keeps running; at the timeout the fallback serves the call.
+    fresh = store(redis, prefix, timeout=timeout, sync_interval=60.0)
+    cb = fresh.circuit_breaker("gil-async", failure_threshold=1, timeout=0.3)
+    redis.thaw()
+    trip_and_wait_out(cb)
+    redis.freeze()
+
+    async def scenario() -> tuple[str, float, float]:
+        gap = 0.0
+        done = False
+
+        async def ticker() -> None:
+            nonlocal gap
+            last = time.monotonic()
+            while not done:
+                await asyncio.sleep(0.005)
+                now = time.monotonic()
+                gap, last = max(gap, now - last), now
+
+        async def served() -> str:
+            return "served"
+
+        ticking = asyncio.ensure_future(ticker())
+        await asyncio.sleep(0.02)
+        start = time.monotonic()
+        result = await cb.call_async(served)
+        took = time.monotonic() - start
+        done = True
+        await ticking
+        return result, took, gap
+
+    result, took, gap = asyncio.run(scenario())
+    assert result == "served"
+    assert timeout <= took <= timeout + SLACK, took
+    assert gap < timeout / 2, f"the event loop stalled for {gap:.3f} s"
+    assert cb.is_fallback
+    redis.thaw()
+    # A sync in fallback tries Redis, and resumes the shared state when it answers.
+    eventually("resumed", lambda: synced(cb) and not cb.is_fallback)
+
+
+def synced(cb: SharedCircuitBreaker) -> bool:
+    try:
+        cb.sync()
+    except RedisUnavailableError:
+        return False
+    return True
+
+
+# --- Redis unavailable ------------------------------------------------------
+
+
+def bounded(call: Callable[[], Any], timeout: float) -> Any:
+    """Runs ``call``, asserting it returns (or raises) within the timeout and the slack."""
+    start = time.monotonic()
+    try:
+        return call()
+    finally:
+        took = time.monotonic() - start
+        assert took <= timeout + SLACK, f"a call took {took:.3f} s"
+
+
+def test_a_hung_redis_falls_back_to_the_last_shared_state_and_resumes_without_local_counts(
+    redis: RedisServer, prefix: str
+) -> None:
+    timeout = 0.1
+    cb = store(redis, prefix, timeout=timeout).circuit_breaker("db", 5, timeout=60.0)
+    fail(cb, 2)
+    assert cb.sync().consecutive_failures == 2
+
+    redis.freeze()
+    took = eventually("fallback", lambda: cb.is_fallback)
+    assert took <= 0.02 + timeout + SLACK, took
+    # The local breaker starts from the fleet's two failures: three more open it.
+    for _ in range(2):
+        with pytest.raises(Down):
+            bounded(lambda: cb.call(boom), timeout)
+    assert cb.state == "closed"
+    with pytest.raises(Down):
+        bounded(lambda: cb.call(boom), timeout)
+    assert cb.state == "open"
+    with pytest.raises(CircuitOpenError):
+        bounded(lambda: cb.call(boom), timeout)
+    with pytest.raises(RedisUnavailableError):
+        bounded(cb.sync, timeout)
+
+    redis.thaw()
+    eventually("resumed", lambda: not cb.is_fallback)
+    # The fleet's state as it was: the local failures were not replayed.
+    shared = cb.shared_state()
+    assert (shared.state, shared.consecutive_failures) == ("closed", 2)
+    assert cb.state == "closed"
+    assert bounded(lambda: cb.call(lambda: "ok"), timeout) == "ok"
+
+
+def test_redis_killed_mid_run_and_restarted(redis: RedisServer, prefix: str) -> None:
+    timeout = 0.1
+    a = store(redis, prefix, timeout=timeout).circuit_breaker("api", 2, timeout=60.0)
+    b = store(redis, prefix, timeout=timeout).circuit_breaker("api", 2, timeout=60.0)
+    stop = threading.Event()
+    slowest = [0.0, 0.0]
+    served = [0, 0]
+    errors: List[BaseException] = []
+
+    def load() -> None:
+        while not stop.is_set():
+            start = time.monotonic()
+            try:
+                a.call(lambda: None)
+                served[0] += 1
+            except CircuitOpenError:
+                pass
+            except BaseException as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+            slowest[0] = max(slowest[0], time.monotonic() - start)
+            time.sleep(0.001)
+
+    async def load_async() -> None:
+        async def work() -> None:
+            return None
+
+        while not stop.is_set():
+            start = time.monotonic()
+            try:
+                await a.call_async(work)
+                served[1] += 1
+            except CircuitOpenError:
+                pass
+            except BaseException as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+            slowest[1] = max(slowest[1], time.monotonic() - start)
+            await asyncio.sleep(0.001)
+
+    threads = [
+        threading.Thread(target=load),
+        threading.Thread(target=lambda: asyncio.run(load_async())),
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        eventually("the first sync", lambda: not a.is_fallback and a.stats.successful > 0)
+        redis.kill()
+        eventually("both fall back", lambda: a.is_fallback and b.is_fallback)
+        before = list(served)
+        eventually(
+            "calls served in the outage",
+            lambda: served[0] >= before[0] + 10 and served[1] >= before[1] + 10,
+        )
+        assert a.is_fallback
+        redis.restart()
+        eventually("both resume", lambda: not a.is_fallback and not b.is_fallback)
+        # The shared state works again: b's failures open a too.
+        fail(b, 2)
+        eventually("a sees Open", lambda: a.state == "open")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert not errors, errors
+    assert max(slowest) <= timeout + SLACK, f"the slowest call took {max(slowest):.3f} s"
+
+
+def test_failing_closed_rejects_every_call_until_redis_answers(
+    redis: RedisServer, prefix: str
+) -> None:
+    timeout = 0.1
+    cb = store(redis, prefix, timeout=timeout, when_unavailable="fail_closed").circuit_breaker(
+        "strict"
+    )
+    assert cb.call(lambda: 1) == 1
+    redis.kill()
+    eventually("fallback", lambda: cb.is_fallback)
+    ran = []
+    with pytest.raises(CircuitOpenError) as rejected:
+        bounded(lambda: cb.call(lambda: ran.append(1)), timeout)
+    assert not ran
+    assert (rejected.value.reason, rejected.value.retry_after) == ("open", 0.02)
+    assert cb.state == "open"
+    redis.restart()
+    eventually("resumed", lambda: not cb.is_fallback)
+    assert cb.call(lambda: 2) == 2
+
+
+def test_the_rate_limiter_decides_locally_or_refuses_while_redis_is_down(
+    redis: RedisServer, prefix: str
+) -> None:
+    timeout = 0.1
+    quota = {"rate": 1, "period": 3600.0, "burst": 3}
+    open_ = store(redis, prefix, timeout=timeout).rate_limiter("quota", **quota)
+    closed = store(redis, prefix, timeout=timeout, when_unavailable="fail_closed").rate_limiter(
+        "quota", **quota
+    )
+    # Two of the fleet's three cells are spent.
+    assert open_.try_acquire() and closed.try_acquire()
+    redis.kill()
+    # Failing open: the local limiter has the whole quota of its own.
+    assert [bounded(open_.try_acquire, timeout) for _ in range(4)] == [True, True, True, False]
+    assert open_.is_fallback
+    # Failing closed: refused until the next try.
+    delay = bounded(closed.check, timeout)
+    assert 0 < delay <= 0.02
+    with pytest.raises(RateLimitedError):
+        closed.acquire(max_wait=0)
+    redis.restart()
+    eventually("shared again", lambda: closed.try_acquire() and not closed.is_fallback)
+    eventually("shared again", lambda: open_.try_acquire() and not open_.is_fallback)
+
+
+# --- the rate limiter -------------------------------------------------------
+
+
+def test_the_rate_limiter_shares_exactly_the_burst_and_waits_its_turn(
+    redis: RedisServer, prefix: str
+) -> None:
+    limiters = [store(redis, prefix).rate_limiter("burst", 1, 3600, burst=10) for _ in range(4)]
+    admitted: List[bool] = []
+    lock = threading.Lock()
+
+    def take(limiter: seawall.SharedRateLimiter) -> None:
+        for _ in range(10):
+            answer = limiter.try_acquire()
+            with lock:
+                admitted.append(answer)
+
+    threads = [threading.Thread(target=take, args=(lim,)) for lim in limiters for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert admitted.count(True) == 10
+    with pytest.raises(ValueError, match="invalid n"):
+        limiters[0].check(11)
+
+    # 20 per second, burst 1: acquire and wait take turns 50 ms apart.
+    paced = store(redis, prefix).rate_limiter("paced", 20, 1.0, burst=1, max_wait=1.0)
+    start = time.monotonic()
+    paced.acquire()
+    paced.acquire()
+
+    async def waits() -> None:
+        await paced.wait()
+        async with paced:
+            pass
+
+        @paced
+        async def limited() -> int:
+            return 5
+
+        assert await limited() == 5
+
+    asyncio.run(waits())
+    assert time.monotonic() - start >= 4 * 0.05 - 0.01
+    with pytest.raises(RateLimitedError) as limited:
+        paced.acquire(max_wait=0)
+    assert 0 < limited.value.retry_after <= 0.05
+
+
+# --- fork -------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_a_store_made_before_fork_works_in_the_child(redis: RedisServer, prefix: str) -> None:
+    cb = store(redis, prefix).circuit_breaker("forked", failure_threshold=1, timeout=60.0)
+    assert cb.sync().state == "closed"
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit code
+        code = 1
+        try:
+            signal.alarm(int(BOUND))
+            fail(cb)
+            eventually("open in the child", lambda: cb.sync().state == "open")
+            code = 0
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + BOUND + 5
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hung")
+        time.sleep(0.01)
+    assert os.waitstatus_to_exitcode(status) == 0
+    eventually("the parent sees the child's trip", lambda: cb.state == "open")
+
+
+# --- arguments --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, argument",
+    [
+        ({"url": 5}, TypeError, "url"),
+        ({"url": "nope://x"}, ValueError, "url"),
+        ({"prefix": ""}, ValueError, "prefix"),
+        ({"prefix": 3}, TypeError, "prefix"),
+        ({"timeout": 0}, ValueError, "timeout"),
+        ({"timeout": -1}, ValueError, "timeout"),
+        ({"timeout": "1"}, TypeError, "timeout"),
+        ({"sync_interval": 0}, ValueError, "sync_interval"),
+        ({"probe_lease": 0}, ValueError, "probe_lease"),
+        ({"when_unavailable": "maybe"}, ValueError, "when_unavailable"),
+        ({"when_unavailable": True}, TypeError, "when_unavailable"),
+    ],
+)
+def test_bad_store_arguments_name_the_argument(
+    kwargs: Dict[str, Any], error: type, argument: str
+) -> None:
+    args = {"url": "redis://127.0.0.1:1", **kwargs}
+    with pytest.raises(error, match=f"invalid {argument}"):
+        RedisStore(args.pop("url"), **args)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, argument",
+    [
+        ({"name": 3}, TypeError, "name"),
+        ({"failure_threshold": 0}, ValueError, "failure_threshold"),
+        ({"failure_threshold": "3"}, TypeError, "failure_threshold"),
+        ({"success_threshold": 0}, ValueError, "success_threshold"),
+        ({"timeout": -1.0}, ValueError, "timeout"),
+        ({"half_open_max_calls": 0}, ValueError, "half_open_max_calls"),
+        ({"open_duration_multiplier": 0.5}, ValueError, "open_duration_multiplier"),
+        ({"failure_on": 3}, TypeError, "failure_on"),
+        ({"exclude": "KeyError"}, TypeError, "exclude"),
+        ({"on_state_change": 3}, TypeError, "on_state_change"),
+    ],
+)
+def test_bad_breaker_arguments_name_the_argument(
+    kwargs: Dict[str, Any], error: type, argument: str
+) -> None:
+    store = RedisStore("redis://127.0.0.1:1")
+    args = {"name": "db", **kwargs}
+    with pytest.raises(error, match=f"invalid {argument}"):
+        store.circuit_breaker(args.pop("name"), **args)
+
+
+def test_other_bad_arguments() -> None:
+    store = RedisStore("redis://127.0.0.1:1")
+    with pytest.raises(TypeError, match="invalid store"):
+        SharedCircuitBreaker("redis://127.0.0.1:1", "db")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        store.circuit_breaker("db", window_size=10)  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="invalid rate"):
+        store.rate_limiter("api", 0)
+    with pytest.raises(ValueError, match="invalid burst"):
+        store.rate_limiter("api", 10, burst=0)
+    with pytest.raises(ValueError, match="invalid period"):
+        store.rate_limiter("api", 10, period=-1)
+    with pytest.raises(ValueError, match="invalid max_wait"):
+        store.rate_limiter("api", 10, max_wait=-1)
+    limiter = store.rate_limiter("api", 10, burst=2)
+    with pytest.raises(ValueError, match="invalid n"):
+        limiter.check(3)
+    with pytest.raises(TypeError, match="invalid n"):
+        limiter.check("1")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="invalid max_wait"):
+        limiter.acquire(max_wait=-1)
+    cb = store.circuit_breaker("db")
+    with pytest.raises(TypeError, match="invalid callback"):
+        cb.add_listener(3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="invalid callback"):
+        cb.remove_listener(print)
+    # Nothing listens on port 1: the store does not connect until used, and
+    # says so rather than wait.
+    assert store.ping() is False
+    assert "redis://" not in repr(store)
