@@ -27,6 +27,7 @@ __all__ = [
     "Stats",
     "WindowTotals",
     "__version__",
+    "_redis_after_fork",
 ]
 
 _StateName: TypeAlias = Literal["closed", "open", "half_open", "forced_open", "disabled"]
@@ -365,6 +366,23 @@ class SharedCircuitBreaker:
         exclude: Optional[_ExceptionSet] = None,
         on_state_change: Optional[_StateListener] = None,
     ) -> SharedCircuitBreaker: ...
+    # Runtime: binds the object its listeners receive.
+    def __init__(
+        self,
+        store: RedisStore,
+        name: str,
+        failure_threshold: Optional[int] = None,
+        success_threshold: Optional[int] = None,
+        timeout: Optional[_Seconds] = None,
+        *,
+        half_open_max_calls: Optional[int] = None,
+        open_duration_multiplier: Optional[float] = None,
+        max_open_duration: Optional[_Seconds] = None,
+        max_wait_in_half_open: Optional[_Seconds] = None,
+        failure_on: Optional[_ExceptionSet] = None,
+        exclude: Optional[_ExceptionSet] = None,
+        on_state_change: Optional[_StateListener] = None,
+    ) -> None: ...
     @property
     def name(self) -> str: ...
     @property

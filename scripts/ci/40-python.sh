@@ -2,9 +2,14 @@
 # The Python package: built from source into a fresh virtual environment the
 # way a user installs it (pip install ./python), then its pytest suite, the
 # type check of the examples (mypy --strict) and of the stubs against the
-# built extension (mypy.stubtest).
+# built extension (mypy.stubtest). The Redis tests start their own
+# redis-servers: Debian's redis-server is installed when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source scripts/ci/lib.sh
+
+apt_install redis-server
+command -v redis-server >/dev/null
 
 python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
