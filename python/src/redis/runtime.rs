@@ -182,11 +182,18 @@ where
         .call0()?;
     let awaitable = event_loop.call_method0(pyo3::intern!(py, "create_future"))?;
     let (event_loop_ref, awaitable_ref) = (event_loop.unbind(), awaitable.clone().unbind());
+    // Its own task, so that a panic is caught (by tokio) and still settles
+    // the future: an await must never hang.
+    let task = runtime.tokio.spawn(future);
     runtime.tokio.spawn(async move {
-        let output = future.await;
+        let output = task.await;
         let _ = tokio::task::spawn_blocking(move || {
             Python::try_attach(|py| {
-                let settled = convert(py, output);
+                let settled = match output {
+                    Ok(output) => catch_unwind(AssertUnwindSafe(|| convert(py, output)))
+                        .unwrap_or_else(|_| Err(internal())),
+                    Err(_) => Err(internal()),
+                };
                 let (value, error) = match settled {
                     Ok(value) => (Some(value), None),
                     Err(error) => (None, Some(error.into_value(py))),
