@@ -426,7 +426,14 @@ fn relative_links_point_at_files() {
             let Some(end) = rest.find(')') else { break };
             let target = &rest[..end];
             rest = &rest[end..];
-            if target.contains("://") || target.starts_with('#') || target.starts_with("mailto:") {
+            if let Some(anchor) = target.strip_prefix('#') {
+                assert!(
+                    anchors(&text).iter().any(|a| a == anchor),
+                    "{document}: the link {target} names no heading of the document"
+                );
+                continue;
+            }
+            if target.contains("://") || target.starts_with("mailto:") {
                 continue;
             }
             let path = target.split('#').next().unwrap_or_default();
@@ -436,4 +443,30 @@ fn relative_links_point_at_files() {
             );
         }
     }
+}
+
+/// The anchors GitHub gives a document's headings: lower case, spaces as
+/// hyphens, punctuation other than hyphens and underscores dropped.
+fn anchors(text: &str) -> Vec<String> {
+    let mut in_code = false;
+    text.lines()
+        .filter(|line| {
+            if line.trim_start().starts_with("```") {
+                in_code = !in_code;
+            }
+            !in_code && line.starts_with('#')
+        })
+        .map(|line| {
+            line.trim_start_matches('#')
+                .trim()
+                .to_lowercase()
+                .chars()
+                .filter_map(|c| match c {
+                    ' ' => Some('-'),
+                    c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect()
 }
