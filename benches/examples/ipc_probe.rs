@@ -1,19 +1,64 @@
-#![allow(missing_docs)]
+//! A deterministic measure of the breaker's hot paths: the same loop as the
+//! criterion benchmarks, counted in instructions by callgrind, which a loaded
+//! machine does not disturb.
+//!
+//! ```sh
+//! cargo build --release -p seawall-benches --example ipc_probe
+//! valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/examples/ipc_probe closed 1000
+//! ```
+//!
+//! Run it with 1,000 and 2,000 iterations: the difference of the two totals
+//! over 1,000 is the instructions per call. `floor` is one `fetch_add`.
+
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
 use seawall_core::breaker::{BreakerConfig, CircuitBreaker};
 use seawall_core::time::Instant;
-static CONFIG: BreakerConfig = match BreakerConfig::builder().failure_threshold(5).open_duration(Duration::from_secs(3600)).build() { Ok(c) => c, Err(_) => panic!() };
+
+static CONFIG: BreakerConfig = match BreakerConfig::builder()
+    .failure_threshold(5)
+    .open_duration(Duration::from_secs(3600))
+    .build()
+{
+    Ok(config) => config,
+    Err(_) => panic!("a valid configuration"),
+};
+
 fn main() {
-    let which = std::env::args().nth(1).unwrap();
-    let n: u64 = std::env::args().nth(2).unwrap().parse().unwrap();
-    let b = CircuitBreaker::new(&CONFIG);
+    let mut args = std::env::args().skip(1);
+    let (Some(path), Some(Ok(iterations))) = (args.next(), args.next().map(|n| n.parse::<u64>()))
+    else {
+        eprintln!("usage: ipc_probe closed|open|floor ITERATIONS");
+        std::process::exit(2);
+    };
+    let breaker = CircuitBreaker::new(&CONFIG);
     let now = Instant::from_secs(1);
-    if which == "open" { for _ in 0..5 { b.try_acquire(&now).unwrap().failure(&now); } }
-    let counter = std::sync::atomic::AtomicU64::new(0);
-    if which == "floor" { for _ in 0..n { black_box(black_box(&counter).fetch_add(1, std::sync::atomic::Ordering::Relaxed)); } return; }
-    for _ in 0..n {
-        if which == "open" { black_box(black_box(&b).try_acquire(&now).unwrap_err()); }
-        else { let p = black_box(&b).try_acquire(&now).unwrap(); black_box(p.success(&now)); }
+    let counter = AtomicU64::new(0);
+    match path.as_str() {
+        "floor" => {
+            for _ in 0..iterations {
+                black_box(black_box(&counter).fetch_add(1, Ordering::Relaxed));
+            }
+        }
+        "closed" => {
+            for _ in 0..iterations {
+                let permit = black_box(&breaker).try_acquire(&now).unwrap();
+                black_box(permit.success(&now));
+            }
+        }
+        "open" => {
+            for _ in 0..5 {
+                breaker.try_acquire(&now).unwrap().failure(&now);
+            }
+            for _ in 0..iterations {
+                black_box(black_box(&breaker).try_acquire(&now).unwrap_err());
+            }
+        }
+        other => {
+            eprintln!("unknown path {other:?}: closed, open or floor");
+            std::process::exit(2);
+        }
     }
 }
