@@ -86,13 +86,9 @@ class SharedCircuitBreaker(_seawall.SharedCircuitBreaker):
         every call goes through the breaker."""
         if inspect.iscoroutinefunction(fn):
             return self._guard_async(fn)  # type: ignore[return-value]
-        call = self.call
-
-        @functools.wraps(fn)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            return call(fn, *args, **kwargs)
-
-        return guarded  # type: ignore[return-value]
+        wrapper = self._guard(fn)
+        functools.update_wrapper(wrapper, fn)
+        return wrapper  # type: ignore[return-value]
 
     def _guard_async(self, fn: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R]]:
         call_async = self.call_async

@@ -484,8 +484,14 @@ def test_the_local_surface_decorators_blocks_stats_and_listeners(
         await asyncio.sleep(0)
         return 3 * x
 
+    class Repository:
+        @cb
+        def get(self, key: int) -> int:
+            return key
+
     assert double(2) == 4
     assert double.__name__ == "double"
+    assert Repository().get(0) == 0
     assert asyncio.run(triple(2)) == 6
     with cb as permit:
         assert not permit.is_probe
@@ -502,7 +508,7 @@ def test_the_local_surface_decorators_blocks_stats_and_listeners(
 
     asyncio.run(blocks())
     stats = cb.stats
-    assert (stats.successful, stats.failed, stats.released) == (4, 1, 1)
+    assert (stats.successful, stats.failed, stats.released) == (5, 1, 1)
     assert cb.sync().consecutive_failures == 1
     fail(cb, 2)
     eventually("open", lambda: cb.state == "open")

@@ -10,6 +10,7 @@ use seawall::CircuitBreakerConfig;
 use seawall::redis::SharedState as RustState;
 use seawall_core::breaker::{BreakerConfig, Outcome, RejectReason, Rejection};
 
+use super::guarded::SharedGuarded;
 use super::permit::SharedPermit;
 use super::runtime::{self, Listeners, Polled, Runtime, Settled, epoch, poll_once};
 use super::state::SharedState;
@@ -303,13 +304,12 @@ impl SharedCircuitBreaker {
         args: &Bound<'py, PyTuple>,
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let permit = Self::acquire(slf)?;
-        let result = fn_.call(args, kwargs);
-        match &result {
-            Ok(_) => permit.end(slf.py(), Some(Outcome::Success))?,
-            Err(error) => permit.finish_error(slf.py(), error)?,
-        }
-        result
+        Self::guarded_call(slf, fn_, args, kwargs)
+    }
+
+    /// A plain wrapper that calls ``fn`` through the breaker (used by the decorator).
+    fn _guard(slf: &Bound<'_, Self>, fn_: &Bound<'_, PyAny>) -> PyResult<SharedGuarded> {
+        SharedGuarded::new(slf, fn_)
     }
 
     /// Reports the outcomes not reported yet and reads the shared state from
@@ -457,6 +457,22 @@ impl SharedCircuitBreaker {
         // The parent's breaker cannot run here: never dropped (its runtime is gone).
         std::mem::forget(self.live.swap(Arc::new(live)));
         Ok(())
+    }
+
+    /// `fn_(*args, **kwargs)` through the breaker.
+    pub(crate) fn guarded_call<'py>(
+        slf: &Bound<'py, Self>,
+        fn_: &Bound<'py, PyAny>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let permit = Self::acquire(slf)?;
+        let result = fn_.call(args, kwargs);
+        match &result {
+            Ok(_) => permit.end(slf.py(), Some(Outcome::Success))?,
+            Err(error) => permit.finish_error(slf.py(), error)?,
+        }
+        result
     }
 
     /// The backstop of a bridged call (see `RedisStore::bound`).

@@ -6,6 +6,7 @@
 //! runtime to blocking and `asyncio` callers, and raises Python exceptions.
 
 mod breaker;
+mod guarded;
 mod permit;
 mod rate_limit;
 mod runtime;
@@ -19,6 +20,7 @@ pub(crate) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<store::RedisStore>()?;
     module.add_class::<breaker::SharedCircuitBreaker>()?;
     module.add_class::<permit::SharedPermit>()?;
+    module.add_class::<guarded::SharedGuarded>()?;
     module.add_class::<rate_limit::SharedRateLimiter>()?;
     module.add_class::<state::SharedState>()?;
     module.add_function(wrap_pyfunction!(runtime::_redis_after_fork, module)?)?;
