@@ -56,12 +56,14 @@ impl Raw {
         }
     }
 
+    #[inline(always)]
     pub(crate) const fn transition(self) -> Option<Transition> {
         decode((self.0 >> 34) as u16)
     }
 }
 
 /// An optional transition in 7 bits: a presence bit and two 3-bit states.
+#[inline(always)]
 const fn encode(transition: Option<Transition>) -> u16 {
     match transition {
         Some(t) => 1 | (t.from as u16) << 1 | (t.to as u16) << 4,
@@ -69,6 +71,7 @@ const fn encode(transition: Option<Transition>) -> u16 {
     }
 }
 
+#[inline(always)]
 const fn decode(bits: u16) -> Option<Transition> {
     if bits & 1 == 0 {
         return None;
@@ -79,6 +82,7 @@ const fn decode(bits: u16) -> Option<Transition> {
     })
 }
 
+#[inline(always)]
 const fn state(index: u16) -> State {
     State::ALL[(index & 0b111) as usize % State::ALL.len()]
 }
@@ -99,6 +103,7 @@ pub struct Ticket {
 
 impl Ticket {
     /// The transition that acquiring this ticket caused (Open to HalfOpen), if any.
+    #[inline]
     pub fn transition(&self) -> Option<Transition> {
         self.raw.transition()
     }
@@ -128,11 +133,13 @@ where
 
 impl<'a, C: Deref<Target = BreakerConfig>, W: Window> Permit<'a, C, W> {
     /// The transition that acquiring this permit caused (Open to HalfOpen), if any.
+    #[inline]
     pub fn transition(&self) -> Option<Transition> {
         self.raw.transition()
     }
 
     /// Whether this permit holds a half-open probe slot.
+    #[inline]
     pub fn is_probe(&self) -> bool {
         self.raw.kind() == Kind::Probe
     }
@@ -265,6 +272,7 @@ impl Rejection {
     }
 
     /// Why the call was rejected.
+    #[inline]
     pub fn reason(&self) -> RejectReason {
         match self.0 & 0b11 {
             0 => RejectReason::Open,
@@ -276,11 +284,13 @@ impl Rejection {
     /// How long until the breaker admits a call again: the rest of the open
     /// duration. `None` when no time can be promised: forced open, or half-open
     /// with every probe slot taken.
+    #[inline]
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after_nanos().map(Duration::from_nanos)
     }
 
     /// [`retry_after`](Self::retry_after) in nanoseconds.
+    #[inline]
     pub fn retry_after_nanos(&self) -> Option<u64> {
         let nanos = self.0 >> TIME_SHIFT;
         (nanos != NO_TIME).then_some(nanos)
@@ -288,6 +298,7 @@ impl Rejection {
 
     /// The transition that this call caused while being rejected (HalfOpen back
     /// to Open when no probe answered within `max_wait_in_half_open`), if any.
+    #[inline]
     pub fn transition(&self) -> Option<Transition> {
         decode((self.0 >> 2) as u16)
     }
