@@ -13,6 +13,7 @@ mod clock;
 mod errors;
 mod permit;
 mod rate_limit;
+#[cfg(feature = "redis")]
 mod redis;
 mod retry;
 mod stats;
@@ -37,6 +38,7 @@ fn _seawall(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<retry::RetryCall>()?;
     module.add_class::<retry::RetryStats>()?;
     module.add_class::<retry::Retrying>()?;
+    #[cfg(feature = "redis")]
     redis::register(module)?;
     Ok(())
 }

@@ -11,6 +11,9 @@ source scripts/ci/lib.sh
 apt_install redis-server
 command -v redis-server >/dev/null
 
+# The extension's Redis support is a cargo feature that workspace builds leave out.
+cargo clippy -p seawall-python --features redis --all-targets --locked -- -D warnings
+
 python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
