@@ -22,7 +22,7 @@ use crate::errors::{config_error, invalid, seconds, secs, wrong_type};
 /// background when it breaks.
 ///
 /// Args:
-///     url: ``redis://[user:password@]host:port/db`` (or ``rediss://``, ``unix://``).
+///     url: ``redis://[[user]:password@]host[:port][/db]``, or ``unix:///path/to/redis.sock``.
 ///     prefix: The start of every key (``{prefix}:breaker:{name}``,
 ///         ``{prefix}:rate:{name}``), so that two services never share a
 ///         breaker by accident (default ``"seawall"``).
