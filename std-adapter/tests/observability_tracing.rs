@@ -50,11 +50,27 @@ impl<S: tracing::Subscriber> Layer<S> for Capture {
     }
 }
 
+/// One test at a time: `tracing` caches each callsite's interest and the
+/// maximum level globally, so per-thread subscribers of tests running in
+/// parallel can make one another miss events.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Holds the test's subscriber and its turn until dropped.
+struct Guard {
+    _subscriber: tracing::subscriber::DefaultGuard,
+    _turn: std::sync::MutexGuard<'static, ()>,
+}
+
 /// Captures the events of this thread at `level` and above until the guard drops.
-fn capture(level: LevelFilter) -> (Capture, tracing::subscriber::DefaultGuard) {
+fn capture(level: LevelFilter) -> (Capture, Guard) {
+    let turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let capture = Capture::default();
     let subscriber = tracing_subscriber::registry().with(capture.clone().with_filter(level));
-    (capture, tracing::subscriber::set_default(subscriber))
+    let guard = Guard {
+        _subscriber: tracing::subscriber::set_default(subscriber),
+        _turn: turn,
+    };
+    (capture, guard)
 }
 
 fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
