@@ -114,6 +114,19 @@ impl Classifier {
         Ok(Self { include, exclude })
     }
 
+    /// The `failure_on=` argument as given (a tuple of types, or the predicate).
+    pub(crate) fn include_object(&self, py: Python<'_>) -> Py<PyAny> {
+        self.include.to_object(py)
+    }
+
+    /// The `exclude=` argument as given (an empty tuple when there was none).
+    pub(crate) fn exclude_object(&self, py: Python<'_>) -> Py<PyAny> {
+        match &self.exclude {
+            Some(exclude) => exclude.to_object(py),
+            None => PyTuple::empty(py).into_any().unbind(),
+        }
+    }
+
     /// Whether `error` counts.
     pub(crate) fn counts(&self, py: Python<'_>, error: &PyErr) -> bool {
         self.include.matches(py, error, true)

@@ -196,12 +196,33 @@ pub(crate) fn name_arg(
     name: Option<&Bound<'_, PyAny>>,
     default: &str,
 ) -> PyResult<Py<PyString>> {
-    match name.filter(|n| !n.is_none()) {
-        Some(name) => Ok(name
-            .cast::<PyString>()
-            .map_err(|_| wrong_type("name", "a str", name))?
-            .clone()
-            .unbind()),
+    match given(name) {
+        Some(name) => Ok(string(name, "name")?.clone().unbind()),
         None => Ok(PyString::new(py, default).unbind()),
     }
+}
+
+/// An optional argument, if it was given and is not None.
+pub(crate) fn given<'a, 'py>(
+    value: Option<&'a Bound<'py, PyAny>>,
+) -> Option<&'a Bound<'py, PyAny>> {
+    value.filter(|v| !v.is_none())
+}
+
+/// A `str` argument.
+pub(crate) fn string<'a, 'py>(
+    value: &'a Bound<'py, PyAny>,
+    name: &str,
+) -> PyResult<&'a Bound<'py, PyString>> {
+    value
+        .cast::<PyString>()
+        .map_err(|_| wrong_type(name, "a str", value))
+}
+
+/// A callable argument (a listener, a decorated function).
+pub(crate) fn callable(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Py<PyAny>> {
+    if !value.is_callable() {
+        return Err(wrong_type(name, "a callable", value));
+    }
+    Ok(value.clone().unbind())
 }

@@ -17,6 +17,7 @@ mod rate_limit;
 mod redis;
 mod retry;
 mod stats;
+mod wrapper;
 
 use pyo3::prelude::*;
 

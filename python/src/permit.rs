@@ -1,18 +1,18 @@
 //! Calls through a breaker: the owned `Permit` guard, the guarded call of
-//! `breaker.call` and the decorator's wrapper, all in Rust so that a call in the
-//! Closed state runs no Python frame of ours.
+//! `breaker.call` and the decorator's wrapper (see `wrapper`), all in Rust so
+//! that a call in the Closed state runs no Python frame of ours.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyTuple, PyType};
+use pyo3::types::{PyDict, PyTuple};
 use seawall_core::breaker::{Outcome, Ticket};
 use seawall_core::time::Instant;
 
 use crate::breaker::{CircuitBreaker, acquire};
 use crate::errors::seconds;
+use crate::wrapper::wrapper;
 
 /// Leave to make one call through a :class:`CircuitBreaker`, from
 /// ``breaker.acquire()``.
@@ -178,73 +178,14 @@ pub(crate) fn guarded_call<'py>(
     }
 }
 
-/// A function decorated with a :class:`CircuitBreaker`: calls it through the breaker.
-///
-/// ``__wrapped__`` is the original function; it binds as a method.
-#[pyclass(module = "seawall", frozen, dict, weakref)]
-pub(crate) struct Guarded {
-    breaker: Py<CircuitBreaker>,
-    func: Py<PyAny>,
-}
-
-impl Guarded {
-    pub(crate) fn new(
-        breaker: &Bound<'_, CircuitBreaker>,
-        func: &Bound<'_, PyAny>,
-    ) -> PyResult<Self> {
-        if !func.is_callable() {
-            return Err(crate::errors::wrong_type("fn", "a callable", func));
-        }
-        Ok(Self {
-            breaker: breaker.clone().unbind(),
-            func: func.clone().unbind(),
-        })
-    }
-}
-
-#[pymethods]
-impl Guarded {
-    #[pyo3(signature = (*args, **kwargs))]
-    fn __call__<'py>(
-        &self,
-        py: Python<'py>,
-        args: &Bound<'py, PyTuple>,
-        kwargs: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        guarded_call(self.breaker.bind(py), self.func.bind(py), args, kwargs)
-    }
-
-    /// Binds as a method, like a function does.
-    fn __get__<'py>(
-        slf: &Bound<'py, Self>,
-        instance: Option<&Bound<'py, PyAny>>,
-        _owner: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        bind_method(slf.as_any(), instance)
-    }
-
-    /// The breaker the function is called through.
-    #[getter]
-    fn breaker(&self, py: Python<'_>) -> Py<CircuitBreaker> {
-        self.breaker.clone_ref(py)
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!("<guarded {}>", self.func.bind(py).repr()?))
-    }
-}
-
-/// `__get__` of the wrappers: unbound on the class, a bound method on an instance.
-pub(crate) fn bind_method<'py>(
-    wrapper: &Bound<'py, PyAny>,
-    instance: Option<&Bound<'py, PyAny>>,
-) -> PyResult<Bound<'py, PyAny>> {
-    match instance.filter(|i| !i.is_none()) {
-        None => Ok(wrapper.clone()),
-        Some(instance) => {
-            static METHOD: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-            let method = METHOD.import(wrapper.py(), "types", "MethodType")?;
-            method.call1((wrapper, instance))
-        }
+wrapper! {
+    /// A function decorated with a :class:`CircuitBreaker`: calls it through the breaker.
+    ///
+    /// ``__wrapped__`` is the original function; it binds as a method.
+    Guarded {
+        breaker: CircuitBreaker,
+        getter_doc: "The breaker the function is called through.",
+        call: guarded_call,
+        repr: "guarded",
     }
 }

@@ -2,10 +2,12 @@
 
 use pyo3::prelude::*;
 use pyo3::types::PyString;
-use seawall_core::rate_limit::{InsufficientCapacity, Quota};
+use std::time::Duration;
+
+use seawall_core::rate_limit::{InsufficientCapacity, NotUntil, Quota};
 
 use crate::clock::{ClockSource, ManualClock};
-use crate::errors::{Exception, config_error, count, int_in, invalid, seconds, secs};
+use crate::errors::{Exception, config_error, count, given, int_in, invalid, seconds, secs};
 
 /// A rate limiter: at most ``rate`` calls per ``period`` seconds, in bursts of
 /// up to ``burst`` (GCRA on one atomic word, lock-free).
@@ -31,22 +33,58 @@ pub(crate) struct RateLimiter {
     max_wait: Option<f64>,
 }
 
-fn cells(n: Option<&Bound<'_, PyAny>>) -> PyResult<u32> {
-    match n {
+/// The quota arguments both limiters take: `rate`, `period` (default one
+/// second) and `burst` (default `rate`), validated further by the core.
+pub(crate) fn quota_args(
+    rate: &Bound<'_, PyAny>,
+    period: Option<&Bound<'_, PyAny>>,
+    burst: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(u64, Duration, u32)> {
+    let rate = int_in(rate, "rate", 0, u64::MAX)?;
+    let period = match given(period) {
+        Some(v) => seconds(v, "period")?,
+        None => Duration::from_secs(1),
+    };
+    let burst = match given(burst) {
+        Some(v) => count(v, "burst")?,
+        None => u32::try_from(rate).unwrap_or(u32::MAX),
+    };
+    Ok((rate, period, burst))
+}
+
+/// The `n=` argument: cells to take (default 1).
+pub(crate) fn cells(n: Option<&Bound<'_, PyAny>>) -> PyResult<u32> {
+    match given(n) {
         Some(n) => count(n, "n"),
         None => Ok(1),
     }
 }
 
-fn max_wait_arg(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<f64>> {
-    match value.filter(|v| !v.is_none()) {
+/// The `max_wait=` argument, in seconds (None: no limit).
+pub(crate) fn max_wait_arg(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<f64>> {
+    match given(value) {
         Some(v) => Ok(Some(secs(seconds(v, "max_wait")?))),
         None => Ok(None),
     }
 }
 
-fn too_many(error: InsufficientCapacity) -> PyErr {
+/// `n` is more than the burst: it could never be admitted.
+pub(crate) fn too_many(error: InsufficientCapacity) -> PyErr {
     invalid("n", error)
+}
+
+/// The answer of `check`: `0.0` when admitted, else the seconds until it
+/// would be (never 0.0).
+pub(crate) fn delay(admitted: Result<(), NotUntil>) -> f64 {
+    match admitted {
+        Ok(()) => 0.0,
+        Err(not_until) => secs(not_until.retry_after()).max(1e-9),
+    }
+}
+
+/// `RateLimitedError(name, retry_after)`.
+pub(crate) fn limited(py: Python<'_>, name: &Py<PyString>, retry_after: f64) -> PyErr {
+    Exception::RateLimited.err(py, (name.clone_ref(py), retry_after))
 }
 
 #[pymethods]
@@ -62,15 +100,7 @@ impl RateLimiter {
         name: Option<&Bound<'_, PyAny>>,
         clock: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let rate = int_in(rate, "rate", 0, u64::MAX)?;
-        let period = match period.filter(|v| !v.is_none()) {
-            Some(v) => seconds(v, "period")?,
-            None => std::time::Duration::from_secs(1),
-        };
-        let burst = match burst.filter(|v| !v.is_none()) {
-            Some(v) => count(v, "burst")?,
-            None => u32::try_from(rate).unwrap_or(u32::MAX),
-        };
+        let (rate, period, burst) = quota_args(rate, period, burst)?;
         let quota = Quota::new(rate, period, burst).map_err(config_error)?;
         Ok(Self {
             core: seawall_core::RateLimiter::new(quota),
@@ -101,10 +131,7 @@ impl RateLimiter {
             .core
             .check_n(cells(n)?, &self.clock)
             .map_err(too_many)?;
-        Ok(match admitted {
-            Ok(()) => 0.0,
-            Err(not_until) => secs(not_until.retry_after()).max(1e-9),
-        })
+        Ok(delay(admitted))
     }
 
     /// Takes ``n`` cells, waiting (``time.sleep``, or advancing a manual clock)
@@ -207,6 +234,6 @@ impl RateLimiter {
 
 impl RateLimiter {
     fn limited(&self, py: Python<'_>, retry_after: f64) -> PyErr {
-        Exception::RateLimited.err(py, (self.name.clone_ref(py), retry_after))
+        limited(py, &self.name, retry_after)
     }
 }

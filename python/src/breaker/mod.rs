@@ -12,13 +12,16 @@ use seawall_core::time::{Clock, Instant};
 
 use crate::classify::Classifier;
 use crate::clock::{ClockSource, ManualClock};
-use crate::errors::{Exception, config_error, count, invalid, ratio, seconds, secs};
+use crate::errors::{
+    Exception, callable, config_error, count, given, invalid, ratio, seconds, secs, string,
+};
 use crate::permit::{Permit, guarded_call};
 use crate::stats::{Stats, WindowTotals};
 
 mod options;
 
-use options::{listener, window};
+pub(crate) use options::trip_options;
+use options::window;
 
 type Window = AnyWindow<Box<[Slot]>, Box<[Bucket]>>;
 type Core = seawall_core::CircuitBreaker<Box<BreakerConfig>, Window>;
@@ -80,10 +83,6 @@ pub(crate) struct CircuitBreaker {
     pub(crate) timed: bool,
 }
 
-fn given<'a, 'py>(value: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
-    value.filter(|v| !v.is_none())
-}
-
 #[pymethods]
 impl CircuitBreaker {
     #[new]
@@ -118,33 +117,16 @@ impl CircuitBreaker {
         on_state_change: Option<&Bound<'_, PyAny>>,
         clock: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        if name.is_none() {
-            return Err(crate::errors::wrong_type("name", "a str", name));
-        }
-        let name = crate::errors::name_arg(py, Some(name), "")?;
-        let mut b = BreakerConfig::builder();
-        if let Some(v) = given(failure_threshold) {
-            b = b.failure_threshold(count(v, "failure_threshold")?);
-        }
-        if let Some(v) = given(success_threshold) {
-            b = b.success_threshold(count(v, "success_threshold")?);
-        }
-        if let Some(v) = given(timeout) {
-            b = b.open_duration(seconds(v, "timeout")?);
-        }
-        if let Some(v) = given(half_open_max_calls) {
-            b = b.half_open_max_calls(count(v, "half_open_max_calls")?);
-        }
-        if let Some(v) = given(open_duration_multiplier) {
-            let m = crate::errors::number(v, "open_duration_multiplier")?;
-            b = b.open_duration_multiplier(m);
-        }
-        if let Some(v) = given(max_open_duration) {
-            b = b.max_open_duration(seconds(v, "max_open_duration")?);
-        }
-        if let Some(v) = given(max_wait_in_half_open) {
-            b = b.max_wait_in_half_open(seconds(v, "max_wait_in_half_open")?);
-        }
+        let name = string(name, "name")?.clone().unbind();
+        let mut b = trip_options(
+            failure_threshold,
+            success_threshold,
+            timeout,
+            half_open_max_calls,
+            open_duration_multiplier,
+            max_open_duration,
+            max_wait_in_half_open,
+        )?;
         if let Some(v) = given(failure_rate_threshold) {
             b = b.failure_rate_threshold(ratio(v, "failure_rate_threshold")?);
         }
@@ -167,7 +149,7 @@ impl CircuitBreaker {
         let timed = !matches!(window, AnyWindow::None) || given(slow_call_duration).is_some();
         let mut listeners = Vec::new();
         if let Some(callback) = given(on_state_change) {
-            listeners.push(listener(callback)?);
+            listeners.push(callable(callback, "on_state_change")?);
         }
         Ok(Self {
             core: seawall_core::CircuitBreaker::with_window(Box::new(config), window),
@@ -237,16 +219,13 @@ impl CircuitBreaker {
     /// The exceptions that count as failures (a tuple of types, or the predicate).
     #[getter]
     fn failure_on(&self, py: Python<'_>) -> Py<PyAny> {
-        self.classifier.include.to_object(py)
+        self.classifier.include_object(py)
     }
 
     /// The exceptions that never count (a tuple of types, or the predicate).
     #[getter]
     fn exclude(&self, py: Python<'_>) -> Py<PyAny> {
-        match &self.classifier.exclude {
-            Some(exclude) => exclude.to_object(py),
-            None => PyTuple::empty(py).into_any().unbind(),
-        }
+        self.classifier.exclude_object(py)
     }
 
     /// The clock given to the breaker (None: the monotonic clock).
@@ -301,7 +280,7 @@ impl CircuitBreaker {
     /// transition (outside any lock). Exceptions it raises go to
     /// ``sys.unraisablehook``.
     fn add_listener(&self, callback: &Bound<'_, PyAny>) -> PyResult<()> {
-        let callback = listener(callback)?;
+        let callback = callable(callback, "on_state_change")?;
         self.listeners
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -332,6 +311,21 @@ impl CircuitBreaker {
             self.state()
         )
     }
+}
+
+/// `CircuitOpenError(name, retry_after, reason)`, as both breakers raise it.
+pub(crate) fn circuit_open(py: Python<'_>, name: &Py<PyString>, rejection: Rejection) -> PyErr {
+    let retry_after = rejection.retry_after().map(secs);
+    // Interned: a rejection allocates no string.
+    let reason = match rejection.reason() {
+        RejectReason::Open => pyo3::intern!(py, "open"),
+        RejectReason::HalfOpenFull => pyo3::intern!(py, "half_open_full"),
+        RejectReason::ForcedOpen => pyo3::intern!(py, "forced_open"),
+    };
+    Exception::CircuitOpen.err(
+        py,
+        (name.clone_ref(py), retry_after, reason.clone().unbind()),
+    )
 }
 
 /// Calls the listeners of `breaker` with `transition`, if any; they run with no
@@ -382,21 +376,7 @@ pub(crate) fn acquire(slf: &Bound<'_, CircuitBreaker>) -> PyResult<Ticket> {
 impl CircuitBreaker {
     /// `CircuitOpenError(name, retry_after, reason)`.
     fn rejected(&self, py: Python<'_>, rejection: Rejection) -> PyErr {
-        let retry_after = rejection.retry_after().map(secs);
-        // Interned: a rejection allocates no string.
-        let reason = match rejection.reason() {
-            RejectReason::Open => pyo3::intern!(py, "open"),
-            RejectReason::HalfOpenFull => pyo3::intern!(py, "half_open_full"),
-            RejectReason::ForcedOpen => pyo3::intern!(py, "forced_open"),
-        };
-        Exception::CircuitOpen.err(
-            py,
-            (
-                self.name.clone_ref(py),
-                retry_after,
-                reason.clone().unbind(),
-            ),
-        )
+        circuit_open(py, &self.name, rejection)
     }
 
     /// The time now, if calls are timed.

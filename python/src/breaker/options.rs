@@ -1,21 +1,52 @@
-//! The breaker's options that are not the core configuration's: its sliding
-//! window (allocated here, on the heap) and its listeners.
+//! The breaker's options: those both breakers share, and its sliding window
+//! (allocated here, on the heap).
 
 use pyo3::prelude::*;
-use seawall_core::breaker::{AnyWindow, Bucket, CountWindow, Slot, TimeWindow};
+use seawall_core::breaker::{
+    AnyWindow, BreakerConfig, BreakerConfigBuilder, Bucket, CountWindow, Slot, TimeWindow,
+};
 
 use super::Window;
-use crate::errors::{config_error, int_in, invalid, seconds, wrong_type};
+use crate::errors::{config_error, count, given, int_in, invalid, number, seconds};
 
 /// The most calls a count window may hold, and buckets a time window may have:
 /// their storage is allocated up front.
 const MAX_WINDOW: u64 = 1_000_000;
 
-pub(super) fn listener(callback: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-    if !callback.is_callable() {
-        return Err(wrong_type("on_state_change", "a callable", callback));
+/// The options of the consecutive-failure rule and of the open and half-open
+/// states, which the local and the shared breaker both take, on a builder.
+pub(crate) fn trip_options(
+    failure_threshold: Option<&Bound<'_, PyAny>>,
+    success_threshold: Option<&Bound<'_, PyAny>>,
+    timeout: Option<&Bound<'_, PyAny>>,
+    half_open_max_calls: Option<&Bound<'_, PyAny>>,
+    open_duration_multiplier: Option<&Bound<'_, PyAny>>,
+    max_open_duration: Option<&Bound<'_, PyAny>>,
+    max_wait_in_half_open: Option<&Bound<'_, PyAny>>,
+) -> PyResult<BreakerConfigBuilder> {
+    let mut b = BreakerConfig::builder();
+    if let Some(v) = given(failure_threshold) {
+        b = b.failure_threshold(count(v, "failure_threshold")?);
     }
-    Ok(callback.clone().unbind())
+    if let Some(v) = given(success_threshold) {
+        b = b.success_threshold(count(v, "success_threshold")?);
+    }
+    if let Some(v) = given(timeout) {
+        b = b.open_duration(seconds(v, "timeout")?);
+    }
+    if let Some(v) = given(half_open_max_calls) {
+        b = b.half_open_max_calls(count(v, "half_open_max_calls")?);
+    }
+    if let Some(v) = given(open_duration_multiplier) {
+        b = b.open_duration_multiplier(number(v, "open_duration_multiplier")?);
+    }
+    if let Some(v) = given(max_open_duration) {
+        b = b.max_open_duration(seconds(v, "max_open_duration")?);
+    }
+    if let Some(v) = given(max_wait_in_half_open) {
+        b = b.max_wait_in_half_open(seconds(v, "max_wait_in_half_open")?);
+    }
+    Ok(b)
 }
 
 pub(super) fn window(

@@ -8,15 +8,16 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 use seawall::CircuitBreakerConfig;
 use seawall::redis::SharedState as RustState;
-use seawall_core::breaker::{BreakerConfig, Outcome, RejectReason, Rejection};
+use seawall_core::breaker::{Outcome, Rejection};
 
 use super::guarded::SharedGuarded;
 use super::permit::SharedPermit;
 use super::runtime::{self, Listeners, Polled, Runtime, Settled, epoch, poll_once};
 use super::state::SharedState;
 use super::store::{RedisStore, unavailable};
+use crate::breaker::{circuit_open, trip_options};
 use crate::classify::Classifier;
-use crate::errors::{Exception, config_error, count, invalid, seconds, secs, wrong_type};
+use crate::errors::{callable, config_error, given, invalid, secs, string, wrong_type};
 use crate::stats::Stats;
 
 type RustBreaker = seawall::redis::SharedCircuitBreaker;
@@ -89,10 +90,6 @@ pub(crate) struct Live {
     pub(crate) breaker: RustBreaker,
 }
 
-fn given<'a, 'py>(value: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
-    value.filter(|v| !v.is_none())
-}
-
 #[pymethods]
 impl SharedCircuitBreaker {
     #[new]
@@ -122,38 +119,21 @@ impl SharedCircuitBreaker {
             .map_err(|_| wrong_type("store", "a seawall.RedisStore", store))?
             .clone()
             .unbind();
-        let name = name
-            .cast::<PyString>()
-            .map_err(|_| wrong_type("name", "a str", name))?
-            .clone()
-            .unbind();
-        let mut b = BreakerConfig::builder();
-        if let Some(v) = given(failure_threshold) {
-            b = b.failure_threshold(count(v, "failure_threshold")?);
-        }
-        if let Some(v) = given(success_threshold) {
-            b = b.success_threshold(count(v, "success_threshold")?);
-        }
-        if let Some(v) = given(timeout) {
-            b = b.open_duration(seconds(v, "timeout")?);
-        }
-        if let Some(v) = given(half_open_max_calls) {
-            b = b.half_open_max_calls(count(v, "half_open_max_calls")?);
-        }
-        if let Some(v) = given(open_duration_multiplier) {
-            b = b.open_duration_multiplier(crate::errors::number(v, "open_duration_multiplier")?);
-        }
-        if let Some(v) = given(max_open_duration) {
-            b = b.max_open_duration(seconds(v, "max_open_duration")?);
-        }
-        if let Some(v) = given(max_wait_in_half_open) {
-            b = b.max_wait_in_half_open(seconds(v, "max_wait_in_half_open")?);
-        }
+        let name = string(name, "name")?.clone().unbind();
+        let b = trip_options(
+            failure_threshold,
+            success_threshold,
+            timeout,
+            half_open_max_calls,
+            open_duration_multiplier,
+            max_open_duration,
+            max_wait_in_half_open,
+        )?;
         let config = CircuitBreakerConfig::from(b.build().map_err(config_error)?);
         let classifier = Classifier::from_args(py, failure_on, "failure_on", exclude, "exclude")?;
         let mut callbacks = Vec::new();
         if let Some(callback) = given(on_state_change) {
-            callbacks.push(listener(callback, "on_state_change")?);
+            callbacks.push(callable(callback, "on_state_change")?);
         }
         let listeners = Listeners::new(callbacks);
         let live = build(store.get(), &name.bind(py).to_cow()?, &config, &listeners)?;
@@ -241,16 +221,13 @@ impl SharedCircuitBreaker {
     /// The exceptions that count as failures (a tuple of types, or the predicate).
     #[getter]
     fn failure_on(&self, py: Python<'_>) -> Py<PyAny> {
-        self.classifier.include.to_object(py)
+        self.classifier.include_object(py)
     }
 
     /// The exceptions that never count (a tuple of types, or the predicate).
     #[getter]
     fn exclude(&self, py: Python<'_>) -> Py<PyAny> {
-        match &self.classifier.exclude {
-            Some(exclude) => exclude.to_object(py),
-            None => PyTuple::empty(py).into_any().unbind(),
-        }
+        self.classifier.exclude_object(py)
     }
 
     /// Asks to make one call: a :class:`SharedPermit`, or
@@ -357,7 +334,7 @@ impl SharedCircuitBreaker {
     /// background thread after each change of state this process sees.
     /// Exceptions it raises go to ``sys.unraisablehook``.
     fn add_listener(&self, callback: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.listeners.add(listener(callback, "callback")?);
+        self.listeners.add(callable(callback, "callback")?);
         Ok(())
     }
 
@@ -383,13 +360,6 @@ enum Manual {
     ForceOpen,
     Disable,
     Reset,
-}
-
-fn listener(callback: &Bound<'_, PyAny>, name: &str) -> PyResult<Py<PyAny>> {
-    if !callback.is_callable() {
-        return Err(wrong_type(name, "a callable", callback));
-    }
-    Ok(callback.clone().unbind())
 }
 
 /// Builds the Rust breaker on the store of the current epoch.
@@ -495,20 +465,7 @@ impl SharedCircuitBreaker {
 
     /// `CircuitOpenError(name, retry_after, reason)`, as the local breaker raises it.
     pub(crate) fn rejected(&self, py: Python<'_>, rejection: Rejection) -> PyErr {
-        let retry_after = rejection.retry_after().map(secs);
-        let reason = match rejection.reason() {
-            RejectReason::Open => pyo3::intern!(py, "open"),
-            RejectReason::HalfOpenFull => pyo3::intern!(py, "half_open_full"),
-            RejectReason::ForcedOpen => pyo3::intern!(py, "forced_open"),
-        };
-        Exception::CircuitOpen.err(
-            py,
-            (
-                self.name.clone_ref(py),
-                retry_after,
-                reason.clone().unbind(),
-            ),
-        )
+        circuit_open(py, &self.name, rejection)
     }
 
     /// Whether `error` counts as a failure.

@@ -7,6 +7,7 @@ use seawall_core::breaker::Outcome;
 
 use super::breaker::{RustPermit, SharedCircuitBreaker, recorded};
 use super::runtime::{self, Polled, epoch, poll_once};
+use crate::errors::given;
 
 /// Leave to make one call through a :class:`SharedCircuitBreaker`, from
 /// ``breaker.acquire()``.
@@ -78,24 +79,23 @@ impl SharedPermit {
 
     /// Ends the permit after `error`: a failure if the breaker counts it, else released.
     pub(crate) fn finish_error(&self, py: Python<'_>, error: &PyErr) -> PyResult<()> {
-        let outcome = self
-            .breaker
-            .get()
-            .is_failure(py, error)
-            .then_some(Outcome::Failure);
+        let outcome = self.error_outcome(py, error);
         self.end(py, outcome)
     }
 
+    /// A failure if the breaker counts `error`, else none (released).
+    fn error_outcome(&self, py: Python<'_>, error: &PyErr) -> Option<Outcome> {
+        self.breaker
+            .get()
+            .is_failure(py, error)
+            .then_some(Outcome::Failure)
+    }
+
+    /// The outcome of `finish(error)`: a success for None.
     fn outcome(&self, py: Python<'_>, error: Option<&Bound<'_, PyAny>>) -> Option<Outcome> {
-        match error.filter(|e| !e.is_none()) {
+        match given(error) {
             None => Some(Outcome::Success),
-            Some(error) => {
-                let error = PyErr::from_value(error.clone());
-                self.breaker
-                    .get()
-                    .is_failure(py, &error)
-                    .then_some(Outcome::Failure)
-            }
+            Some(error) => self.error_outcome(py, &PyErr::from_value(error.clone())),
         }
     }
 }

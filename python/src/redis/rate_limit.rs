@@ -8,11 +8,11 @@ use arc_swap::ArcSwap;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 use seawall::RateLimiterConfig;
-use seawall_core::rate_limit::{InsufficientCapacity, NotUntil};
 
 use super::runtime::{self, Polled, Runtime, epoch, poll_once};
 use super::store::RedisStore;
-use crate::errors::{Exception, config_error, count, int_in, invalid, seconds, secs, wrong_type};
+use crate::errors::{config_error, secs, string, wrong_type};
+use crate::rate_limit::{cells, delay, limited, max_wait_arg, quota_args, too_many};
 
 type RustLimiter = seawall::redis::SharedRateLimiter;
 
@@ -76,25 +76,6 @@ fn build(store: &RedisStore, name: &str, config: RateLimiterConfig) -> PyResult<
     })
 }
 
-fn cells(n: Option<&Bound<'_, PyAny>>) -> PyResult<u32> {
-    match n.filter(|n| !n.is_none()) {
-        Some(n) => count(n, "n"),
-        None => Ok(1),
-    }
-}
-
-fn too_many(error: InsufficientCapacity) -> PyErr {
-    invalid("n", error)
-}
-
-/// `0.0` when admitted, else the seconds until it would be (never 0.0).
-fn delay(admitted: Result<(), NotUntil>) -> f64 {
-    match admitted {
-        Ok(()) => 0.0,
-        Err(not_until) => secs(not_until.retry_after()).max(1e-9),
-    }
-}
-
 #[pymethods]
 impl SharedRateLimiter {
     #[new]
@@ -113,24 +94,9 @@ impl SharedRateLimiter {
             .map_err(|_| wrong_type("store", "a seawall.RedisStore", store))?
             .clone()
             .unbind();
-        let name = name
-            .cast::<PyString>()
-            .map_err(|_| wrong_type("name", "a str", name))?
-            .clone()
-            .unbind();
-        let rate = int_in(rate, "rate", 0, u64::MAX)?;
-        let period = match period.filter(|v| !v.is_none()) {
-            Some(v) => seconds(v, "period")?,
-            None => Duration::from_secs(1),
-        };
-        let burst = match burst.filter(|v| !v.is_none()) {
-            Some(v) => count(v, "burst")?,
-            None => u32::try_from(rate).unwrap_or(u32::MAX),
-        };
-        let max_wait = match max_wait.filter(|v| !v.is_none()) {
-            Some(v) => Some(secs(seconds(v, "max_wait")?)),
-            None => None,
-        };
+        let name = string(name, "name")?.clone().unbind();
+        let (rate, period, burst) = quota_args(rate, period, burst)?;
+        let max_wait = max_wait_arg(max_wait)?;
         let config = RateLimiterConfig {
             rate,
             period,
@@ -241,8 +207,7 @@ impl SharedRateLimiter {
 
     /// ``RateLimitedError(name, retry_after)``, for the waits of the Python layer.
     fn _limited<'py>(&self, py: Python<'py>, retry_after: f64) -> Bound<'py, PyAny> {
-        Exception::RateLimited
-            .err(py, (self.name.clone_ref(py), retry_after))
+        limited(py, &self.name, retry_after)
             .into_value(py)
             .into_bound(py)
             .into_any()

@@ -10,7 +10,7 @@ use pyo3::types::{PyString, PyType};
 use seawall::redis::{SharedConfig, StoreError, WhenUnavailable};
 
 use super::runtime::{self, Runtime, epoch};
-use crate::errors::{config_error, invalid, seconds, secs, wrong_type};
+use crate::errors::{config_error, given, invalid, seconds, secs, string, wrong_type};
 
 /// A connection to Redis for breakers and rate limiters shared by a fleet of
 /// processes.
@@ -52,10 +52,6 @@ pub(crate) struct LiveStore {
     pub(crate) store: seawall::redis::RedisStore,
 }
 
-fn given<'py>(value: Option<&Bound<'py, PyAny>>) -> Option<Bound<'py, PyAny>> {
-    value.filter(|v| !v.is_none()).cloned()
-}
-
 fn when_unavailable(value: &Bound<'_, PyAny>) -> PyResult<WhenUnavailable> {
     let name = "when_unavailable";
     let text = value
@@ -87,30 +83,22 @@ impl RedisStore {
         probe_lease: Option<&Bound<'_, PyAny>>,
         when_unavailable: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let url = url
-            .cast::<PyString>()
-            .map_err(|_| wrong_type("url", "a str", url))?
-            .to_cow()?
-            .into_owned();
+        let url = string(url, "url")?.to_cow()?.into_owned();
         let mut config = SharedConfig::default();
         if let Some(prefix) = given(prefix) {
-            config.prefix = prefix
-                .cast::<PyString>()
-                .map_err(|_| wrong_type("prefix", "a str", &prefix))?
-                .to_cow()?
-                .into_owned();
+            config.prefix = string(prefix, "prefix")?.to_cow()?.into_owned();
         }
         if let Some(v) = given(timeout) {
-            config.timeout = seconds(&v, "timeout")?;
+            config.timeout = seconds(v, "timeout")?;
         }
         if let Some(v) = given(sync_interval) {
-            config.sync_interval = seconds(&v, "sync_interval")?;
+            config.sync_interval = seconds(v, "sync_interval")?;
         }
         if let Some(v) = given(probe_lease) {
-            config.probe_lease = seconds(&v, "probe_lease")?;
+            config.probe_lease = seconds(v, "probe_lease")?;
         }
         if let Some(v) = given(when_unavailable) {
-            config.when_unavailable = self::when_unavailable(&v)?;
+            config.when_unavailable = self::when_unavailable(v)?;
         }
         config.validate().map_err(config_error)?;
         let store = Self {

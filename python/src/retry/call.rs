@@ -7,6 +7,7 @@ use seawall_core::retry::{GiveUp, RetryState};
 
 use super::Retry;
 use crate::errors::secs;
+use crate::wrapper::wrapper;
 
 /// The sync retry loop.
 pub(crate) fn run<'py>(
@@ -98,43 +99,14 @@ impl RetryCall {
     }
 }
 
-/// A function decorated with a :class:`Retry`: calls it with retries.
-///
-/// ``__wrapped__`` is the original function; it binds as a method.
-#[pyclass(module = "seawall", frozen, dict, weakref)]
-pub(crate) struct Retrying {
-    pub(super) retry: Py<Retry>,
-    pub(super) func: Py<PyAny>,
-}
-
-#[pymethods]
-impl Retrying {
-    #[pyo3(signature = (*args, **kwargs))]
-    fn __call__<'py>(
-        &self,
-        py: Python<'py>,
-        args: &Bound<'py, PyTuple>,
-        kwargs: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        run(self.retry.bind(py), self.func.bind(py), args, kwargs)
-    }
-
-    /// Binds as a method, like a function does.
-    fn __get__<'py>(
-        slf: &Bound<'py, Self>,
-        instance: Option<&Bound<'py, PyAny>>,
-        _owner: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        crate::permit::bind_method(slf.as_any(), instance)
-    }
-
-    /// The policy the function is retried by.
-    #[getter]
-    fn retry(&self, py: Python<'_>) -> Py<Retry> {
-        self.retry.clone_ref(py)
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!("<retrying {}>", self.func.bind(py).repr()?))
+wrapper! {
+    /// A function decorated with a :class:`Retry`: calls it with retries.
+    ///
+    /// ``__wrapped__`` is the original function; it binds as a method.
+    Retrying {
+        retry: Retry,
+        getter_doc: "The policy the function is retried by.",
+        call: run,
+        repr: "retrying",
     }
 }

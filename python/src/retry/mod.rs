@@ -9,7 +9,7 @@ use std::time::Duration;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyFloat, PyInt, PyString, PyTuple, PyType};
+use pyo3::types::{PyDict, PyFloat, PyInt, PyTuple, PyType};
 use seawall_core::backoff::{BackoffState, Jitter};
 use seawall_core::retry::{Failure, GiveUp, RetryDecision, RetryPolicy, RetryState};
 use seawall_core::rng::SharedSplitMix64;
@@ -26,7 +26,9 @@ pub(crate) use stats::RetryStats;
 
 use crate::classify::Classifier;
 use crate::clock::{ClockSource, ManualClock};
-use crate::errors::{config_error, count, int_in, invalid, seconds, secs, wrong_type};
+use crate::errors::{
+    callable, config_error, count, given, int_in, invalid, seconds, secs, string, wrong_type,
+};
 
 /// A retry policy: how many attempts, how long to wait between them, and which
 /// errors are worth retrying. Every decision is the Rust core's, so a ``seed``
@@ -71,10 +73,6 @@ pub(crate) struct Retry {
     counts: stats::Counts,
 }
 
-fn given<'a, 'py>(value: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
-    value.filter(|v| !v.is_none())
-}
-
 #[pymethods]
 impl Retry {
     #[new]
@@ -108,10 +106,7 @@ impl Retry {
             strategy::strategy(strategy, initial_delay, max_delay, multiplier, increment)?;
         b = b.strategy(strategy);
         if let Some(v) = given(jitter) {
-            let text = v
-                .cast::<PyString>()
-                .map_err(|_| wrong_type("jitter", "a str", v))?
-                .to_string();
+            let text = string(v, "jitter")?.to_string();
             let mode = Jitter::from_name(&text).ok_or_else(|| {
                 invalid(
                     "jitter",
@@ -138,8 +133,7 @@ impl Retry {
             None => None,
         };
         let on_retry = match given(on_retry) {
-            Some(v) if v.is_callable() => Some(v.clone().unbind()),
-            Some(v) => return Err(wrong_type("on_retry", "a callable", v)),
+            Some(v) => Some(callable(v, "on_retry")?),
             None => None,
         };
         Ok(Self {
@@ -252,13 +246,7 @@ impl Retry {
 
     /// A plain wrapper that calls ``fn`` with retries (used by the decorator).
     fn _wrap(slf: &Bound<'_, Self>, fn_: &Bound<'_, PyAny>) -> PyResult<Retrying> {
-        if !fn_.is_callable() {
-            return Err(wrong_type("fn", "a callable", fn_));
-        }
-        Ok(Retrying {
-            retry: slf.clone().unbind(),
-            func: fn_.clone().unbind(),
-        })
+        Retrying::new(slf, fn_)
     }
 
     fn __repr__(&self) -> String {

@@ -3,14 +3,9 @@
 use std::time::Duration;
 
 use pyo3::prelude::*;
-use pyo3::types::PyString;
 use seawall_core::backoff::Strategy;
 
-use crate::errors::{invalid, number, seconds, wrong_type};
-
-fn given<'a, 'py>(value: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
-    value.filter(|v| !v.is_none())
-}
+use crate::errors::{given, invalid, number, seconds, string};
 
 fn only_for(name: &str, strategy: &str) -> PyErr {
     invalid(name, format!("does not apply to strategy={strategy:?}"))
@@ -26,10 +21,7 @@ pub(crate) fn strategy(
     increment: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Strategy> {
     let name = match given(strategy) {
-        Some(v) => v
-            .cast::<PyString>()
-            .map_err(|_| wrong_type("strategy", "a str", v))?
-            .to_string(),
+        Some(v) => string(v, "strategy")?.to_string(),
         None => "exponential".to_owned(),
     };
     let initial = match given(initial_delay) {
