@@ -36,8 +36,12 @@ impl Scenario {
 
     /// Step `index`, parsed strictly.
     pub fn step<T: DeserializeOwned>(&self, index: usize) -> Result<T, String> {
-        serde_json::from_value(self.steps[index].clone())
-            .map_err(|e| format!("step {index} ({}): {e}", self.steps[index]))
+        serde_json::from_value(self.steps[index].clone()).map_err(|e| self.at(index, e))
+    }
+
+    /// `error`, located at step `index` (which it quotes).
+    pub fn at(&self, index: usize, error: impl std::fmt::Display) -> String {
+        format!("step {index} ({}): {error}", self.steps[index])
     }
 }
 

@@ -22,22 +22,15 @@ use std::time::Duration;
 
 use seawall::{CircuitBreaker, CircuitBreakerConfig, Error, SlidingWindow, State, Transition};
 use seawall_tests::replay::breaker::{
-    Config, OutcomeSpec, Step, WindowSpec, check_opt, check_transition, reason,
+    Config, OutcomeSpec, Step, WindowSpec, check_repetition, check_state, check_transition, reason,
 };
-use seawall_tests::replay::check;
+use seawall_tests::replay::{check, check_opt, for_each_step_async};
 use seawall_tests::scenario::Scenario;
 use tokio::sync::oneshot;
 
 use crate::aligned::AlignedClock;
 
 type Call<'a> = Pin<Box<dyn Future<Output = Result<(), Error<()>>> + 'a>>;
-
-fn result_of(outcome: OutcomeSpec) -> Result<(), ()> {
-    match outcome {
-        OutcomeSpec::Success => Ok(()),
-        OutcomeSpec::Failure => Err(()),
-    }
-}
 
 /// Polls `call` once: `Some(result)` if it finished.
 async fn poll_once(call: &mut Call<'_>) -> Option<Result<(), Error<()>>> {
@@ -82,7 +75,7 @@ impl Replay<'_> {
         if let Some(latency) = latency {
             tokio::time::advance(latency).await;
         }
-        tx.send(result_of(outcome)).unwrap();
+        tx.send(outcome.result()).unwrap();
         match call.await {
             Ok(()) | Err(Error::Inner(())) => Ok(()),
             Err(other) => Err(format!("unexpected error {other:?}")),
@@ -129,156 +122,111 @@ pub(crate) async fn replay(scenario: &Scenario) -> Result<(), String> {
     let mut in_flight: HashMap<String, (Call<'_>, oneshot::Sender<Result<(), ()>>)> =
         HashMap::new();
 
-    for index in 0..scenario.steps.len() {
-        let step: Step = scenario.step(index)?;
-        let at = |e: String| format!("step {index} ({}): {e}", scenario.steps[index]);
-        let result: Result<(), String> = async {
-            match step {
-                Step::Advance { ms } => tokio::time::advance(Duration::from_millis(ms)).await,
-                Step::SetTime { ms } => match replay.aligned {
-                    Some(clock) => clock.set(ms),
-                    None => return Err("set_time needs the aligned clock".into()),
-                },
-                Step::Acquire {
-                    permit,
-                    rejected,
-                    retry_after_ms,
-                    transition,
-                    probe,
-                } => match (permit, rejected) {
-                    (Some(name), None) => {
-                        let (tx, rx) = oneshot::channel::<Result<(), ()>>();
-                        let mut call: Call<'_> =
-                            Box::pin(breaker.call(|| async move { rx.await.unwrap() }));
-                        if let Some(done) = poll_once(&mut call).await {
-                            return Err(format!("not admitted: {done:?}"));
-                        }
-                        check_transition(&transition, replay.caused()?)?;
-                        // Through `call`, a permit is a probe exactly when the
-                        // breaker is half-open once it is admitted.
-                        check_opt("probe", probe, breaker.state() == State::HalfOpen)?;
-                        if in_flight.insert(name.clone(), (call, tx)).is_some() {
-                            return Err(format!("permit {name:?} is already held"));
-                        }
+    for_each_step_async(scenario, async |step: Step| -> Result<(), String> {
+        match step {
+            Step::Advance { ms } => tokio::time::advance(Duration::from_millis(ms)).await,
+            Step::SetTime { ms } => match replay.aligned {
+                Some(clock) => clock.set(ms),
+                None => return Err("set_time needs the aligned clock".into()),
+            },
+            Step::Acquire {
+                permit,
+                rejected,
+                retry_after_ms,
+                transition,
+                probe,
+            } => match (permit, rejected) {
+                (Some(name), None) => {
+                    let (tx, rx) = oneshot::channel::<Result<(), ()>>();
+                    let mut call: Call<'_> =
+                        Box::pin(breaker.call(|| async move { rx.await.unwrap() }));
+                    if let Some(done) = poll_once(&mut call).await {
+                        return Err(format!("not admitted: {done:?}"));
                     }
-                    (None, Some(expected)) => {
-                        let error = match breaker.call(|| async { Ok::<(), ()>(()) }).await {
-                            Err(Error::Rejected(rejection)) => rejection,
-                            other => return Err(format!("expected a rejection, got {other:?}")),
-                        };
-                        check("reason", &reason(&expected)?, &error.reason())?;
-                        if let Some(expected) = retry_after_ms {
-                            check(
-                                "retry_after",
-                                &expected.map(Duration::from_millis),
-                                &error.retry_after(),
-                            )?;
-                        }
-                        check_transition(&transition, replay.caused()?)?;
-                    }
-                    _ => return Err("acquire takes exactly one of permit and rejected".into()),
-                },
-                Step::Call {
-                    outcome,
-                    latency_ms,
-                    repeat,
-                    transition,
-                } => {
-                    let repeat = repeat.unwrap_or(1);
-                    for i in 0..repeat {
-                        replay
-                            .call(outcome, latency_ms.map(Duration::from_millis))
-                            .await
-                            .map_err(|e| format!("call {} of {repeat}: {e}", i + 1))?;
-                        let caused = replay.caused()?;
-                        if i + 1 < repeat {
-                            check("transition before the last repetition", &None, &caused)?;
-                        } else {
-                            check_transition(&transition, caused)?;
-                        }
+                    check_transition(&transition, replay.caused()?)?;
+                    // Through `call`, a permit is a probe exactly when the
+                    // breaker is half-open once it is admitted.
+                    check_opt("probe", probe, breaker.state() == State::HalfOpen)?;
+                    if in_flight.insert(name.clone(), (call, tx)).is_some() {
+                        return Err(format!("permit {name:?} is already held"));
                     }
                 }
-                Step::Record {
-                    permit,
-                    outcome,
-                    latency_ms,
-                    transition,
-                } => {
-                    if latency_ms.is_some() {
-                        return Err("latency_ms on record: not replayable through call".into());
-                    }
-                    let (call, tx) = in_flight
-                        .remove(&permit)
-                        .ok_or_else(|| format!("no permit {permit:?}"))?;
-                    tx.send(result_of(outcome)).unwrap();
-                    match call.await {
-                        Ok(()) | Err(Error::Inner(())) => {}
-                        Err(other) => return Err(format!("unexpected error {other:?}")),
+                (None, Some(expected)) => {
+                    let error = match breaker.call(|| async { Ok::<(), ()>(()) }).await {
+                        Err(Error::Rejected(rejection)) => rejection,
+                        other => return Err(format!("expected a rejection, got {other:?}")),
+                    };
+                    check("reason", &reason(&expected)?, &error.reason())?;
+                    if let Some(expected) = retry_after_ms {
+                        check(
+                            "retry_after",
+                            &expected.map(Duration::from_millis),
+                            &error.retry_after(),
+                        )?;
                     }
                     check_transition(&transition, replay.caused()?)?;
                 }
-                Step::Release { permit } => {
-                    // Dropping the in-flight call future cancels the call.
-                    drop(
-                        in_flight
-                            .remove(&permit)
-                            .ok_or_else(|| format!("no permit {permit:?}"))?,
-                    );
-                }
-                Step::ForceOpen { transition } => {
-                    check_transition(&transition, breaker.force_open())?;
-                    replay.caused()?;
-                }
-                Step::Disable { transition } => {
-                    check_transition(&transition, breaker.disable())?;
-                    replay.caused()?;
-                }
-                Step::Reset { transition } => {
-                    check_transition(&transition, breaker.reset())?;
-                    replay.caused()?;
-                }
-                Step::ExpectState { state } => {
-                    let expected = State::from_name(&state)
-                        .ok_or_else(|| format!("unknown state {state:?}"))?;
-                    check("state", &expected, &breaker.state())?;
-                }
-                Step::ExpectStats {
-                    permitted,
-                    successful,
-                    failed,
-                    slow,
-                    rejected,
-                    released,
-                    state_transitions,
-                } => {
-                    let stats = breaker.stats();
-                    check_opt("permitted", permitted, stats.permitted)?;
-                    check_opt("successful", successful, stats.successful)?;
-                    check_opt("failed", failed, stats.failed)?;
-                    check_opt("slow", slow, stats.slow)?;
-                    check_opt("rejected", rejected, stats.rejected)?;
-                    check_opt("released", released, stats.released)?;
-                    check_opt(
-                        "state_transitions",
-                        state_transitions,
-                        stats.state_transitions,
-                    )?;
-                }
-                Step::ExpectWindow {
-                    calls,
-                    failed,
-                    slow,
-                } => {
-                    let totals = breaker.window_totals();
-                    check_opt("window calls", calls, totals.calls)?;
-                    check_opt("window failed", failed, totals.failed)?;
-                    check_opt("window slow", slow, totals.slow)?;
+                _ => return Err("acquire takes exactly one of permit and rejected".into()),
+            },
+            Step::Call {
+                outcome,
+                latency_ms,
+                repeat,
+                transition,
+            } => {
+                let repeat = repeat.unwrap_or(1);
+                for i in 0..repeat {
+                    replay
+                        .call(outcome, latency_ms.map(Duration::from_millis))
+                        .await
+                        .map_err(|e| format!("call {} of {repeat}: {e}", i + 1))?;
+                    check_repetition(i, repeat, &transition, replay.caused()?)?;
                 }
             }
-            Ok(())
+            Step::Record {
+                permit,
+                outcome,
+                latency_ms,
+                transition,
+            } => {
+                if latency_ms.is_some() {
+                    return Err("latency_ms on record: not replayable through call".into());
+                }
+                let (call, tx) = in_flight
+                    .remove(&permit)
+                    .ok_or_else(|| format!("no permit {permit:?}"))?;
+                tx.send(outcome.result()).unwrap();
+                match call.await {
+                    Ok(()) | Err(Error::Inner(())) => {}
+                    Err(other) => return Err(format!("unexpected error {other:?}")),
+                }
+                check_transition(&transition, replay.caused()?)?;
+            }
+            Step::Release { permit } => {
+                // Dropping the in-flight call future cancels the call.
+                drop(
+                    in_flight
+                        .remove(&permit)
+                        .ok_or_else(|| format!("no permit {permit:?}"))?,
+                );
+            }
+            Step::ForceOpen { transition } => {
+                check_transition(&transition, breaker.force_open())?;
+                replay.caused()?;
+            }
+            Step::Disable { transition } => {
+                check_transition(&transition, breaker.disable())?;
+                replay.caused()?;
+            }
+            Step::Reset { transition } => {
+                check_transition(&transition, breaker.reset())?;
+                replay.caused()?;
+            }
+            Step::ExpectState { state } => check_state(&state, breaker.state())?,
+            Step::ExpectStats(expected) => expected.check(&breaker.stats())?,
+            Step::ExpectWindow(expected) => expected.check(&breaker.window_totals())?,
         }
-        .await;
-        result.map_err(at)?;
-    }
-    Ok(())
+        Ok(())
+    })
+    .await
 }

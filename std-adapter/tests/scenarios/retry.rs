@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use seawall::core::retry::GiveUp;
 use seawall::{Failure, RetryError, RetryListener, RetryPolicy, RetryStrategy, Seed};
-use seawall_tests::replay::check;
 use seawall_tests::replay::retry::{
     Config, ExpectedDecision, Step, expected_decision, expected_delays,
 };
+use seawall_tests::replay::{check, for_each_step_async};
 use seawall_tests::scenario::Scenario;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -124,99 +124,90 @@ pub(crate) async fn replay(scenario: &Scenario) -> Result<(), String> {
     policy.listener = Some(Arc::new(Listener(events)));
     let mut call: Option<Call> = None;
 
-    for index in 0..scenario.steps.len() {
-        let step: Step = scenario.step(index)?;
-        let result: Result<(), String> = async {
-            match step {
-                Step::Advance { ms } => tokio::time::advance(Duration::from_millis(ms)).await,
-                Step::SetTime { .. } => {
-                    return Err("set_time: tokio's clock cannot go backwards".into());
+    for_each_step_async(scenario, async |step: Step| -> Result<(), String> {
+        match step {
+            Step::Advance { ms } => tokio::time::advance(Duration::from_millis(ms)).await,
+            Step::SetTime { .. } => {
+                return Err("set_time: tokio's clock cannot go backwards".into());
+            }
+            Step::Start => {
+                if call.is_some() {
+                    return Err("a call is already in progress".into());
                 }
-                Step::Start => {
-                    if call.is_some() {
-                        return Err("a call is already in progress".into());
-                    }
-                    let mut started = Call::start(&policy);
-                    // The call starts now: its deadline counts from here.
-                    let first = started.current().await?;
-                    started.current = Some(first);
-                    call = Some(started);
-                }
-                Step::Fail {
-                    retryable,
-                    retry_after_ms,
-                    delay_ms,
-                    delay_ns,
-                    give_up,
-                } => {
-                    let expected = expected_decision(delay_ms, delay_ns, give_up.as_deref())?;
-                    let running = call.as_mut().ok_or("no call in progress")?;
-                    let ending = running.current().await?;
-                    let failed = Failed {
-                        retryable: retryable.unwrap_or(true),
-                        retry_after: retry_after_ms.map(Duration::from_millis),
-                    };
-                    ending
-                        .send(Err(failed))
-                        .map_err(|_| "the attempt is gone")?;
-                    let actual = match decisions.recv().await.ok_or("no decision")? {
-                        Event::Retry(delay) => ExpectedDecision::Retry(delay.as_nanos() as u64),
-                        Event::GiveUp(reason) => ExpectedDecision::GiveUp(reason),
-                    };
-                    check("decision", &expected, &actual)?;
-                    match actual {
-                        ExpectedDecision::Retry(_) => running.attempt += 1,
-                        ExpectedDecision::GiveUp(reason) => {
-                            let ended = call.take().expect("a call in progress");
-                            let error = ended.task.await.map_err(|e| e.to_string())?;
-                            match error {
-                                Err(error) => check("reason", &reason, &error.reason)?,
-                                Ok(()) => return Err("gave up, yet succeeded".into()),
-                            }
+                let mut started = Call::start(&policy);
+                // The call starts now: its deadline counts from here.
+                let first = started.current().await?;
+                started.current = Some(first);
+                call = Some(started);
+            }
+            Step::Fail {
+                retryable,
+                retry_after_ms,
+                delay_ms,
+                delay_ns,
+                give_up,
+            } => {
+                let expected = expected_decision(delay_ms, delay_ns, give_up.as_deref())?;
+                let running = call.as_mut().ok_or("no call in progress")?;
+                let ending = running.current().await?;
+                let failed = Failed {
+                    retryable: retryable.unwrap_or(true),
+                    retry_after: retry_after_ms.map(Duration::from_millis),
+                };
+                ending
+                    .send(Err(failed))
+                    .map_err(|_| "the attempt is gone")?;
+                let actual = match decisions.recv().await.ok_or("no decision")? {
+                    Event::Retry(delay) => ExpectedDecision::Retry(delay.as_nanos() as u64),
+                    Event::GiveUp(reason) => ExpectedDecision::GiveUp(reason),
+                };
+                check("decision", &expected, &actual)?;
+                match actual {
+                    ExpectedDecision::Retry(_) => running.attempt += 1,
+                    ExpectedDecision::GiveUp(reason) => {
+                        let ended = call.take().expect("a call in progress");
+                        let error = ended.task.await.map_err(|e| e.to_string())?;
+                        match error {
+                            Err(error) => check("reason", &reason, &error.reason)?,
+                            Ok(()) => return Err("gave up, yet succeeded".into()),
                         }
                     }
                 }
-                Step::Succeed => {
-                    let mut running = call.take().ok_or("no call in progress")?;
-                    let ending = running.current().await?;
-                    ending.send(Ok(())).map_err(|_| "the attempt is gone")?;
-                    let outcome = running.task.await.map_err(|e| e.to_string())?;
-                    outcome.map_err(|e| format!("failed: {e:?}"))?;
-                }
-                Step::ExpectAttempt { attempt } => {
-                    let running = call.as_ref().ok_or("no call in progress")?;
-                    check("attempt", &attempt, &running.attempt)?;
-                }
-                Step::ExpectBudget {
-                    tokens,
-                    allows_retry,
-                } => {
-                    let budget = budget.as_ref().ok_or("no budget")?;
-                    if let Some(tokens) = tokens {
-                        check("tokens", &tokens, &budget.tokens())?;
-                    }
-                    if let Some(allows) = allows_retry {
-                        check("allows_retry", &allows, &budget.allows_retry())?;
-                    }
-                }
-                Step::ExpectDelays {
-                    delays_ms,
-                    delays_ns,
-                } => {
-                    let expected = expected_delays(delays_ms, delays_ns)?;
-                    let actual: Vec<u64> = policy
-                        .preview_delays(expected.len())
-                        .into_iter()
-                        .map(|d| d.as_nanos() as u64)
-                        .collect();
-                    check("delays (ns)", &expected, &actual)?;
-                }
             }
-            Ok(())
+            Step::Succeed => {
+                let mut running = call.take().ok_or("no call in progress")?;
+                let ending = running.current().await?;
+                ending.send(Ok(())).map_err(|_| "the attempt is gone")?;
+                let outcome = running.task.await.map_err(|e| e.to_string())?;
+                outcome.map_err(|e| format!("failed: {e:?}"))?;
+            }
+            Step::ExpectAttempt { attempt } => {
+                let running = call.as_ref().ok_or("no call in progress")?;
+                check("attempt", &attempt, &running.attempt)?;
+            }
+            Step::ExpectBudget(expected) => {
+                let budget = budget.as_ref().ok_or("no budget")?;
+                if expected.is_empty() {
+                    return Err("expect_budget checks nothing".into());
+                }
+                expected.check(budget.tokens(), budget.allows_retry())?;
+            }
+            Step::ExpectDelays {
+                delays_ms,
+                delays_ns,
+            } => {
+                let expected = expected_delays(delays_ms, delays_ns)?;
+                let actual: Vec<u64> = policy
+                    .preview_delays(expected.len())
+                    .into_iter()
+                    .map(|d| d.as_nanos() as u64)
+                    .collect();
+                check("delays (ns)", &expected, &actual)?;
+            }
         }
-        .await;
-        result.map_err(|e| format!("step {index} ({}): {e}", scenario.steps[index]))?;
-    }
+        Ok(())
+    })
+    .await?;
     if let Some(running) = call {
         running.task.abort();
     }

@@ -3,14 +3,16 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use seawall_core::Stats;
 use seawall_core::breaker::{
     AnyWindow, BreakerConfig, Bucket, CircuitBreaker, CountWindow, Outcome, Permit, RejectReason,
-    Slot, State, TimeWindow, Transition,
+    Slot, State, TimeWindow, Transition, WindowTotals,
 };
 use seawall_core::time::{Instant, ManualClock};
 use serde::Deserialize;
 
-use super::check;
+pub use super::check_opt;
+use super::{check, for_each_step};
 use crate::scenario::{Scenario, present};
 
 /// The scenario's configuration keys.
@@ -127,6 +129,18 @@ pub enum OutcomeSpec {
     Failure,
 }
 
+impl OutcomeSpec {
+    /// The result of a call that ends with this outcome. The scenarios'
+    /// calls fail with no payload, hence the unit error.
+    #[allow(clippy::result_unit_err)]
+    pub fn result(self) -> Result<(), ()> {
+        match self {
+            OutcomeSpec::Success => Ok(()),
+            OutcomeSpec::Failure => Err(()),
+        }
+    }
+}
+
 impl From<OutcomeSpec> for Outcome {
     fn from(spec: OutcomeSpec) -> Outcome {
         match spec {
@@ -193,20 +207,68 @@ pub enum Step {
     ExpectState {
         state: String,
     },
-    ExpectStats {
-        permitted: Option<u64>,
-        successful: Option<u64>,
-        failed: Option<u64>,
-        slow: Option<u64>,
-        rejected: Option<u64>,
-        released: Option<u64>,
-        state_transitions: Option<u64>,
-    },
-    ExpectWindow {
-        calls: Option<u32>,
-        failed: Option<u32>,
-        slow: Option<u32>,
-    },
+    ExpectStats(ExpectedStats),
+    ExpectWindow(ExpectedWindow),
+}
+
+/// An `expect_stats` step: the counters it checks (absent: not checked).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // the fields are the README's, one to one
+pub struct ExpectedStats {
+    pub permitted: Option<u64>,
+    pub successful: Option<u64>,
+    pub failed: Option<u64>,
+    pub slow: Option<u64>,
+    pub rejected: Option<u64>,
+    pub released: Option<u64>,
+    pub state_transitions: Option<u64>,
+}
+
+impl ExpectedStats {
+    /// Checks the breaker's counters.
+    pub fn check(&self, stats: &Stats) -> Result<(), String> {
+        check_opt("permitted", self.permitted, stats.permitted)?;
+        check_opt("successful", self.successful, stats.successful)?;
+        check_opt("failed", self.failed, stats.failed)?;
+        check_opt("slow", self.slow, stats.slow)?;
+        check_opt("rejected", self.rejected, stats.rejected)?;
+        check_opt("released", self.released, stats.released)?;
+        check_opt(
+            "state_transitions",
+            self.state_transitions,
+            stats.state_transitions,
+        )
+    }
+}
+
+/// An `expect_window` step: the window's totals it checks (absent: not checked).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // the fields are the README's, one to one
+pub struct ExpectedWindow {
+    pub calls: Option<u32>,
+    pub failed: Option<u32>,
+    pub slow: Option<u32>,
+}
+
+impl ExpectedWindow {
+    /// Checks the outcomes in the breaker's window.
+    pub fn check(&self, totals: &WindowTotals) -> Result<(), String> {
+        check_opt("window calls", self.calls, totals.calls)?;
+        check_opt("window failed", self.failed, totals.failed)?;
+        check_opt("window slow", self.slow, totals.slow)
+    }
+}
+
+/// Parses a state's name (`closed`, `half_open`, ...).
+pub fn parse_state(name: &str) -> Result<State, String> {
+    State::from_name(name).ok_or_else(|| format!("unknown state {name:?}"))
+}
+
+/// Checks an `expect_state` step.
+pub fn check_state(expected: &str, actual: State) -> Result<(), String> {
+    check("state", &parse_state(expected)?, &actual)
 }
 
 /// Parses `"closed->open"`.
@@ -214,11 +276,9 @@ pub fn parse_transition(text: &str) -> Result<Transition, String> {
     let (from, to) = text
         .split_once("->")
         .ok_or_else(|| format!("transition {text:?} is not \"from->to\""))?;
-    let state =
-        |name: &str| State::from_name(name.trim()).ok_or_else(|| format!("unknown state {name:?}"));
     Ok(Transition {
-        from: state(from)?,
-        to: state(to)?,
+        from: parse_state(from.trim())?,
+        to: parse_state(to.trim())?,
     })
 }
 
@@ -236,6 +296,21 @@ pub fn check_transition(
     }
 }
 
+/// Checks what call `i` (from 0) of a `call` step repeated `repeat` times
+/// caused: nothing before the last, the step's `transition` at the last.
+pub fn check_repetition(
+    i: u32,
+    repeat: u32,
+    expected: &Expected<String>,
+    caused: Option<Transition>,
+) -> Result<(), String> {
+    if i + 1 < repeat {
+        check("transition before the last repetition", &None, &caused)
+    } else {
+        check_transition(expected, caused)
+    }
+}
+
 /// Parses a rejection reason (`open`, `half_open_full`, `forced_open`).
 pub fn reason(name: &str) -> Result<RejectReason, String> {
     [
@@ -248,18 +323,6 @@ pub fn reason(name: &str) -> Result<RejectReason, String> {
     .ok_or_else(|| format!("unknown rejection reason {name:?}"))
 }
 
-/// Checks an optional expectation (`None`: not checked).
-pub fn check_opt<T: PartialEq + std::fmt::Debug>(
-    what: &str,
-    expected: Option<T>,
-    actual: T,
-) -> Result<(), String> {
-    match expected {
-        Some(expected) => check(what, &expected, &actual),
-        None => Ok(()),
-    }
-}
-
 /// Replays a `circuit_breaker` scenario.
 pub fn replay(scenario: &Scenario) -> Result<(), String> {
     let config: Config = scenario.config()?;
@@ -268,142 +331,96 @@ pub fn replay(scenario: &Scenario) -> Result<(), String> {
     let clock = ManualClock::starting_at(Instant::from_millis(scenario.start_ms));
     let mut permits: HashMap<String, Permit<'_, &BreakerConfig, Window>> = HashMap::new();
 
-    for index in 0..scenario.steps.len() {
-        let step: Step = scenario.step(index)?;
-        let at = |e: String| format!("step {index} ({}): {e}", scenario.steps[index]);
-        let result: Result<(), String> = (|| {
-            match step {
-                Step::Advance { ms } => clock.advance(Duration::from_millis(ms)),
-                Step::SetTime { ms } => clock.set(Instant::from_millis(ms)),
-                Step::Acquire {
-                    permit,
-                    rejected,
-                    retry_after_ms,
-                    transition,
-                    probe,
-                } => match (permit, rejected) {
-                    (Some(name), None) => {
-                        if retry_after_ms.is_some() {
-                            return Err("retry_after_ms only goes with rejected".into());
-                        }
-                        let got = breaker
-                            .try_acquire(&clock)
-                            .map_err(|r| format!("rejected: {r}"))?;
-                        check_transition(&transition, got.transition())?;
-                        check_opt("probe", probe, got.is_probe())?;
-                        if permits.insert(name.clone(), got).is_some() {
-                            return Err(format!("permit {name:?} is already held"));
-                        }
+    for_each_step(scenario, |step: Step| {
+        match step {
+            Step::Advance { ms } => clock.advance(Duration::from_millis(ms)),
+            Step::SetTime { ms } => clock.set(Instant::from_millis(ms)),
+            Step::Acquire {
+                permit,
+                rejected,
+                retry_after_ms,
+                transition,
+                probe,
+            } => match (permit, rejected) {
+                (Some(name), None) => {
+                    if retry_after_ms.is_some() {
+                        return Err("retry_after_ms only goes with rejected".into());
                     }
-                    (None, Some(expected)) => {
-                        if probe.is_some() {
-                            return Err("probe only goes with permit".into());
-                        }
-                        let rejection = match breaker.try_acquire(&clock) {
-                            Ok(_) => return Err("admitted, expected a rejection".into()),
-                            Err(rejection) => rejection,
-                        };
-                        check("reason", &reason(&expected)?, &rejection.reason())?;
-                        if let Some(expected) = retry_after_ms {
-                            let actual = rejection.retry_after().map(|d| d.as_nanos());
-                            check(
-                                "retry_after (ns)",
-                                &expected.map(|ms| u128::from(ms) * 1_000_000),
-                                &actual,
-                            )?;
-                        }
-                        check_transition(&transition, rejection.transition())?;
-                    }
-                    _ => return Err("acquire takes exactly one of permit and rejected".into()),
-                },
-                Step::Call {
-                    outcome,
-                    latency_ms,
-                    repeat,
-                    transition,
-                } => {
-                    let repeat = repeat.unwrap_or(1);
-                    for i in 0..repeat {
-                        let permit = breaker
-                            .try_acquire(&clock)
-                            .map_err(|r| format!("call {} of {repeat} rejected: {r}", i + 1))?;
-                        let latency = latency_ms.map(Duration::from_millis);
-                        let caused = permit.record(outcome.into(), latency, &clock);
-                        if i + 1 < repeat {
-                            check("transition before the last repetition", &None, &caused)?;
-                        } else {
-                            check_transition(&transition, caused)?;
-                        }
+                    let got = breaker
+                        .try_acquire(&clock)
+                        .map_err(|r| format!("rejected: {r}"))?;
+                    check_transition(&transition, got.transition())?;
+                    check_opt("probe", probe, got.is_probe())?;
+                    if permits.insert(name.clone(), got).is_some() {
+                        return Err(format!("permit {name:?} is already held"));
                     }
                 }
-                Step::Record {
-                    permit,
-                    outcome,
-                    latency_ms,
-                    transition,
-                } => {
-                    let held = permits
-                        .remove(&permit)
-                        .ok_or_else(|| format!("no permit {permit:?}"))?;
-                    let caused = held.record(
-                        outcome.into(),
-                        latency_ms.map(Duration::from_millis),
-                        &clock,
-                    );
-                    check_transition(&transition, caused)?;
+                (None, Some(expected)) => {
+                    if probe.is_some() {
+                        return Err("probe only goes with permit".into());
+                    }
+                    let rejection = match breaker.try_acquire(&clock) {
+                        Ok(_) => return Err("admitted, expected a rejection".into()),
+                        Err(rejection) => rejection,
+                    };
+                    check("reason", &reason(&expected)?, &rejection.reason())?;
+                    if let Some(expected) = retry_after_ms {
+                        let actual = rejection.retry_after().map(|d| d.as_nanos());
+                        check(
+                            "retry_after (ns)",
+                            &expected.map(|ms| u128::from(ms) * 1_000_000),
+                            &actual,
+                        )?;
+                    }
+                    check_transition(&transition, rejection.transition())?;
                 }
-                Step::Release { permit } => {
-                    permits
-                        .remove(&permit)
-                        .ok_or_else(|| format!("no permit {permit:?}"))?
-                        .release();
-                }
-                Step::ForceOpen { transition } => {
-                    check_transition(&transition, breaker.force_open())?
-                }
-                Step::Disable { transition } => check_transition(&transition, breaker.disable())?,
-                Step::Reset { transition } => check_transition(&transition, breaker.reset())?,
-                Step::ExpectState { state } => {
-                    let expected = State::from_name(&state)
-                        .ok_or_else(|| format!("unknown state {state:?}"))?;
-                    check("state", &expected, &breaker.state())?;
-                }
-                Step::ExpectStats {
-                    permitted,
-                    successful,
-                    failed,
-                    slow,
-                    rejected,
-                    released,
-                    state_transitions,
-                } => {
-                    let stats = breaker.stats();
-                    check_opt("permitted", permitted, stats.permitted)?;
-                    check_opt("successful", successful, stats.successful)?;
-                    check_opt("failed", failed, stats.failed)?;
-                    check_opt("slow", slow, stats.slow)?;
-                    check_opt("rejected", rejected, stats.rejected)?;
-                    check_opt("released", released, stats.released)?;
-                    check_opt(
-                        "state_transitions",
-                        state_transitions,
-                        stats.state_transitions,
-                    )?;
-                }
-                Step::ExpectWindow {
-                    calls,
-                    failed,
-                    slow,
-                } => {
-                    let totals = breaker.window_totals(&clock);
-                    check_opt("window calls", calls, totals.calls)?;
-                    check_opt("window failed", failed, totals.failed)?;
-                    check_opt("window slow", slow, totals.slow)?;
+                _ => return Err("acquire takes exactly one of permit and rejected".into()),
+            },
+            Step::Call {
+                outcome,
+                latency_ms,
+                repeat,
+                transition,
+            } => {
+                let repeat = repeat.unwrap_or(1);
+                for i in 0..repeat {
+                    let permit = breaker
+                        .try_acquire(&clock)
+                        .map_err(|r| format!("call {} of {repeat} rejected: {r}", i + 1))?;
+                    let latency = latency_ms.map(Duration::from_millis);
+                    let caused = permit.record(outcome.into(), latency, &clock);
+                    check_repetition(i, repeat, &transition, caused)?;
                 }
             }
-            Ok(())
-        })();
-        result.map_err(at)?;
-    }
-    Ok(())
+            Step::Record {
+                permit,
+                outcome,
+                latency_ms,
+                transition,
+            } => {
+                let held = permits
+                    .remove(&permit)
+                    .ok_or_else(|| format!("no permit {permit:?}"))?;
+                let caused = held.record(
+                    outcome.into(),
+                    latency_ms.map(Duration::from_millis),
+                    &clock,
+                );
+                check_transition(&transition, caused)?;
+            }
+            Step::Release { permit } => {
+                permits
+                    .remove(&permit)
+                    .ok_or_else(|| format!("no permit {permit:?}"))?
+                    .release();
+            }
+            Step::ForceOpen { transition } => check_transition(&transition, breaker.force_open())?,
+            Step::Disable { transition } => check_transition(&transition, breaker.disable())?,
+            Step::Reset { transition } => check_transition(&transition, breaker.reset())?,
+            Step::ExpectState { state } => check_state(&state, breaker.state())?,
+            Step::ExpectStats(expected) => expected.check(&breaker.stats())?,
+            Step::ExpectWindow(expected) => expected.check(&breaker.window_totals(&clock))?,
+        }
+        Ok(())
+    })
 }

@@ -7,7 +7,7 @@ use seawall_core::bulkhead::{Bulkhead, BulkheadGuard};
 use seawall_core::time::{Instant, ManualClock};
 use serde::Deserialize;
 
-use super::check;
+use super::{check_opt, for_each_step};
 use crate::scenario::Scenario;
 
 /// The scenario's configuration keys.
@@ -45,10 +45,29 @@ pub enum Step {
     Exit {
         guard: String,
     },
-    Expect {
-        in_flight: Option<u32>,
-        available: Option<u32>,
-    },
+    Expect(ExpectedPlaces),
+}
+
+/// An `expect` step: the places it checks (absent: not checked).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // the fields are the README's, one to one
+pub struct ExpectedPlaces {
+    pub in_flight: Option<u32>,
+    pub available: Option<u32>,
+}
+
+impl ExpectedPlaces {
+    /// Whether the step checks nothing (a mistake in a scenario file).
+    pub fn is_empty(&self) -> bool {
+        self.in_flight.is_none() && self.available.is_none()
+    }
+
+    /// Checks the bulkhead's calls in flight and free places.
+    pub fn check(&self, in_flight: u32, available: u32) -> Result<(), String> {
+        check_opt("in_flight", self.in_flight, in_flight)?;
+        check_opt("available", self.available, available)
+    }
 }
 
 /// Replays a `bulkhead` scenario.
@@ -59,59 +78,43 @@ pub fn replay(scenario: &Scenario) -> Result<(), String> {
     let clock = ManualClock::starting_at(Instant::from_millis(scenario.start_ms));
     let mut guards: HashMap<String, BulkheadGuard<'_>> = HashMap::new();
 
-    for index in 0..scenario.steps.len() {
-        let step: Step = scenario.step(index)?;
-        let at = |e: String| format!("step {index} ({}): {e}", scenario.steps[index]);
-        let result: Result<(), String> = (|| {
-            match step {
-                Step::Advance { ms } => clock.advance(Duration::from_millis(ms)),
-                Step::SetTime { ms } => clock.set(Instant::from_millis(ms)),
-                Step::Enter { guard, rejected } => match (guard, rejected) {
-                    (Some(name), None) => {
-                        let guard = bulkhead
-                            .try_enter()
-                            .map_err(|full| format!("rejected: {full}"))?;
-                        if guards.insert(name.clone(), guard).is_some() {
-                            return Err(format!("guard {name:?} is already held"));
-                        }
-                    }
-                    (None, Some(true)) => {
-                        if bulkhead.try_enter().is_ok() {
-                            return Err("admitted, expected a rejection".into());
-                        }
-                    }
-                    _ => {
-                        return Err(
-                            "enter takes exactly one of guard and \"rejected\": true".into()
-                        );
-                    }
-                },
-                Step::Exit { guard } => {
-                    let held = guards
-                        .remove(&guard)
-                        .ok_or_else(|| format!("no guard {guard:?}"))?;
-                    drop(held);
-                }
-                Step::Expect {
-                    in_flight,
-                    available,
-                } => {
-                    if in_flight.is_none() && available.is_none() {
-                        return Err("expect checks nothing".into());
-                    }
-                    if let Some(expected) = in_flight {
-                        check("in_flight", &expected, &bulkhead.in_flight())?;
-                    }
-                    if let Some(expected) = available {
-                        check("available", &expected, &bulkhead.available())?;
+    for_each_step(scenario, |step: Step| {
+        match step {
+            Step::Advance { ms } => clock.advance(Duration::from_millis(ms)),
+            Step::SetTime { ms } => clock.set(Instant::from_millis(ms)),
+            Step::Enter { guard, rejected } => match (guard, rejected) {
+                (Some(name), None) => {
+                    let guard = bulkhead
+                        .try_enter()
+                        .map_err(|full| format!("rejected: {full}"))?;
+                    if guards.insert(name.clone(), guard).is_some() {
+                        return Err(format!("guard {name:?} is already held"));
                     }
                 }
+                (None, Some(true)) => {
+                    if bulkhead.try_enter().is_ok() {
+                        return Err("admitted, expected a rejection".into());
+                    }
+                }
+                _ => {
+                    return Err("enter takes exactly one of guard and \"rejected\": true".into());
+                }
+            },
+            Step::Exit { guard } => {
+                let held = guards
+                    .remove(&guard)
+                    .ok_or_else(|| format!("no guard {guard:?}"))?;
+                drop(held);
             }
-            Ok(())
-        })();
-        result.map_err(at)?;
-    }
-    Ok(())
+            Step::Expect(expected) => {
+                if expected.is_empty() {
+                    return Err("expect checks nothing".into());
+                }
+                expected.check(bulkhead.in_flight(), bulkhead.available())?;
+            }
+        }
+        Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use seawall_core::rate_limit::{Quota, RateLimiter};
+use seawall_core::rate_limit::{InsufficientCapacity, NotUntil, Quota, RateLimiter};
 use seawall_core::time::{Instant, ManualClock};
 use serde::Deserialize;
 
-use super::check;
+use super::{check, for_each_step};
 use crate::scenario::Scenario;
 
 /// The scenario's configuration keys.
@@ -36,21 +36,45 @@ impl Config {
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 #[allow(missing_docs)] // the fields are the README's, one to one
 pub enum Step {
-    Advance {
-        ms: u64,
-    },
-    SetTime {
-        ms: u64,
-    },
-    Check {
-        n: Option<u32>,
-        repeat: Option<u32>,
-        allowed: Option<bool>,
-        retry_after_ms: Option<u64>,
-        retry_after_ns: Option<u64>,
-        error: Option<String>,
-    },
+    Advance { ms: u64 },
+    SetTime { ms: u64 },
+    Check(CheckStep),
     Reset,
+}
+
+/// A `check` step.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // the fields are the README's, one to one
+pub struct CheckStep {
+    pub n: Option<u32>,
+    pub repeat: Option<u32>,
+    pub allowed: Option<bool>,
+    pub retry_after_ms: Option<u64>,
+    pub retry_after_ns: Option<u64>,
+    pub error: Option<String>,
+}
+
+impl CheckStep {
+    /// The cells each check takes (default 1).
+    pub fn n(&self) -> u32 {
+        self.n.unwrap_or(1)
+    }
+
+    /// How many checks the step makes (default 1).
+    pub fn repeat(&self) -> u32 {
+        self.repeat.unwrap_or(1)
+    }
+
+    /// What each check expects (see [`expected_check`]).
+    pub fn expected(&self) -> Result<ExpectedCheck, String> {
+        expected_check(
+            self.allowed,
+            self.retry_after_ms,
+            self.retry_after_ns,
+            self.error.as_deref(),
+        )
+    }
 }
 
 /// What a `check` step expects, for each repetition.
@@ -62,6 +86,26 @@ pub enum ExpectedCheck {
     Refused(Option<u64>),
     /// `n` is more than the burst.
     InsufficientCapacity,
+}
+
+impl ExpectedCheck {
+    /// What a refusal with `wait` is, compared with this expectation: the
+    /// wait is left out when the step does not give it.
+    pub fn refused(self, wait: Duration) -> ExpectedCheck {
+        match self {
+            ExpectedCheck::Refused(None) => ExpectedCheck::Refused(None),
+            _ => ExpectedCheck::Refused(Some(wait.as_nanos() as u64)),
+        }
+    }
+
+    /// What a weighted check's answer is, compared with this expectation.
+    pub fn observed(self, checked: Result<Result<(), NotUntil>, InsufficientCapacity>) -> Self {
+        match checked {
+            Ok(Ok(())) => ExpectedCheck::Allowed,
+            Ok(Err(not_until)) => self.refused(not_until.retry_after()),
+            Err(_) => ExpectedCheck::InsufficientCapacity,
+        }
+    }
 }
 
 /// The expectation of a `check` step: `allowed` (with `retry_after_ms` or
@@ -98,46 +142,22 @@ pub fn replay(scenario: &Scenario) -> Result<(), String> {
     let limiter = RateLimiter::new(config.quota()?);
     let clock = ManualClock::starting_at(Instant::from_millis(scenario.start_ms));
 
-    for index in 0..scenario.steps.len() {
-        let step: Step = scenario.step(index)?;
-        let at = |e: String| format!("step {index} ({}): {e}", scenario.steps[index]);
-        let result: Result<(), String> = (|| {
-            match step {
-                Step::Advance { ms } => clock.advance(Duration::from_millis(ms)),
-                Step::SetTime { ms } => clock.set(Instant::from_millis(ms)),
-                Step::Reset => limiter.reset(),
-                Step::Check {
-                    n,
-                    repeat,
-                    allowed,
-                    retry_after_ms,
-                    retry_after_ns,
-                    error,
-                } => {
-                    let expected =
-                        expected_check(allowed, retry_after_ms, retry_after_ns, error.as_deref())?;
-                    let repeat = repeat.unwrap_or(1);
-                    for i in 0..repeat {
-                        let actual = match limiter.check_n(n.unwrap_or(1), &clock) {
-                            Ok(Ok(())) => ExpectedCheck::Allowed,
-                            Ok(Err(refused)) => {
-                                let wait = refused.retry_after().as_nanos() as u64;
-                                match expected {
-                                    ExpectedCheck::Refused(None) => ExpectedCheck::Refused(None),
-                                    _ => ExpectedCheck::Refused(Some(wait)),
-                                }
-                            }
-                            Err(_) => ExpectedCheck::InsufficientCapacity,
-                        };
-                        check(&format!("check {} of {repeat}", i + 1), &expected, &actual)?;
-                    }
+    for_each_step(scenario, |step: Step| {
+        match step {
+            Step::Advance { ms } => clock.advance(Duration::from_millis(ms)),
+            Step::SetTime { ms } => clock.set(Instant::from_millis(ms)),
+            Step::Reset => limiter.reset(),
+            Step::Check(step) => {
+                let expected = step.expected()?;
+                let repeat = step.repeat();
+                for i in 0..repeat {
+                    let actual = expected.observed(limiter.check_n(step.n(), &clock));
+                    check(&format!("check {} of {repeat}", i + 1), &expected, &actual)?;
                 }
             }
-            Ok(())
-        })();
-        result.map_err(at)?;
-    }
-    Ok(())
+        }
+        Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use seawall_core::rng::SplitMix64;
 use seawall_core::time::{Instant, ManualClock};
 use serde::Deserialize;
 
-use super::check;
+use super::{check, check_opt, for_each_step};
 use crate::scenario::Scenario;
 
 /// The scenario's configuration keys.
@@ -155,14 +155,33 @@ pub enum Step {
     ExpectAttempt {
         attempt: u32,
     },
-    ExpectBudget {
-        tokens: Option<f64>,
-        allows_retry: Option<bool>,
-    },
+    ExpectBudget(ExpectedBudget),
     ExpectDelays {
         delays_ms: Option<Vec<u64>>,
         delays_ns: Option<Vec<u64>>,
     },
+}
+
+/// An `expect_budget` step: what it checks of the budget (absent: not checked).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // the fields are the README's, one to one
+pub struct ExpectedBudget {
+    pub tokens: Option<f64>,
+    pub allows_retry: Option<bool>,
+}
+
+impl ExpectedBudget {
+    /// Whether the step checks nothing (a mistake in a scenario file).
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_none() && self.allows_retry.is_none()
+    }
+
+    /// Checks the budget's tokens and whether it allows a retry.
+    pub fn check(&self, tokens: f64, allows_retry: bool) -> Result<(), String> {
+        check_opt("tokens", self.tokens, tokens)?;
+        check_opt("allows_retry", self.allows_retry, allows_retry)
+    }
 }
 
 /// What a `fail` step expects.
@@ -203,7 +222,8 @@ pub fn expected_delays(
     }
 }
 
-fn nanos(duration: Duration) -> u64 {
+/// A duration in nanoseconds, saturating.
+pub fn nanos(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
@@ -216,82 +236,67 @@ pub fn replay(scenario: &Scenario) -> Result<(), String> {
     let mut rng = SplitMix64::new(config.seed());
     let mut call: Option<RetryState> = None;
 
-    for index in 0..scenario.steps.len() {
-        let step: Step = scenario.step(index)?;
-        let at = |e: String| format!("step {index} ({}): {e}", scenario.steps[index]);
-        let result: Result<(), String> = (|| {
-            match step {
-                Step::Advance { ms } => clock.advance(Duration::from_millis(ms)),
-                Step::SetTime { ms } => clock.set(Instant::from_millis(ms)),
-                Step::Start => call = Some(policy.start(&clock)),
-                Step::Fail {
-                    retryable,
-                    retry_after_ms,
-                    delay_ms,
-                    delay_ns,
-                    give_up,
-                } => {
-                    let expected = expected_decision(delay_ms, delay_ns, give_up.as_deref())?;
-                    let state = call.as_mut().ok_or("fail before start")?;
-                    let failure = Failure {
-                        retryable: retryable.unwrap_or(true),
-                        retry_after: retry_after_ms.map(Duration::from_millis),
-                    };
-                    let decision =
-                        policy.on_failure(state, failure, budget.as_ref(), &clock, &mut rng);
-                    let actual = match decision {
-                        RetryDecision::Retry { delay } => ExpectedDecision::Retry(nanos(delay)),
-                        RetryDecision::GiveUp(reason) => {
-                            call = None;
-                            ExpectedDecision::GiveUp(reason)
-                        }
-                    };
-                    check("decision", &expected, &actual)?;
-                }
-                Step::Succeed => {
-                    call.take().ok_or("succeed before start")?;
-                    if let Some(budget) = &budget {
-                        budget.record_success();
+    for_each_step(scenario, |step: Step| {
+        match step {
+            Step::Advance { ms } => clock.advance(Duration::from_millis(ms)),
+            Step::SetTime { ms } => clock.set(Instant::from_millis(ms)),
+            Step::Start => call = Some(policy.start(&clock)),
+            Step::Fail {
+                retryable,
+                retry_after_ms,
+                delay_ms,
+                delay_ns,
+                give_up,
+            } => {
+                let expected = expected_decision(delay_ms, delay_ns, give_up.as_deref())?;
+                let state = call.as_mut().ok_or("fail before start")?;
+                let failure = Failure {
+                    retryable: retryable.unwrap_or(true),
+                    retry_after: retry_after_ms.map(Duration::from_millis),
+                };
+                let decision = policy.on_failure(state, failure, budget.as_ref(), &clock, &mut rng);
+                let actual = match decision {
+                    RetryDecision::Retry { delay } => ExpectedDecision::Retry(nanos(delay)),
+                    RetryDecision::GiveUp(reason) => {
+                        call = None;
+                        ExpectedDecision::GiveUp(reason)
                     }
-                }
-                Step::ExpectAttempt { attempt } => {
-                    let state = call.as_ref().ok_or("no call in progress")?;
-                    check("attempt", &attempt, &state.attempt())?;
-                }
-                Step::ExpectBudget {
-                    tokens,
-                    allows_retry,
-                } => {
-                    let budget = budget.as_ref().ok_or("the scenario has no budget")?;
-                    if tokens.is_none() && allows_retry.is_none() {
-                        return Err("expect_budget checks nothing".into());
-                    }
-                    if let Some(tokens) = tokens {
-                        check("tokens", &tokens, &budget.tokens())?;
-                    }
-                    if let Some(allows) = allows_retry {
-                        check("allows_retry", &allows, &budget.allows_retry())?;
-                    }
-                }
-                Step::ExpectDelays {
-                    delays_ms,
-                    delays_ns,
-                } => {
-                    let expected = expected_delays(delays_ms, delays_ns)?;
-                    let backoff: &Backoff = policy.backoff();
-                    let mut state = BackoffState::new();
-                    let actual: Vec<u64> = expected
-                        .iter()
-                        .map(|_| nanos(backoff.next_delay(&mut state, &mut rng)))
-                        .collect();
-                    check("delays (ns)", &expected, &actual)?;
+                };
+                check("decision", &expected, &actual)?;
+            }
+            Step::Succeed => {
+                call.take().ok_or("succeed before start")?;
+                if let Some(budget) = &budget {
+                    budget.record_success();
                 }
             }
-            Ok(())
-        })();
-        result.map_err(at)?;
-    }
-    Ok(())
+            Step::ExpectAttempt { attempt } => {
+                let state = call.as_ref().ok_or("no call in progress")?;
+                check("attempt", &attempt, &state.attempt())?;
+            }
+            Step::ExpectBudget(expected) => {
+                let budget = budget.as_ref().ok_or("the scenario has no budget")?;
+                if expected.is_empty() {
+                    return Err("expect_budget checks nothing".into());
+                }
+                expected.check(budget.tokens(), budget.allows_retry())?;
+            }
+            Step::ExpectDelays {
+                delays_ms,
+                delays_ns,
+            } => {
+                let expected = expected_delays(delays_ms, delays_ns)?;
+                let backoff: &Backoff = policy.backoff();
+                let mut state = BackoffState::new();
+                let actual: Vec<u64> = expected
+                    .iter()
+                    .map(|_| nanos(backoff.next_delay(&mut state, &mut rng)))
+                    .collect();
+                check("delays (ns)", &expected, &actual)?;
+            }
+        }
+        Ok(())
+    })
 }
 
 #[cfg(test)]

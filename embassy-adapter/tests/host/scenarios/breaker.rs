@@ -12,10 +12,8 @@ use std::time::Duration;
 
 use embassy_time::{MockDriver, Timer};
 use seawall_embassy::{BreakerConfig, CircuitBreaker, Error, Outcome, State, Transition};
-use seawall_tests::replay::breaker::{
-    Config, OutcomeSpec, Step, check_opt, check_transition, reason,
-};
-use seawall_tests::replay::check;
+use seawall_tests::replay::breaker::{Config, OutcomeSpec, Step, check_transition, reason};
+use seawall_tests::replay::{check, check_opt};
 use seawall_tests::scenario::Scenario;
 
 use super::{ORIGIN, set_time};
@@ -223,22 +221,8 @@ pub(super) fn replay(scenario: &Scenario) -> Result<(), String> {
                     let expected = State::from_name(&state).ok_or_else(|| format!("unknown state {state:?}"))?;
                     check("state", &expected, &breaker.state())?;
                 }
-                Step::ExpectStats { permitted, successful, failed, slow, rejected, released, state_transitions } => {
-                    let stats = breaker.stats();
-                    check_opt("permitted", permitted, stats.permitted)?;
-                    check_opt("successful", successful, stats.successful)?;
-                    check_opt("failed", failed, stats.failed)?;
-                    check_opt("slow", slow, stats.slow)?;
-                    check_opt("rejected", rejected, stats.rejected)?;
-                    check_opt("released", released, stats.released)?;
-                    check_opt("state_transitions", state_transitions, stats.state_transitions)?;
-                }
-                Step::ExpectWindow { calls, failed, slow } => {
-                    let totals = breaker.window_totals();
-                    check_opt("window calls", calls, totals.calls)?;
-                    check_opt("window failed", failed, totals.failed)?;
-                    check_opt("window slow", slow, totals.slow)?;
-                }
+                Step::ExpectStats(expected) => expected.check(&breaker.stats())?,
+                Step::ExpectWindow(expected) => expected.check(&breaker.window_totals())?,
             }
             Ok(())
         })();

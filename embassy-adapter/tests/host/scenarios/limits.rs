@@ -13,7 +13,7 @@ use seawall_embassy::{Bulkhead, Error, RateLimiter};
 use seawall_tests::replay::bulkhead::{Config as BulkheadConfig, Step as BulkheadStep};
 use seawall_tests::replay::check;
 use seawall_tests::replay::rate_limiter::{
-    Config as LimiterConfig, ExpectedCheck, Step as LimiterStep, expected_check,
+    Config as LimiterConfig, ExpectedCheck, Step as LimiterStep,
 };
 use seawall_tests::scenario::Scenario;
 
@@ -35,23 +35,11 @@ pub(super) fn replay_rate_limiter(scenario: &Scenario) -> Result<(), String> {
                 }
                 LimiterStep::SetTime { ms } => set_time(ms),
                 LimiterStep::Reset => limiter.reset(),
-                LimiterStep::Check {
-                    n,
-                    repeat,
-                    allowed,
-                    retry_after_ms,
-                    retry_after_ns,
-                    error,
-                } => {
-                    let expected =
-                        expected_check(allowed, retry_after_ms, retry_after_ns, error.as_deref())?;
-                    let repeat = repeat.unwrap_or(1);
+                LimiterStep::Check(step) => {
+                    let expected = step.expected()?;
+                    let repeat = step.repeat();
                     for i in 0..repeat {
-                        let refused = |wait: std::time::Duration| match expected {
-                            ExpectedCheck::Refused(None) => ExpectedCheck::Refused(None),
-                            _ => ExpectedCheck::Refused(Some(wait.as_nanos() as u64)),
-                        };
-                        let actual = match n.unwrap_or(1) {
+                        let actual = match step.n() {
                             1 => {
                                 let ran = Cell::new(false);
                                 match ready(limiter.call(|| async {
@@ -60,16 +48,12 @@ pub(super) fn replay_rate_limiter(scenario: &Scenario) -> Result<(), String> {
                                 })) {
                                     Ok(()) if ran.get() => ExpectedCheck::Allowed,
                                     Err(Error::RateLimited(not_until)) if !ran.get() => {
-                                        refused(not_until.retry_after())
+                                        expected.refused(not_until.retry_after())
                                     }
                                     other => return Err(format!("the call: {other:?}")),
                                 }
                             }
-                            n => match limiter.check_n(n) {
-                                Ok(Ok(())) => ExpectedCheck::Allowed,
-                                Ok(Err(not_until)) => refused(not_until.retry_after()),
-                                Err(_) => ExpectedCheck::InsufficientCapacity,
-                            },
+                            n => expected.observed(limiter.check_n(n)),
                         };
                         check(&format!("check {} of {repeat}", i + 1), &expected, &actual)?;
                     }
@@ -138,16 +122,11 @@ pub(super) fn replay_bulkhead(scenario: &Scenario) -> Result<(), String> {
                     done.set(true);
                     check("the call", &Poll::Ready(Ok(())), &poll(call.as_mut()))?;
                 }
-                BulkheadStep::Expect {
-                    in_flight,
-                    available,
-                } => {
-                    if let Some(expected) = in_flight {
-                        check("in_flight", &expected, &bulkhead.in_flight())?;
+                BulkheadStep::Expect(expected) => {
+                    if expected.is_empty() {
+                        return Err("expect checks nothing".into());
                     }
-                    if let Some(expected) = available {
-                        check("available", &expected, &bulkhead.available())?;
-                    }
+                    expected.check(bulkhead.in_flight(), bulkhead.available())?;
                 }
             }
             Ok(())
