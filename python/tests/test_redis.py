@@ -974,3 +974,20 @@ def test_other_bad_arguments() -> None:
     # says so rather than wait.
     assert store.ping() is False
     assert "redis://" not in repr(store)
+
+
+# --- the document -------------------------------------------------------------
+
+
+def test_the_shared_state_document_runs(redis: RedisServer) -> None:
+    """docs/SHARED_STATE.md's Python blocks, against this test's server."""
+    from test_docs import python_blocks, run_block
+
+    blocks = list(python_blocks(["docs/SHARED_STATE.md"]))
+    assert blocks, "docs/SHARED_STATE.md has no python block"
+    for document, line, code in blocks:
+        assert "redis://127.0.0.1:6379" in code, f"{document}:{line} names no server"
+        run_block(document, line, code.replace("redis://127.0.0.1:6379", redis.url))
+    # The example forced the breaker open for the fleet: Redis says so.
+    shared = RedisStore(redis.url, prefix="checkout").circuit_breaker("database").shared_state()
+    assert shared.state == "forced_open", shared

@@ -113,3 +113,9 @@ pub struct CircuitBreakerGuideDoctests;
 #[cfg(all(doctest, feature = "prometheus", feature = "serde"))]
 #[doc = include_str!("../../docs/MONITORING.md")]
 pub struct MonitoringDoctests;
+
+/// The code blocks of `docs/SHARED_STATE.md`: they need the Redis support
+/// (`cargo test -p seawall --features redis`).
+#[cfg(all(doctest, feature = "redis"))]
+#[doc = include_str!("../../docs/SHARED_STATE.md")]
+pub struct SharedStateDoctests;

@@ -1,9 +1,12 @@
-//! The documents cannot rot: every fenced block of README.md, the guide and
-//! docs/MONITORING.md is checked by some test.
+//! The documents cannot rot: every fenced block of the documents below is
+//! checked by some test.
 //!
 //! - `rust` blocks are doctests of the `seawall` crate (the documents are
-//!   included by doc-only items in `std-adapter/src/lib.rs`).
-//! - `python` blocks are run by `python/tests/test_docs.py`.
+//!   included by doc-only items in `std-adapter/src/lib.rs`); `rust,no_run`
+//!   ones are compiled, not run (they need a Redis server).
+//! - `python` blocks are run by `python/tests/test_docs.py` (those of
+//!   docs/SHARED_STATE.md by `python/tests/test_redis.py`, against a server).
+//! - `toml` blocks are dependency lines: the package and its features exist.
 //! - `rust,ignore` blocks are firmware: this file checks that each is a
 //!   verbatim excerpt of the file its first line names, a file the embassy CI
 //!   stage builds and runs under QEMU.
@@ -17,18 +20,23 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// The documents whose every block is checked.
-const DOCUMENTS: [&str; 3] = [
+const DOCUMENTS: [&str; 6] = [
     "README.md",
     "docs/CIRCUIT_BREAKER_GUIDE.md",
     "docs/MONITORING.md",
+    "docs/SHARED_STATE.md",
+    "docs/BENCHMARKS.md",
+    "python/README.md",
 ];
 
 /// The tags a block may have, and who checks it.
-const TAGS: [&str; 8] = [
+const TAGS: [&str; 10] = [
     "rust",        // doctests of the seawall crate
+    "rust,no_run", // doctests compiled, not run (they need a server)
     "rust,ignore", // firmware excerpts, checked here
     "python",      // python/tests/test_docs.py
     "json",        // parsed here
+    "toml",        // dependency lines, checked here
     "sh",          // cargo commands checked here
     "text",        // output, diagrams (cargo commands checked here)
     "yaml",        // configuration for other tools (Prometheus rules)
@@ -126,7 +134,12 @@ fn the_rust_blocks_are_doctests() {
     // The documents are compiled by rustdoc only if the seawall crate
     // includes them.
     let lib = read("std-adapter/src/lib.rs");
-    for document in DOCUMENTS {
+    let blocks = all_blocks();
+    let is_rust = |b: &&Block| b.tag == "rust" || b.tag == "rust,no_run";
+    for document in DOCUMENTS
+        .into_iter()
+        .filter(|d| blocks.iter().filter(is_rust).any(|b| b.document == *d))
+    {
         let include = format!("include_str!(\"../../{document}\")");
         assert!(
             lib.contains(&include),
@@ -136,7 +149,7 @@ fn the_rust_blocks_are_doctests() {
     // A doctest without `fn main` is wrapped by rustdoc in one; the documents
     // promise programs a reader can copy whole, so each has its own main.
     // Hidden lines (`# `) would show on GitHub as they are.
-    for block in all_blocks().iter().filter(|b| b.tag == "rust") {
+    for block in blocks.iter().filter(is_rust) {
         assert!(
             block.body.contains("fn main()"),
             "{}: a Rust block without fn main",
@@ -160,6 +173,37 @@ fn json_blocks_parse() {
         serde_json::from_str::<serde_json::Value>(&block.body)
             .unwrap_or_else(|e| panic!("{}: invalid JSON: {e}", block.at()));
         checked += 1;
+    }
+    assert!(checked > 0);
+}
+
+#[test]
+fn toml_blocks_name_real_packages_and_features() {
+    // `name = { version = "..", features = [..] }`, as a user's Cargo.toml has it.
+    let packages = packages();
+    let mut checked = 0;
+    for block in all_blocks().iter().filter(|b| b.tag == "toml") {
+        for line in block.body.lines().filter(|l| !l.trim().is_empty()) {
+            let at = format!("{}: `{line}`", block.at());
+            let (name, spec) = line
+                .split_once('=')
+                .unwrap_or_else(|| panic!("{at}: not a dependency line"));
+            let package = packages
+                .get(name.trim())
+                .unwrap_or_else(|| panic!("{at}: no package {} in the workspace", name.trim()));
+            let features = tables(&package.manifest, "features");
+            if let Some((_, list)) = spec.split_once("features") {
+                let list = &list[list.find('[').expect("a list")..list.find(']').expect("a list")];
+                for feature in list.split('"').skip(1).step_by(2) {
+                    assert!(
+                        features.iter().any(|f| f.contains_key(feature)),
+                        "{at}: {} has no feature {feature}",
+                        name.trim()
+                    );
+                }
+            }
+            checked += 1;
+        }
     }
     assert!(checked > 0);
 }
@@ -309,6 +353,7 @@ struct CargoRun {
     package: Option<String>,
     example: Option<String>,
     bin: Option<String>,
+    bench: Option<String>,
     features: Vec<String>,
 }
 
@@ -331,6 +376,7 @@ fn parse_cargo_run(command: &str) -> CargoRun {
             "-p" | "--package" => run.package = value(),
             "--example" => run.example = value(),
             "--bin" => run.bin = value(),
+            "--bench" => run.bench = value(),
             "-F" | "--features" => {
                 let features = value().unwrap_or_default();
                 run.features
@@ -344,7 +390,7 @@ fn parse_cargo_run(command: &str) -> CargoRun {
 }
 
 #[test]
-fn cargo_run_commands_name_real_targets() {
+fn cargo_commands_name_real_targets() {
     let packages = packages();
     let mut checked = 0;
     for block in all_blocks()
@@ -353,7 +399,7 @@ fn cargo_run_commands_name_real_targets() {
     {
         for line in block.body.lines() {
             // The command itself, without a trailing comment or redirection.
-            let Some(start) = line.find("cargo run") else {
+            let Some(start) = line.find("cargo run").or(line.find("cargo bench")) else {
                 continue;
             };
             let command = line[start..]
@@ -396,9 +442,25 @@ fn cargo_run_commands_name_real_targets() {
                     "{at}: {name} has no binary {bin}"
                 );
             }
+            if let Some(bench) = &run.bench {
+                let entry = tables(&package.manifest, "bench")
+                    .into_iter()
+                    .find(|e| e.get("name") == Some(bench));
+                let file = package.dir.join("benches").join(format!("{bench}.rs"));
+                assert!(file.exists(), "{at}: {name} has no bench {bench}");
+                let required = entry
+                    .and_then(|e| e.get("required-features").cloned())
+                    .unwrap_or_default();
+                for feature in required.split(',').filter(|f| !f.is_empty()) {
+                    assert!(
+                        run.features.iter().any(|f| f == feature),
+                        "{at}: the bench needs --features {feature}"
+                    );
+                }
+            }
             assert!(
-                run.example.is_some() || run.bin.is_some(),
-                "{at}: name the example or the binary"
+                run.example.is_some() || run.bin.is_some() || run.bench.is_some(),
+                "{at}: name the example, the binary or the bench"
             );
             checked += 1;
         }
