@@ -167,19 +167,10 @@ impl RateLimiter {
     /// `max_wait`; otherwise refuses it at once. Dropping the future stops
     /// waiting (nothing was reserved).
     pub async fn acquire(&self) -> Result<(), NotUntil> {
-        let max_wait = self.inner.config.max_wait;
-        let start = tokio::time::Instant::now();
-        loop {
-            let not_until = match self.check() {
-                Ok(()) => return Ok(()),
-                Err(not_until) => not_until,
-            };
-            let wait = not_until.retry_after();
-            if start.elapsed() + wait > max_wait {
-                return Err(not_until);
-            }
-            tokio::time::sleep(wait).await;
-        }
+        wait_for_turn(self.inner.config.max_wait, || {
+            std::future::ready(self.check())
+        })
+        .await
     }
 
     /// Runs the future made by `f` once the limiter admits it (see
@@ -191,6 +182,28 @@ impl RateLimiter {
     {
         self.acquire().await?;
         f().await.map_err(Error::Inner)
+    }
+}
+
+/// Asks `check` until it admits, sleeping on tokio's timer for the wait each
+/// refusal names, as long as the total stays within `max_wait`; the refusal
+/// that would go beyond it is the answer. Dropping the future stops waiting.
+pub(crate) async fn wait_for_turn<F, Fut>(max_wait: Duration, mut check: F) -> Result<(), NotUntil>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), NotUntil>>,
+{
+    let start = tokio::time::Instant::now();
+    loop {
+        let not_until = match check().await {
+            Ok(()) => return Ok(()),
+            Err(not_until) => not_until,
+        };
+        let wait = not_until.retry_after();
+        if start.elapsed() + wait > max_wait {
+            return Err(not_until);
+        }
+        tokio::time::sleep(wait).await;
     }
 }
 

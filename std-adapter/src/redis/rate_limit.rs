@@ -10,6 +10,7 @@ use seawall_core::{Clock, ConfigError, Instant};
 
 use super::scripts::{self, Arg};
 use super::store::{RedisStore, WhenUnavailable};
+use crate::rate_limit::wait_for_turn;
 use crate::{Error, RateLimiterConfig, TokioClock};
 
 /// The most a shared limiter's TAT may run ahead of now (`burst * period /
@@ -131,19 +132,7 @@ impl SharedRateLimiter {
     /// Admits one call, sleeping until its turn if that comes within
     /// `max_wait`; otherwise refuses it at once.
     pub async fn acquire(&self) -> Result<(), NotUntil> {
-        let max_wait = self.inner.config.max_wait;
-        let start = tokio::time::Instant::now();
-        loop {
-            let not_until = match self.check().await {
-                Ok(()) => return Ok(()),
-                Err(not_until) => not_until,
-            };
-            let wait = not_until.retry_after();
-            if start.elapsed() + wait > max_wait {
-                return Err(not_until);
-            }
-            tokio::time::sleep(wait).await;
-        }
+        wait_for_turn(self.inner.config.max_wait, || self.check()).await
     }
 
     /// Runs the future made by `f` once the limiter admits it (see
