@@ -276,7 +276,7 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn acquire_raw<K: Clock + ?Sized>(&self, clock: &K) -> Result<Raw, Rejection> {
         let word = self.load();
         match word.tag() {
@@ -408,7 +408,7 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
         Rejection::packed(reason, retry_after, transition)
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn record_raw<K: Clock + ?Sized>(
         &self,
         raw: Raw,
@@ -439,7 +439,7 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
         transition
     }
 
-    #[inline]
+    #[inline(always)]
     fn record_closed<K: Clock + ?Sized>(
         &self,
         generation: u32,
@@ -447,32 +447,17 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
         slow: bool,
         clock: &K,
     ) -> Option<Transition> {
-        let mut word = self.load();
-        let current = |word: Word| word.tag() == Tag::Closed && word.generation() == generation;
         if self.window.is_active() {
-            if !current(word) {
-                return None;
-            }
-            let totals = self.window.record(failed, slow, clock);
-            let minimum = self.window.minimum_calls(self.config.minimum_calls());
-            if !self
-                .config
-                .rates_trip(totals.calls, totals.failed, totals.slow, minimum)
-            {
-                return None;
-            }
-            while current(word) {
-                match self.trip(word, 1, clock) {
-                    Ok(transition) => return transition,
-                    Err(actual) => word = actual,
-                }
-            }
-            return None;
+            return self.record_closed_window(generation, failed, slow, clock);
         }
+        let mut word = self.load();
         if !failed {
             // A success ends a run of failures; in the common case there is none
             // and nothing is written.
-            while current(word) && word.failures() > 0 {
+            while word.tag() == Tag::Closed
+                && word.generation() == generation
+                && word.failures() > 0
+            {
                 match self.cas(word, Word::closed(generation, 0)) {
                     Ok(()) => break,
                     Err(actual) => word = actual,
@@ -481,6 +466,37 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
             return None;
         }
         self.record_closed_failure(word, generation, clock)
+    }
+
+    /// The rate rule: the outcome goes into the window, which may trip.
+    #[inline(never)]
+    fn record_closed_window<K: Clock + ?Sized>(
+        &self,
+        generation: u32,
+        failed: bool,
+        slow: bool,
+        clock: &K,
+    ) -> Option<Transition> {
+        let mut word = self.load();
+        let current = |word: Word| word.tag() == Tag::Closed && word.generation() == generation;
+        if !current(word) {
+            return None;
+        }
+        let totals = self.window.record(failed, slow, clock);
+        let minimum = self.window.minimum_calls(self.config.minimum_calls());
+        if !self
+            .config
+            .rates_trip(totals.calls, totals.failed, totals.slow, minimum)
+        {
+            return None;
+        }
+        while current(word) {
+            match self.trip(word, 1, clock) {
+                Ok(transition) => return transition,
+                Err(actual) => word = actual,
+            }
+        }
+        None
     }
 
     #[inline(never)]

@@ -246,7 +246,7 @@ impl<K> CircuitBreaker<K> {
     /// Asks to make one call by hand: a [`CallPermit`] to record the outcome on,
     /// or the [`Rejection`]. For code that cannot hand its call to
     /// [`call`](Self::call) (a stream, a callback); dropping the permit releases it.
-    #[inline]
+    #[inline(always)]
     pub fn try_acquire(&self) -> Result<CallPermit<'_, K>, Rejection> {
         CallPermit::acquire(&self.inner)
     }

@@ -59,7 +59,7 @@ pub struct CallPermit<'a, K> {
 }
 
 impl<'a, K> CallPermit<'a, K> {
-    #[inline]
+    #[inline(always)]
     pub(crate) fn acquire(inner: &'a Inner<K>) -> Result<Self, Rejection> {
         match inner.core.try_acquire(&inner.time.for_acquire()) {
             Ok(permit) => {
@@ -97,7 +97,7 @@ impl<'a, K> CallPermit<'a, K> {
 
     /// Records `outcome`, with the latency since the permit was acquired when
     /// the breaker has a window (for slow-call detection).
-    #[inline]
+    #[inline(always)]
     pub fn record(self, outcome: Outcome) -> Option<Transition> {
         let latency = measured(self.inner, outcome, latency(self.inner, self.start));
         self.finish(outcome, latency)
@@ -115,7 +115,7 @@ impl<'a, K> CallPermit<'a, K> {
         self.finish(outcome, latency)
     }
 
-    #[inline]
+    #[inline(always)]
     fn finish(self, outcome: Outcome, latency: Option<Duration>) -> Option<Transition> {
         let inner = self.inner;
         let transition = self
@@ -127,7 +127,7 @@ impl<'a, K> CallPermit<'a, K> {
 
     /// Records `result` as the breaker's classifier says: a success, a failure,
     /// or neither (released).
-    #[inline]
+    #[inline(always)]
     pub fn record_result<T, E>(self, result: &Result<T, E>) -> Option<Transition>
     where
         K: Classify<T, E>,
