@@ -9,7 +9,7 @@ import inspect
 import threading
 import time
 from types import TracebackType
-from typing import Any, Awaitable, Callable, Optional, Type, TypeVar
+from typing import Any, Awaitable, Callable, Optional, Protocol, Type, TypeVar
 
 from seawall import _blocks, _seawall
 
@@ -47,7 +47,72 @@ def _decorate(fn: F, enter_sync: Callable[[], Any], enter_async: Callable[[], Aw
     return guarded  # type: ignore[return-value]
 
 
-class RateLimiter(_seawall.RateLimiter):
+class _Cells(Protocol):
+    """What :class:`_SpendsCells` needs of its limiter."""
+
+    def acquire(self) -> None: ...
+
+    def wait(self) -> Awaitable[None]: ...
+
+
+L = TypeVar("L", bound=_Cells)
+
+
+class _SpendsCells:
+    """The decorator and the ``with`` / ``async with`` blocks of a rate limiter
+    (local or shared), in terms of its ``acquire()`` and ``await wait()``: a
+    call or a block first takes one cell, and gives nothing back."""
+
+    __slots__ = ()
+
+    def __call__(self: _Cells, fn: F) -> F:
+        """Decorates ``fn`` (``def`` or ``async def``): each call first takes a cell."""
+        if inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def guarded_async(*args: Any, **kwargs: Any) -> Any:
+                await self.wait()
+                return await fn(*args, **kwargs)
+
+            return guarded_async  # type: ignore[return-value]
+
+        @functools.wraps(fn)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            self.acquire()
+            return fn(*args, **kwargs)
+
+        return guarded  # type: ignore[return-value]
+
+    def __enter__(self: L) -> L:
+        """Takes a cell, waiting as ``acquire()`` does."""
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        """Nothing to give back: a cell is spent."""
+        return None
+
+    async def __aenter__(self: L) -> L:
+        """Takes a cell, waiting as ``wait()`` does."""
+        await self.wait()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        """Nothing to give back: a cell is spent."""
+        return None
+
+
+class RateLimiter(_SpendsCells, _seawall.RateLimiter):
     __doc__ = _seawall.RateLimiter.__doc__
     __slots__ = ()
 
@@ -75,44 +140,6 @@ class RateLimiter(_seawall.RateLimiter):
             delay = self.check(n)
             if delay == 0.0:
                 return
-
-    def __call__(self, fn: F) -> F:
-        """Decorates ``fn`` (``def`` or ``async def``): each call first takes a cell."""
-        return _decorate(fn, self._enter, self._enter_async)
-
-    def _enter(self) -> None:
-        self.acquire()
-
-    async def _enter_async(self) -> None:
-        await self.wait()
-
-    def __enter__(self) -> RateLimiter:
-        """Takes a cell, waiting as ``acquire()`` does."""
-        self.acquire()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> None:
-        """Nothing to give back: a cell is spent."""
-        return None
-
-    async def __aenter__(self) -> RateLimiter:
-        """Takes a cell, waiting as ``wait()`` does."""
-        await self.wait()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> None:
-        """Nothing to give back: a cell is spent."""
-        return None
 
 
 def _resolve(future: "asyncio.Future[None]") -> None:

@@ -31,6 +31,7 @@ from typing import (
 
 from seawall import _blocks, _seawall
 from seawall._errors import SeawallError
+from seawall._limits import _SpendsCells
 
 __all__ = [
     "RedisStore",
@@ -179,7 +180,7 @@ def _check_wait(max_wait: Optional[_Seconds]) -> Optional[float]:
     return float(seconds)
 
 
-class SharedRateLimiter(_seawall.SharedRateLimiter):
+class SharedRateLimiter(_SpendsCells, _seawall.SharedRateLimiter):
     __doc__ = _seawall.SharedRateLimiter.__doc__
     __slots__ = ()
 
@@ -225,52 +226,6 @@ class SharedRateLimiter(_seawall.SharedRateLimiter):
     def _limit(self, max_wait: Optional[_Seconds]) -> Optional[float]:
         limit = _check_wait(max_wait)
         return self.max_wait if limit is None else limit
-
-    def __call__(self, fn: F) -> F:
-        """Decorates ``fn`` (``def`` or ``async def``): each call first takes a cell."""
-        if inspect.iscoroutinefunction(fn):
-
-            @functools.wraps(fn)
-            async def guarded_async(*args: Any, **kwargs: Any) -> Any:
-                await self.wait()
-                return await fn(*args, **kwargs)
-
-            return guarded_async  # type: ignore[return-value]
-
-        @functools.wraps(fn)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            self.acquire()
-            return fn(*args, **kwargs)
-
-        return guarded  # type: ignore[return-value]
-
-    def __enter__(self) -> SharedRateLimiter:
-        """Takes a cell, waiting as ``acquire()`` does."""
-        self.acquire()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> None:
-        """Nothing to give back: a cell is spent."""
-        return None
-
-    async def __aenter__(self) -> SharedRateLimiter:
-        """Takes a cell, waiting as ``wait()`` does."""
-        await self.wait()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> None:
-        """Nothing to give back: a cell is spent."""
-        return None
 
 
 class RedisStore(_seawall.RedisStore):
