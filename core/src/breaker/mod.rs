@@ -276,6 +276,8 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
         }
     }
 
+    // Always inlined, as is `record_raw`: out of line, the permit goes through
+    // memory and back, which tripled an adapter's Closed call (BENCHMARKS.md).
     #[inline(always)]
     fn acquire_raw<K: Clock + ?Sized>(&self, clock: &K) -> Result<Raw, Rejection> {
         let word = self.load();
