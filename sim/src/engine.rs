@@ -1,0 +1,717 @@
+//! The discrete-event engine: one configuration over the run's traffic, in
+//! virtual time.
+//!
+//! Time is a number of nanoseconds that jumps from one event to the next (a
+//! call arrives, an attempt ends, a backoff or a wait is over); nothing sleeps.
+//! Every decision is the core's, asked with the event's time as its clock
+//! (`seawall_core::time::Instant` is a clock stopped at an instant).
+//!
+//! A call's attempt goes through the configuration in the order of
+//! [`crate::policy`]: breaker, rate limiter, bulkhead, then the dependency,
+//! limited by the timeout. When it ends, the breaker records it; a failure or
+//! a refusal goes to the retry policy, which answers a delay or gives up.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use seawall_core::breaker::{Outcome, Ticket, Transition};
+use seawall_core::bulkhead::{BulkheadFull, BulkheadTicket};
+use seawall_core::call::{Elapsed, Error as Ending};
+use seawall_core::rate_limit::NotUntil;
+use seawall_core::retry::{Failure, RetryDecision, RetryState};
+use seawall_core::rng::{SplitMix64, unit};
+use seawall_core::time::Instant;
+use serde::Serialize;
+
+use crate::draw::{Draws, Stream};
+use crate::episode::Conditions;
+use crate::histogram::Histogram;
+use crate::metrics::Summary;
+use crate::policy::Stack;
+use crate::slab::Slab;
+use crate::timeline::{Row, Timeline};
+use crate::trace::Trace;
+use crate::traffic::{Load, OpenArrivals, client_key};
+
+/// A compiled scenario: the same for every configuration of a run.
+pub(crate) struct Model {
+    pub(crate) draws: Draws,
+    /// No call arrives after this.
+    pub(crate) duration: u64,
+    pub(crate) step: u64,
+    pub(crate) source: Source,
+    pub(crate) keys: u32,
+    /// `(max, delay)` of callers' own retries.
+    pub(crate) client_retries: Option<(u32, u64)>,
+}
+
+/// Where calls and the dependency's answers come from.
+pub(crate) enum Source {
+    /// A traffic model and the dependency's conditions over time.
+    Model { load: Load, conditions: Conditions },
+    /// A recorded trace.
+    Trace(Trace),
+}
+
+/// A breaker's change of state during a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TransitionRecord {
+    /// When, in seconds from the start.
+    pub t_s: f64,
+    /// The key of a keyed breaker (empty for one breaker).
+    pub key: String,
+    /// The state before.
+    pub from: &'static str,
+    /// The state after.
+    pub to: &'static str,
+}
+
+/// What one configuration did.
+pub(crate) struct Outcomes {
+    pub(crate) summary: Summary,
+    pub(crate) rows: Vec<Row>,
+    pub(crate) transitions: Vec<TransitionRecord>,
+    /// `(time, key, transition)`, for detection times.
+    pub(crate) changes: Vec<(u64, u32, Transition)>,
+}
+
+/// What the dependency does with one attempt.
+#[derive(Debug, Clone, Copy)]
+struct Answer {
+    latency: u64,
+    failed: bool,
+    hang: bool,
+}
+
+struct Call {
+    arrival: u64,
+    /// The draw address of the call.
+    id: u64,
+    client: u32,
+    key: u32,
+    /// How many times its caller sent it again on their own.
+    try_no: u32,
+    attempts: u32,
+    retry: Option<(RetryState, SplitMix64)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for the rate limiter's turn since the time given.
+    Limiter(u64),
+    /// Queued for a bulkhead place.
+    Queued,
+    /// At the dependency since the time given.
+    Running(u64),
+}
+
+struct Attempt {
+    call: u32,
+    ticket: Option<Ticket>,
+    place: Option<BulkheadTicket>,
+    phase: Phase,
+    timed_out: bool,
+    answer: Answer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum What {
+    /// A call allocated ahead (closed loop, client retry) arrives.
+    Arrive,
+    /// A call's next attempt, after its backoff.
+    Retry,
+    /// An attempt's wait for the rate limiter is over.
+    Resume,
+    /// An attempt ends (answered or timed out).
+    Finish,
+    /// An attempt's wait for a bulkhead place is over.
+    Expire,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Event {
+    at: u64,
+    seq: u64,
+    what: What,
+    slot: u32,
+    epoch: u32,
+}
+
+/// How a call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    Succeeded,
+    Failed,
+    Rejected,
+}
+
+/// Closed-loop clients have no key of their own beyond this.
+const NO_CLIENT: u32 = u32::MAX;
+
+/// Events between two reports of progress.
+const PROGRESS_EVERY: u32 = 1 << 16;
+
+pub(crate) struct Engine<'a> {
+    model: &'a Model,
+    stack: Stack,
+    queue: BinaryHeap<Reverse<Event>>,
+    seq: u64,
+    calls: Slab<Call>,
+    attempts: Slab<Attempt>,
+    open: Option<OpenArrivals>,
+    next_record: usize,
+    client_calls: Vec<u64>,
+    cursor: usize,
+    summary: Summary,
+    latencies: Histogram,
+    timeline: Timeline,
+    changes: Vec<(u64, u32, Transition)>,
+    now: u64,
+}
+
+impl<'a> Engine<'a> {
+    pub(crate) fn new(model: &'a Model, stack: Stack) -> Self {
+        let mut engine = Self {
+            model,
+            stack,
+            queue: BinaryHeap::new(),
+            seq: 0,
+            calls: Slab::default(),
+            attempts: Slab::default(),
+            open: None,
+            next_record: 0,
+            client_calls: Vec::new(),
+            cursor: 0,
+            summary: Summary::default(),
+            latencies: Histogram::default(),
+            timeline: Timeline::new(model.step),
+            changes: Vec::new(),
+            now: 0,
+        };
+        match &model.source {
+            Source::Model {
+                load: Load::Open { gap, keys },
+                ..
+            } => engine.open = Some(OpenArrivals::new(*gap, *keys, model.draws)),
+            Source::Model {
+                load: Load::Closed { clients, think, keys },
+                ..
+            } => {
+                engine.client_calls = vec![0; *clients as usize];
+                for client in 0..*clients {
+                    let mut rng = model.draws.rng(Stream::Think, u64::from(client), u64::MAX);
+                    let first = think.sample(&mut rng);
+                    engine.client_call(first, client, client_key(client, *keys));
+                }
+            }
+            Source::Trace(_) => {}
+        }
+        engine
+    }
+
+    /// Runs to the end; `progress` is advanced to the virtual time reached
+    /// (in nanoseconds), for a progress bar.
+    pub(crate) fn run(mut self, progress: &AtomicU64) -> Outcomes {
+        let mut reported = 0u64;
+        let mut countdown = PROGRESS_EVERY;
+        loop {
+            let event_at = self.queue.peek().map(|Reverse(e)| e.at);
+            let arrival_at = self.next_arrival();
+            let now = match (event_at, arrival_at) {
+                (None, None) => break,
+                (Some(e), Some(a)) => e.min(a),
+                (Some(t), None) | (None, Some(t)) => t,
+            };
+            self.now = now;
+            while self.timeline.due(now) {
+                self.close_step();
+            }
+            // Events before arrivals at the same time: an attempt that ends
+            // frees its place before the next call asks for it.
+            if event_at == Some(now) {
+                let Reverse(event) = self.queue.pop().expect("peeked");
+                self.dispatch(event);
+            } else {
+                self.arrive();
+            }
+            countdown -= 1;
+            if countdown == 0 {
+                countdown = PROGRESS_EVERY;
+                let done = now.min(self.model.duration);
+                progress.fetch_add(done - reported, Ordering::Relaxed);
+                reported = done;
+            }
+        }
+        progress.fetch_add(self.model.duration.saturating_sub(reported), Ordering::Relaxed);
+        // The last steps: up to the end of the run, or of the last event.
+        let end = self.model.duration.max(self.now.saturating_add(1));
+        while self.timeline.due(end.saturating_add(self.model.step - 1)) {
+            self.close_step();
+        }
+        self.summary.unfinished = self.calls.len() as u64;
+        self.summary.finish(&self.latencies);
+        let transitions = self.transitions();
+        Outcomes {
+            summary: self.summary,
+            rows: self.timeline.rows,
+            transitions,
+            changes: self.changes,
+        }
+    }
+
+    /// The transitions, with the names of the keys of a keyed breaker.
+    fn transitions(&self) -> Vec<TransitionRecord> {
+        let keyed = self.stack.breakers.as_ref().is_some_and(|b| b.len() > 1);
+        let name = |key: u32| match &self.model.source {
+            _ if !keyed => String::new(),
+            Source::Trace(trace) => trace.keys[key as usize].clone(),
+            Source::Model { .. } => key.to_string(),
+        };
+        self.changes
+            .iter()
+            .map(|&(at, key, t)| TransitionRecord {
+                t_s: at as f64 / 1e9,
+                key: name(key),
+                from: t.from.as_str(),
+                to: t.to.as_str(),
+            })
+            .collect()
+    }
+
+    fn close_step(&mut self) {
+        let (state, not_closed) = match &self.stack.breakers {
+            Some(b) => (b.worst().as_str(), b.not_closed()),
+            None => ("", 0),
+        };
+        let conditions = match &self.model.source {
+            Source::Model { conditions, .. } => Some(conditions),
+            Source::Trace(_) => None,
+        };
+        self.timeline.close(state, not_closed, conditions);
+    }
+
+    #[inline]
+    fn schedule(&mut self, at: u64, what: What, slot: u32, epoch: u32) {
+        self.seq += 1;
+        self.queue.push(Reverse(Event {
+            at,
+            seq: self.seq,
+            what,
+            slot,
+            epoch,
+        }));
+    }
+
+    /// When the next open-loop or recorded call arrives, if one does.
+    #[inline]
+    fn next_arrival(&self) -> Option<u64> {
+        let at = match (&self.open, &self.model.source) {
+            (Some(open), _) => open.peek(),
+            (None, Source::Trace(trace)) => trace.records.get(self.next_record)?.at,
+            _ => return None,
+        };
+        (at < self.model.duration).then_some(at)
+    }
+
+    fn arrive(&mut self) {
+        let now = self.now;
+        let (id, key) = match &mut self.open {
+            Some(open) => open.take(),
+            None => {
+                let Source::Trace(trace) = &self.model.source else {
+                    unreachable!("arrivals come from the open loop or a trace")
+                };
+                let index = self.next_record;
+                self.next_record += 1;
+                (index as u64, trace.records[index].key)
+            }
+        };
+        let slot = self.new_call(now, id, NO_CLIENT, key, 0);
+        self.start_attempt(slot);
+    }
+
+    fn new_call(&mut self, arrival: u64, id: u64, client: u32, key: u32, try_no: u32) -> u32 {
+        self.calls
+            .insert(Call {
+                arrival,
+                id,
+                client,
+                key,
+                try_no,
+                attempts: 0,
+                retry: None,
+            })
+            .0
+    }
+
+    /// A closed-loop client's next call, arriving at `at`.
+    fn client_call(&mut self, at: u64, client: u32, key: u32) {
+        let count = &mut self.client_calls[client as usize];
+        let id = (u64::from(client) << 32) | *count;
+        *count += 1;
+        let slot = self.new_call(at, id, client, key, 0);
+        self.schedule(at, What::Arrive, slot, 0);
+    }
+
+    fn dispatch(&mut self, event: Event) {
+        match event.what {
+            What::Arrive | What::Retry => self.start_attempt(event.slot),
+            What::Resume => self.pass_limiter(event.slot),
+            What::Finish => self.finish(event.slot),
+            What::Expire => {
+                let waiting = self
+                    .attempts
+                    .get_mut_at(event.slot, event.epoch)
+                    .is_some_and(|a| a.phase == Phase::Queued);
+                if waiting {
+                    let max_concurrent = self.stack.places.as_ref().map_or(0, |p| p.bulkhead.max_concurrent());
+                    self.refuse(event.slot, Ending::BulkheadFull(BulkheadFull { max_concurrent }));
+                }
+            }
+        }
+    }
+
+    /// What the dependency does with the next attempt of call `slot`, now.
+    #[inline]
+    fn answer(&mut self, slot: u32) -> Answer {
+        let call = self.calls.get(slot);
+        match &self.model.source {
+            Source::Model { conditions, .. } => {
+                let condition = conditions.at(&mut self.cursor, self.now);
+                let address = (u64::from(call.try_no) << 32) | u64::from(call.attempts);
+                let mut rng = self.model.draws.rng(Stream::Dependency, call.id, address);
+                // Both draws always, in this order: the same call meets the
+                // same luck whatever the conditions.
+                let failed = unit(&mut rng) < condition.failure_rate;
+                let latency = condition.latency.sample(&mut rng);
+                Answer {
+                    latency,
+                    failed: failed || condition.hang,
+                    hang: condition.hang,
+                }
+            }
+            Source::Trace(trace) => {
+                let record = if call.try_no == 0 && call.attempts == 1 {
+                    trace.records.get(call.id as usize)
+                } else {
+                    // An attempt the trace did not record meets the dependency
+                    // as the next recorded call found it.
+                    trace.at_or_after(self.now).or(trace.records.last())
+                };
+                let record = record.copied().expect("a trace with calls");
+                Answer {
+                    latency: record.latency,
+                    failed: record.failed,
+                    hang: false,
+                }
+            }
+        }
+    }
+
+    fn start_attempt(&mut self, call_slot: u32) {
+        let now = self.now;
+        let call = self.calls.get_mut(call_slot);
+        call.attempts += 1;
+        let key = call.key;
+        if call.attempts == 1 {
+            self.summary.calls += 1;
+            self.timeline.current.calls += 1;
+            if call.try_no > 0 {
+                self.summary.client_retries += 1;
+            }
+        } else {
+            self.timeline.current.retries += 1;
+        }
+        let ticket = match &self.stack.breakers {
+            None => None,
+            Some(breakers) => {
+                let breaker = breakers.of(key);
+                let reported = breakers.key_of(key);
+                match breaker.try_acquire_ticket(&Instant::from_nanos(now)) {
+                    Ok(ticket) => {
+                        if let Some(t) = ticket.transition() {
+                            self.note(reported, t);
+                        }
+                        if ticket.is_probe() {
+                            self.summary.probes += 1;
+                            self.timeline.current.probes += 1;
+                        }
+                        Some(ticket)
+                    }
+                    Err(rejection) => {
+                        if let Some(t) = rejection.transition() {
+                            self.note(reported, t);
+                        }
+                        self.refuse_call(call_slot, Ending::Rejected(rejection));
+                        return;
+                    }
+                }
+            }
+        };
+        let (slot, _) = self.attempts.insert(Attempt {
+            call: call_slot,
+            ticket,
+            place: None,
+            phase: Phase::Limiter(now),
+            timed_out: false,
+            answer: Answer {
+                latency: 0,
+                failed: false,
+                hang: false,
+            },
+        });
+        self.pass_limiter(slot);
+    }
+
+    fn pass_limiter(&mut self, slot: u32) {
+        let now = self.now;
+        if let Some(limiter) = &self.stack.limiter {
+            if let Err(not_until) = limiter.limiter.check(&Instant::from_nanos(now)) {
+                let Phase::Limiter(since) = self.attempts.get(slot).phase else {
+                    unreachable!("an attempt resumes only from the limiter's wait")
+                };
+                let earliest = not_until.earliest_possible().as_nanos();
+                if earliest - since <= limiter.max_wait {
+                    self.schedule(earliest, What::Resume, slot, 0);
+                } else {
+                    self.refuse(slot, Ending::RateLimited(NotUntil::new(Instant::from_nanos(now), not_until.earliest_possible())));
+                }
+                return;
+            }
+        }
+        self.pass_bulkhead(slot);
+    }
+
+    fn pass_bulkhead(&mut self, slot: u32) {
+        let now = self.now;
+        if let Some(places) = &mut self.stack.places {
+            match places.bulkhead.try_enter_ticket() {
+                Ok(place) => self.attempts.get_mut(slot).place = Some(place),
+                Err(full) => {
+                    if places.max_wait > 0 {
+                        let epoch = self.attempts.epoch(slot);
+                        places.queue.push_back((slot, epoch));
+                        let expires = now + places.max_wait;
+                        self.attempts.get_mut(slot).phase = Phase::Queued;
+                        self.schedule(expires, What::Expire, slot, epoch);
+                    } else {
+                        self.refuse(slot, Ending::BulkheadFull(full));
+                    }
+                    return;
+                }
+            }
+        }
+        self.run_attempt(slot);
+    }
+
+    /// The attempt reaches the dependency.
+    fn run_attempt(&mut self, slot: u32) {
+        let now = self.now;
+        let call_slot = self.attempts.get(slot).call;
+        let answer = self.answer(call_slot);
+        let retry = self.calls.get(call_slot).attempts > 1;
+        self.summary.attempts += 1;
+        self.timeline.current.attempts += 1;
+        if retry {
+            self.summary.retries += 1;
+        }
+        let timeout = self.stack.timeout;
+        let attempt = self.attempts.get_mut(slot);
+        attempt.phase = Phase::Running(now);
+        attempt.answer = answer;
+        let end = match timeout {
+            Some(limit) if answer.hang || answer.latency > limit => {
+                attempt.timed_out = true;
+                now + limit
+            }
+            // Hangs, and nothing ends it: the call stays unfinished.
+            None if answer.hang => return,
+            _ => now + answer.latency,
+        };
+        self.schedule(end, What::Finish, slot, 0);
+    }
+
+    fn finish(&mut self, slot: u32) {
+        let now = self.now;
+        let attempt = self.attempts.remove(slot);
+        let Phase::Running(started) = attempt.phase else {
+            unreachable!("only a running attempt finishes")
+        };
+        if let Some(place) = attempt.place {
+            self.free_place(place);
+        }
+        let failed = attempt.timed_out || attempt.answer.failed;
+        let call = self.calls.get(attempt.call);
+        let key = call.key;
+        if let Some(ticket) = attempt.ticket {
+            let breakers = self.stack.breakers.as_ref().expect("a ticket comes from a breaker");
+            let outcome = if failed {
+                Outcome::Failure
+            } else {
+                Outcome::Success
+            };
+            let latency = Duration::from_nanos(now - started);
+            let transition =
+                breakers
+                    .of(key)
+                    .record(ticket, outcome, Some(latency), &Instant::from_nanos(now));
+            if let Some(t) = transition {
+                let reported = breakers.key_of(key);
+                self.note(reported, t);
+            }
+        }
+        let step = &mut self.timeline.current;
+        if failed {
+            step.failed += 1;
+            if attempt.timed_out {
+                step.timeouts += 1;
+                self.summary.timeouts += 1;
+            }
+            let ending = if attempt.timed_out {
+                Ending::Timeout(Elapsed::new(Duration::from_nanos(now - started)))
+            } else {
+                Ending::Inner(())
+            };
+            self.retry_or_end(attempt.call, ending.failure(), End::Failed);
+        } else {
+            step.succeeded += 1;
+            if let Some(budget) = self.stack.retry.as_ref().and_then(|r| r.budget.as_ref()) {
+                budget.record_success();
+            }
+            self.end_call(attempt.call, End::Succeeded);
+        }
+    }
+
+    /// Gives a bulkhead place back, and to the first attempt queued for one.
+    fn free_place(&mut self, place: BulkheadTicket) {
+        let Some(places) = &mut self.stack.places else {
+            return;
+        };
+        places.bulkhead.release(place);
+        while let Some(&(slot, epoch)) = places.queue.front() {
+            places.queue.pop_front();
+            let Some(attempt) = self.attempts.get_mut_at(slot, epoch) else {
+                continue;
+            };
+            if attempt.phase != Phase::Queued {
+                continue;
+            }
+            match places.bulkhead.try_enter_ticket() {
+                Ok(place) => {
+                    attempt.place = Some(place);
+                    self.run_attempt(slot);
+                }
+                Err(_) => unreachable!("a place was just freed"),
+            }
+            return;
+        }
+    }
+
+    /// A policy refused attempt `slot`: its breaker permit goes back unrecorded.
+    fn refuse(&mut self, slot: u32, ending: Ending<()>) {
+        let attempt = self.attempts.remove(slot);
+        if let Some(ticket) = attempt.ticket {
+            let key = self.calls.get(attempt.call).key;
+            let breakers = self.stack.breakers.as_ref().expect("a ticket comes from a breaker");
+            breakers.of(key).release(ticket);
+        }
+        self.refuse_call(attempt.call, ending);
+    }
+
+    fn refuse_call(&mut self, call_slot: u32, ending: Ending<()>) {
+        match ending {
+            Ending::Rejected(_) => self.summary.refused_by_breaker += 1,
+            Ending::RateLimited(_) => self.summary.refused_by_rate_limiter += 1,
+            Ending::BulkheadFull(_) => self.summary.refused_by_bulkhead += 1,
+            _ => {}
+        }
+        self.timeline.current.refused += 1;
+        // What the dependency would have done with it.
+        let would = self.answer(call_slot);
+        let would_fail = would.failed
+            || self
+                .stack
+                .timeout
+                .is_some_and(|limit| would.latency > limit);
+        if would_fail {
+            self.summary.failures_spared += 1;
+        } else {
+            self.summary.successes_lost += 1;
+        }
+        self.retry_or_end(call_slot, ending.failure(), End::Rejected);
+    }
+
+    fn retry_or_end(&mut self, call_slot: u32, failure: Failure, end: End) {
+        let now = self.now;
+        let Some(retry) = &self.stack.retry else {
+            self.end_call(call_slot, end);
+            return;
+        };
+        let draws = self.model.draws;
+        let clock = Instant::from_nanos(now);
+        let call = self.calls.get_mut(call_slot);
+        let (state, rng) = call.retry.get_or_insert_with(|| {
+            let started = Instant::from_nanos(call.arrival);
+            let rng = draws.rng(Stream::Backoff, call.id, u64::from(call.try_no));
+            (retry.policy.start(&started), rng)
+        });
+        match retry
+            .policy
+            .on_failure(state, failure, retry.budget.as_ref(), &clock, rng)
+        {
+            RetryDecision::Retry { delay } => {
+                let at = now.saturating_add(delay.as_nanos() as u64);
+                self.schedule(at, What::Retry, call_slot, 0);
+            }
+            RetryDecision::GiveUp(_) => self.end_call(call_slot, end),
+        }
+    }
+
+    fn end_call(&mut self, call_slot: u32, end: End) {
+        let now = self.now;
+        let call = self.calls.remove(call_slot);
+        let latency = now - call.arrival;
+        self.latencies.record(latency);
+        self.timeline.current.ended(latency);
+        match end {
+            End::Succeeded => self.summary.succeeded += 1,
+            End::Failed => self.summary.failed += 1,
+            End::Rejected => self.summary.rejected += 1,
+        }
+        // The caller's own retry, or a closed-loop client's next call.
+        let again = match self.model.client_retries {
+            Some((max, delay)) if end != End::Succeeded && call.try_no < max => {
+                Some(now.saturating_add(delay))
+            }
+            _ => None,
+        };
+        if let Some(at) = again.filter(|at| *at < self.model.duration) {
+            let slot = self.new_call(at, call.id, call.client, call.key, call.try_no + 1);
+            self.schedule(at, What::Arrive, slot, 0);
+        } else if call.client != NO_CLIENT {
+            let Source::Model {
+                load: Load::Closed { think, .. },
+                ..
+            } = &self.model.source
+            else {
+                unreachable!("clients belong to a closed loop")
+            };
+            let count = self.client_calls[call.client as usize];
+            let mut rng = self
+                .model
+                .draws
+                .rng(Stream::Think, u64::from(call.client), count);
+            let at = now.saturating_add(think.sample(&mut rng));
+            if at < self.model.duration {
+                self.client_call(at, call.client, call.key);
+            }
+        }
+    }
+
+    fn note(&mut self, key: u32, transition: Transition) {
+        self.summary.transitions += 1;
+        self.changes.push((self.now, key, transition));
+    }
+}
