@@ -49,11 +49,15 @@
 //!   timeline of every configuration, and their text forms; `chart` and
 //!   `html` draw them (feature `pictures`).
 
+#[cfg(feature = "pictures")]
+pub mod chart;
 mod draw;
 mod engine;
 mod episode;
 mod error;
 mod histogram;
+#[cfg(feature = "pictures")]
+pub mod html;
 mod latency;
 mod metrics;
 pub mod policy;
