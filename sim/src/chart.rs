@@ -235,7 +235,7 @@ fn draw_panel<DB: DrawingBackend>(
         .x_label_formatter(&|v| format!("{v:.0}"))
         .y_label_formatter(&|v| format!("{v:.0}"))
         .y_labels(4)
-        .y_desc("calls/s")
+        .y_desc("attempts/s")
         .label_style(("sans-serif", 11))
         .draw()?;
     let fates = [("succeeded", SUCCEEDED), ("failed", FAILED), ("refused", REFUSED)];
@@ -291,6 +291,7 @@ fn draw_panel<DB: DrawingBackend>(
         .disable_x_mesh()
         .light_line_style(TRANSPARENT)
         .x_label_formatter(&|v| format!("{v:.0} s"))
+        .y_label_formatter(&|v| format!("{v:.0}"))
         .y_labels(3)
         .y_desc("latency ms")
         .label_style(("sans-serif", 11))

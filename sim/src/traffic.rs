@@ -107,8 +107,8 @@ impl Traffic {
                 })
             }
             _ => Err(Error::invalid(
-                "traffic",
-                "needs exactly one of rate (an open loop) and clients (a closed loop)",
+                "rate",
+                "give exactly one of rate (an open loop) and clients (a closed loop)",
             )),
         }
     }

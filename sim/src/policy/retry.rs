@@ -139,7 +139,8 @@ impl RetryOptions {
         let policy = builder.build().map_err(|e| match e.field() {
             "max_attempts" => Error::from(e),
             "deadline" => Error::invalid("deadline_ms", e.reason()),
-            // The backoff's own fields.
+            "multiplier" => Error::invalid("strategy.multiplier", e.reason()),
+            // The backoff's durations.
             field => Error::invalid(format!("strategy.{field}_ms"), e.reason()),
         })?;
         let budget = self
