@@ -13,10 +13,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
+use crate::Health;
 use crate::error::Error;
 use crate::report::{Configuration, Report};
 use crate::timeline::Row;
-use crate::Health;
 
 /// The picture's width, in pixels.
 pub const WIDTH: u32 = 1000;
@@ -98,7 +98,11 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &Report) -> D
     } else {
         report.description.clone()
     };
-    title.draw(&Text::new(caption, (10, 10), ("sans-serif", 16).into_font()))?;
+    title.draw(&Text::new(
+        caption,
+        (10, 10),
+        ("sans-serif", 16).into_font(),
+    ))?;
     let end = report.duration_s.max(
         report
             .configurations
@@ -157,7 +161,11 @@ fn columns(rows: &[Row], step: f64) -> Vec<Column> {
                 p50: chunk.iter().map(|r| r.p50_ms).fold(0.0, f64::max),
                 p99: chunk.iter().map(|r| r.p99_ms).fold(0.0, f64::max),
                 state: worst_state,
-                dependency: chunk.iter().map(|r| r.dependency).max().unwrap_or(Health::Up),
+                dependency: chunk
+                    .iter()
+                    .map(|r| r.dependency)
+                    .max()
+                    .unwrap_or(Health::Up),
             }
         })
         .collect()
@@ -238,7 +246,11 @@ fn draw_panel<DB: DrawingBackend>(
         .y_desc("attempts/s")
         .label_style(("sans-serif", 11))
         .draw()?;
-    let fates = [("succeeded", SUCCEEDED), ("failed", FAILED), ("refused", REFUSED)];
+    let fates = [
+        ("succeeded", SUCCEEDED),
+        ("failed", FAILED),
+        ("refused", REFUSED),
+    ];
     for (index, (label, color)) in fates.into_iter().enumerate() {
         chart
             .draw_series(columns.iter().map(|k| {
@@ -277,7 +289,10 @@ fn draw_panel<DB: DrawingBackend>(
         .draw()?;
     chart.draw_series(columns.iter().filter_map(|k| {
         let rate = k.error_rate?;
-        Some(Rectangle::new([(k.t, 0.0), (k.t + k.width, rate)], FAILED.mix(0.8).filled()))
+        Some(Rectangle::new(
+            [(k.t, 0.0), (k.t + k.width, rate)],
+            FAILED.mix(0.8).filled(),
+        ))
     }))?;
     // The callers' latency.
     let top = columns.iter().map(|k| k.p99).fold(1.0, f64::max) * 1.1;

@@ -11,7 +11,6 @@
 //! limited by the timeout. When it ends, the breaker records it; a failure or
 //! a refusal goes to the retry policy, which answers a delay or gives up.
 
-use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -116,27 +115,74 @@ struct Attempt {
     answer: Answer,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 enum What {
     /// A call allocated ahead (closed loop, client retry) arrives.
-    Arrive,
+    Arrive = 0,
     /// A call's next attempt, after its backoff.
-    Retry,
+    Retry = 1,
     /// An attempt's wait for the rate limiter is over.
-    Resume,
+    Resume = 2,
     /// An attempt ends (answered or timed out).
-    Finish,
+    Finish = 3,
     /// An attempt's wait for a bulkhead place is over.
-    Expire,
+    Expire = 4,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// An event, packed for the heap: ordered by time, then by the order in which
+/// events were scheduled (so that simultaneous events keep their order).
+#[derive(Debug, Clone, Copy)]
 struct Event {
-    at: u64,
-    seq: u64,
-    what: What,
-    slot: u32,
-    epoch: u32,
+    /// `at << 64 | seq << 3 | what`.
+    key: u128,
+    /// `epoch << 32 | slot`.
+    target: u64,
+}
+
+impl Event {
+    fn at(&self) -> u64 {
+        (self.key >> 64) as u64
+    }
+
+    fn what(&self) -> What {
+        match self.key & 7 {
+            0 => What::Arrive,
+            1 => What::Retry,
+            2 => What::Resume,
+            3 => What::Finish,
+            _ => What::Expire,
+        }
+    }
+
+    fn slot(&self) -> u32 {
+        self.target as u32
+    }
+
+    fn epoch(&self) -> u32 {
+        (self.target >> 32) as u32
+    }
+}
+
+impl PartialEq for Event {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for Event {}
+
+impl PartialOrd for Event {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Event {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        // Reversed: the heap is a max-heap, the earliest event comes first.
+        other.key.cmp(&self.key)
+    }
 }
 
 /// How a call ended.
@@ -156,7 +202,7 @@ const PROGRESS_EVERY: u32 = 1 << 16;
 pub(crate) struct Engine<'a> {
     model: &'a Model,
     stack: Stack,
-    queue: BinaryHeap<Reverse<Event>>,
+    queue: BinaryHeap<Event>,
     seq: u64,
     calls: Slab<Call>,
     attempts: Slab<Attempt>,
@@ -194,9 +240,14 @@ impl<'a> Engine<'a> {
             Source::Model {
                 load: Load::Open { gap, keys },
                 ..
-            } => engine.open = Some(OpenArrivals::new(*gap, *keys, model.draws)),
+            } => engine.open = Some(OpenArrivals::new(gap.clone(), *keys, model.draws)),
             Source::Model {
-                load: Load::Closed { clients, think, keys },
+                load:
+                    Load::Closed {
+                        clients,
+                        think,
+                        keys,
+                    },
                 ..
             } => {
                 engine.client_calls = vec![0; *clients as usize];
@@ -217,7 +268,7 @@ impl<'a> Engine<'a> {
         let mut reported = 0u64;
         let mut countdown = PROGRESS_EVERY;
         loop {
-            let event_at = self.queue.peek().map(|Reverse(e)| e.at);
+            let event_at = self.queue.peek().map(Event::at);
             let arrival_at = self.next_arrival();
             let now = match (event_at, arrival_at) {
                 (None, None) => break,
@@ -231,7 +282,7 @@ impl<'a> Engine<'a> {
             // Events before arrivals at the same time: an attempt that ends
             // frees its place before the next call asks for it.
             if event_at == Some(now) {
-                let Reverse(event) = self.queue.pop().expect("peeked");
+                let event = self.queue.pop().expect("peeked");
                 self.dispatch(event);
             } else {
                 self.arrive();
@@ -244,7 +295,10 @@ impl<'a> Engine<'a> {
                 reported = done;
             }
         }
-        progress.fetch_add(self.model.duration.saturating_sub(reported), Ordering::Relaxed);
+        progress.fetch_add(
+            self.model.duration.saturating_sub(reported),
+            Ordering::Relaxed,
+        );
         // The last steps: up to the end of the run, or of the last event.
         let end = self.model.duration.max(self.now.saturating_add(1));
         while self.timeline.due(end.saturating_add(self.model.step - 1)) {
@@ -295,13 +349,10 @@ impl<'a> Engine<'a> {
     #[inline]
     fn schedule(&mut self, at: u64, what: What, slot: u32, epoch: u32) {
         self.seq += 1;
-        self.queue.push(Reverse(Event {
-            at,
-            seq: self.seq,
-            what,
-            slot,
-            epoch,
-        }));
+        self.queue.push(Event {
+            key: (u128::from(at) << 64) | (u128::from(self.seq) << 3) | what as u128,
+            target: (u64::from(epoch) << 32) | u64::from(slot),
+        });
     }
 
     /// When the next open-loop or recorded call arrives, if one does.
@@ -356,18 +407,23 @@ impl<'a> Engine<'a> {
     }
 
     fn dispatch(&mut self, event: Event) {
-        match event.what {
-            What::Arrive | What::Retry => self.start_attempt(event.slot),
-            What::Resume => self.pass_limiter(event.slot),
-            What::Finish => self.finish(event.slot),
+        let slot = event.slot();
+        match event.what() {
+            What::Arrive | What::Retry => self.start_attempt(slot),
+            What::Resume => self.pass_limiter(slot),
+            What::Finish => self.finish(slot),
             What::Expire => {
                 let waiting = self
                     .attempts
-                    .get_mut_at(event.slot, event.epoch)
+                    .get_mut_at(slot, event.epoch())
                     .is_some_and(|a| a.phase == Phase::Queued);
                 if waiting {
-                    let max_concurrent = self.stack.places.as_ref().map_or(0, |p| p.bulkhead.max_concurrent());
-                    self.refuse(event.slot, Ending::BulkheadFull(BulkheadFull { max_concurrent }));
+                    let max_concurrent = self
+                        .stack
+                        .places
+                        .as_ref()
+                        .map_or(0, |p| p.bulkhead.max_concurrent());
+                    self.refuse(slot, Ending::BulkheadFull(BulkheadFull { max_concurrent }));
                 }
             }
         }
@@ -467,19 +523,20 @@ impl<'a> Engine<'a> {
 
     fn pass_limiter(&mut self, slot: u32) {
         let now = self.now;
-        if let Some(limiter) = &self.stack.limiter {
-            if let Err(not_until) = limiter.limiter.check(&Instant::from_nanos(now)) {
-                let Phase::Limiter(since) = self.attempts.get(slot).phase else {
-                    unreachable!("an attempt resumes only from the limiter's wait")
-                };
-                let earliest = not_until.earliest_possible().as_nanos();
-                if earliest - since <= limiter.max_wait {
-                    self.schedule(earliest, What::Resume, slot, 0);
-                } else {
-                    self.refuse(slot, Ending::RateLimited(NotUntil::new(Instant::from_nanos(now), not_until.earliest_possible())));
-                }
-                return;
+        if let Some(limiter) = &self.stack.limiter
+            && let Err(not_until) = limiter.limiter.check(&Instant::from_nanos(now))
+        {
+            let Phase::Limiter(since) = self.attempts.get(slot).phase else {
+                unreachable!("an attempt resumes only from the limiter's wait")
+            };
+            let earliest = not_until.earliest_possible();
+            if earliest.as_nanos() - since <= limiter.max_wait {
+                self.schedule(earliest.as_nanos(), What::Resume, slot, 0);
+            } else {
+                let refusal = NotUntil::new(Instant::from_nanos(now), earliest);
+                self.refuse(slot, Ending::RateLimited(refusal));
             }
+            return;
         }
         self.pass_bulkhead(slot);
     }
@@ -546,7 +603,11 @@ impl<'a> Engine<'a> {
         let call = self.calls.get(attempt.call);
         let key = call.key;
         if let Some(ticket) = attempt.ticket {
-            let breakers = self.stack.breakers.as_ref().expect("a ticket comes from a breaker");
+            let breakers = self
+                .stack
+                .breakers
+                .as_ref()
+                .expect("a ticket comes from a breaker");
             let outcome = if failed {
                 Outcome::Failure
             } else {
@@ -614,7 +675,11 @@ impl<'a> Engine<'a> {
         let attempt = self.attempts.remove(slot);
         if let Some(ticket) = attempt.ticket {
             let key = self.calls.get(attempt.call).key;
-            let breakers = self.stack.breakers.as_ref().expect("a ticket comes from a breaker");
+            let breakers = self
+                .stack
+                .breakers
+                .as_ref()
+                .expect("a ticket comes from a breaker");
             breakers.of(key).release(ticket);
         }
         self.refuse_call(attempt.call, ending);

@@ -67,7 +67,7 @@ pub enum Episode {
 }
 
 /// How the dependency behaves during one stretch of time.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Condition {
     pub(crate) failure_rate: f64,
     pub(crate) latency: Sampler,
@@ -99,14 +99,14 @@ impl Health {
 }
 
 /// One episode, checked, in nanoseconds: where it applies and what it changes.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Span {
     start: u64,
     end: u64,
     change: Change,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Change {
     Down { hang: bool },
     FailureRate(f64),
@@ -152,9 +152,10 @@ impl Episode {
         let span = |change| Span { start, end, change };
         match *self {
             Episode::Outage { hang, .. } => out.push(span(Change::Down { hang })),
-            Episode::Brownout { failure_rate, .. } => out.push(span(Change::FailureRate(
-                ratio("failure_rate", failure_rate)?,
-            ))),
+            Episode::Brownout { failure_rate, .. } => out.push(span(Change::FailureRate(ratio(
+                "failure_rate",
+                failure_rate,
+            )?))),
             Episode::Slow { latency, .. } => out.push(span(Change::Latency(
                 latency.sampler().map_err(|e| e.within("latency"))?,
             ))),
@@ -206,20 +207,22 @@ impl Conditions {
         cuts.dedup();
         let mut stretches: Vec<(u64, Condition)> = Vec::with_capacity(cuts.len());
         for &at in &cuts {
-            let mut condition = normal;
+            let mut condition = normal.clone();
             for span in spans.iter().filter(|s| s.start <= at && at < s.end) {
-                match span.change {
+                match &span.change {
                     Change::Down { hang } => {
                         condition.failure_rate = 1.0;
-                        condition.hang = hang;
+                        condition.hang = *hang;
                     }
-                    Change::FailureRate(rate) => condition.failure_rate = rate,
-                    Change::Latency(latency) => condition.latency = latency,
+                    Change::FailureRate(rate) => condition.failure_rate = *rate,
+                    Change::Latency(latency) => condition.latency = latency.clone(),
                 }
             }
             condition.health = if condition.hang || condition.failure_rate >= 1.0 {
                 Health::Down
-            } else if condition.failure_rate > normal.failure_rate || condition.latency != normal.latency {
+            } else if condition.failure_rate > normal.failure_rate
+                || condition.latency != normal.latency
+            {
                 Health::Degraded
             } else {
                 Health::Up
@@ -242,7 +245,11 @@ impl Conditions {
 
     /// The dependency's health from `from` to `to`: the worst of it.
     pub(crate) fn health(&self, from: u64, to: u64) -> Health {
-        let first = self.stretches.partition_point(|(start, _)| *start <= from).max(1) - 1;
+        let first = self
+            .stretches
+            .partition_point(|(start, _)| *start <= from)
+            .max(1)
+            - 1;
         self.stretches[first..]
             .iter()
             .take_while(|(start, _)| *start < to.max(from + 1))

@@ -79,8 +79,8 @@ impl std::error::Error for Error {}
 /// A duration in milliseconds (a float, so sub-millisecond latencies can be
 /// written) as nanoseconds; `field` names it in the error.
 pub(crate) fn nanos(field: &str, ms: f64) -> Result<u64, Error> {
-    // Written so that NaN fails too.
-    if !(ms >= 0.0 && ms <= MAX_MS) {
+    // NaN is in no range.
+    if !(0.0..=MAX_MS).contains(&ms) {
         return Err(Error::invalid(
             field,
             "must be a number of milliseconds from 0 to 10^12",

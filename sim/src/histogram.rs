@@ -42,7 +42,8 @@ fn upper(i: usize) -> u64 {
     }
     let shift = (i >> SUB_BITS) - 1;
     let mantissa = (i & (SUB - 1)) + SUB;
-    (((mantissa as u64) + 1) << shift) - 1
+    let top = ((mantissa as u128 + 1) << shift) - 1;
+    top.min(u128::from(u64::MAX)) as u64
 }
 
 impl Histogram {
@@ -81,11 +82,29 @@ mod tests {
 
     #[test]
     fn buckets_cover_every_value_in_order() {
-        for value in [0, 1, 127, 128, 129, 255, 256, 1_000_000, u64::MAX / 3, u64::MAX] {
+        for value in [
+            0,
+            1,
+            127,
+            128,
+            129,
+            255,
+            256,
+            1_000_000,
+            u64::MAX / 3,
+            u64::MAX,
+        ] {
             let i = index(value);
-            assert!(upper(i) >= value, "{value} above bucket {i}'s top {}", upper(i));
+            assert!(
+                upper(i) >= value,
+                "{value} above bucket {i}'s top {}",
+                upper(i)
+            );
             if i > 0 {
-                assert!(upper(i - 1) < value, "{value} belongs to a lower bucket than {i}");
+                assert!(
+                    upper(i - 1) < value,
+                    "{value} belongs to a lower bucket than {i}"
+                );
             }
         }
         assert_eq!(index(u64::MAX), BUCKETS - 1);
@@ -98,7 +117,10 @@ mod tests {
             h.record(v * 1_000);
         }
         let p50 = h.quantile(0.5) as f64;
-        assert!((p50 - 5_000_000.0).abs() / 5_000_000.0 < 1.0 / 128.0, "{p50}");
+        assert!(
+            (p50 - 5_000_000.0).abs() / 5_000_000.0 < 1.0 / 128.0,
+            "{p50}"
+        );
         assert_eq!(h.quantile(1.0), 10_000_000);
         assert_eq!(Histogram::default().quantile(0.99), 0);
     }

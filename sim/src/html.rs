@@ -57,7 +57,11 @@ pub fn page(report: &Report) -> Result<String, Error> {
             headers.push(format!("{} {}–{} s: detect", e.kind, e.start_s, e.end_s));
             headers.push("recover".to_string());
         }
-        for c in report.configurations.iter().filter(|c| !c.episodes.is_empty()) {
+        for c in report
+            .configurations
+            .iter()
+            .filter(|c| !c.episodes.is_empty())
+        {
             let mut row = vec![c.name.clone()];
             for d in &c.episodes {
                 row.push(d.detect_s.map_or("-".into(), |s| format!("{s:.3} s")));
@@ -66,7 +70,13 @@ pub fn page(report: &Report) -> Result<String, Error> {
             rows.push(row);
         }
         if !rows.is_empty() {
-            table(&mut out, "episodes", "How each breaker met each episode", &headers, &rows);
+            table(
+                &mut out,
+                "episodes",
+                "How each breaker met each episode",
+                &headers,
+                &rows,
+            );
         }
     }
     out.push_str("<h2>Over time</h2>\n<figure>\n");
@@ -76,7 +86,11 @@ pub fn page(report: &Report) -> Result<String, Error> {
 }
 
 fn table(out: &mut String, id: &str, caption: &str, headers: &[String], rows: &[Vec<String>]) {
-    let _ = write!(out, "<table id=\"{id}\">\n<caption>{}</caption>\n<tr>", escape(caption));
+    let _ = write!(
+        out,
+        "<table id=\"{id}\">\n<caption>{}</caption>\n<tr>",
+        escape(caption)
+    );
     for h in headers {
         let _ = write!(out, "<th>{}</th>", escape(h));
     }

@@ -69,7 +69,6 @@ mod timeline;
 mod trace;
 mod traffic;
 
-
 use std::sync::atomic::AtomicU64;
 
 pub use engine::TransitionRecord;
@@ -110,7 +109,10 @@ impl Simulation {
 
     fn build(scenario: Scenario, trace: Option<Trace>) -> Result<Self, Error> {
         if scenario.policies.is_empty() {
-            return Err(Error::invalid("policies", "name at least one configuration"));
+            return Err(Error::invalid(
+                "policies",
+                "name at least one configuration",
+            ));
         }
         let (source, keys, default_duration) = match trace {
             Some(trace) => {
@@ -128,9 +130,10 @@ impl Simulation {
                 (Source::Trace(trace), keys, Some(last + 1_000_000))
             }
             None => {
-                let traffic = scenario.traffic.as_ref().ok_or_else(|| {
-                    Error::invalid("traffic", "is required without a trace")
-                })?;
+                let traffic = scenario
+                    .traffic
+                    .as_ref()
+                    .ok_or_else(|| Error::invalid("traffic", "is required without a trace"))?;
                 let load = traffic.load().map_err(|e| e.within("traffic"))?;
                 let keys = match &load {
                     traffic::Load::Open { keys, .. } | traffic::Load::Closed { keys, .. } => *keys,
@@ -153,7 +156,10 @@ impl Simulation {
                 .build(keys)
                 .map_err(|e| e.within(&format!("policies[{i}]")))?;
             if !names.insert(policy.name.as_str()) {
-                return Err(Error::invalid(format!("policies[{i}].name"), "must be unique"));
+                return Err(Error::invalid(
+                    format!("policies[{i}].name"),
+                    "must be unique",
+                ));
             }
         }
         let model = Model {

@@ -97,7 +97,10 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--policies" => parsed.policies = Some(value("--policies")?.into()),
             "--seed" => {
                 let seed = value("--seed")?;
-                parsed.seed = Some(seed.parse().map_err(|_| format!("--seed: not a number: {seed:?}"))?);
+                parsed.seed = Some(
+                    seed.parse()
+                        .map_err(|_| format!("--seed: not a number: {seed:?}"))?,
+                );
             }
             "--out" => parsed.out = Some(value("--out")?.into()),
             "--csv" => parsed.files.push((Output::Csv, value("--csv")?.into())),

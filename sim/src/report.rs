@@ -195,7 +195,10 @@ impl Report {
             out.push('\n');
             out
         };
-        let headers: Vec<String> = Self::SUMMARY_COLUMNS.iter().map(|h| h.to_string()).collect();
+        let headers: Vec<String> = Self::SUMMARY_COLUMNS
+            .iter()
+            .map(|h| h.to_string())
+            .collect();
         let mut out = line(&headers);
         out.push('|');
         for (i, w) in widths.iter().enumerate() {

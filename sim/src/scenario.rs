@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, positive_nanos, ratio};
 use crate::episode::{Condition, Conditions, Episode, Health};
+use crate::error::{Error, positive_nanos, ratio};
 use crate::latency::Latency;
 use crate::policy::PolicyConfig;
 use crate::trace::Trace;
@@ -91,7 +91,11 @@ pub struct Policies {
 }
 
 /// Parses `text` as TOML, or JSON when `json` is set.
-pub(crate) fn parse<T: for<'de> Deserialize<'de>>(text: &str, json: bool, source: &str) -> Result<T, Error> {
+pub(crate) fn parse<T: for<'de> Deserialize<'de>>(
+    text: &str,
+    json: bool,
+    source: &str,
+) -> Result<T, Error> {
     let parsed = if json {
         serde_json::from_str(text).map_err(|e| e.to_string())
     } else {
@@ -115,7 +119,8 @@ impl Scenario {
     /// Reads a scenario file: JSON when its name ends in `.json`, TOML otherwise.
     /// A relative `trace` path is made relative to the file's directory.
     pub fn load(path: &Path) -> Result<Scenario, Error> {
-        let mut scenario: Scenario = parse(&read(path)?, is_json(path), &path.display().to_string())?;
+        let mut scenario: Scenario =
+            parse(&read(path)?, is_json(path), &path.display().to_string())?;
         if let (Some(trace), Some(dir)) = (&scenario.trace, path.parent()) {
             scenario.trace = Some(dir.join(trace));
         }

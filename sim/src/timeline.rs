@@ -136,12 +136,20 @@ impl Timeline {
 
     /// Closes the step in progress with the breaker's `state` and `not_closed`
     /// count as they are now, and opens the next.
-    pub(crate) fn close(&mut self, state: &'static str, not_closed: u32, conditions: Option<&Conditions>) {
+    pub(crate) fn close(
+        &mut self,
+        state: &'static str,
+        not_closed: u32,
+        conditions: Option<&Conditions>,
+    ) {
         let start = self.end - self.step;
         let step = std::mem::take(&mut self.current);
         let mut latencies = step.latencies;
         let ended = step.succeeded + step.failed;
-        let (p50, p99) = (quantile(&mut latencies, 0.5), quantile(&mut latencies, 0.99));
+        let (p50, p99) = (
+            quantile(&mut latencies, 0.5),
+            quantile(&mut latencies, 0.99),
+        );
         self.rows.push(Row {
             t_s: start as f64 / 1e9,
             calls: step.calls,

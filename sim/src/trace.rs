@@ -76,7 +76,10 @@ impl Trace {
             source: format!("{source}:{line}"),
             message,
         };
-        let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty());
         let Some((_, header)) = lines.next() else {
             return Ok(Trace::default());
         };
@@ -101,9 +104,12 @@ impl Trace {
                 ));
             }
             let number = |i: usize, name: &str| {
-                fields[i]
-                    .parse::<f64>()
-                    .map_err(|_| parse(index + 1, format!("{name} is not a number: {:?}", fields[i])))
+                fields[i].parse::<f64>().map_err(|_| {
+                    parse(
+                        index + 1,
+                        format!("{name} is not a number: {:?}", fields[i]),
+                    )
+                })
             };
             raw.push((
                 number(at, "timestamp_ms")?,
@@ -131,13 +137,22 @@ impl Trace {
                 serde_json::Value::String(s) => s,
                 other => other.to_string(),
             });
-            raw.push((parsed.timestamp_ms, parsed.latency_ms, parsed.outcome, key, index + 1));
+            raw.push((
+                parsed.timestamp_ms,
+                parsed.latency_ms,
+                parsed.outcome,
+                key,
+                index + 1,
+            ));
         }
         Trace::build(raw, source)
     }
 
     #[allow(clippy::type_complexity)]
-    fn build(raw: Vec<(f64, f64, String, Option<String>, usize)>, source: &str) -> Result<Trace, Error> {
+    fn build(
+        raw: Vec<(f64, f64, String, Option<String>, usize)>,
+        source: &str,
+    ) -> Result<Trace, Error> {
         let at = |line: usize, e: Error| match e {
             Error::Invalid { field, reason } => Error::Parse {
                 source: format!("{source}:{line}"),
@@ -161,7 +176,9 @@ impl Trace {
                 other => {
                     return Err(Error::Parse {
                         source: format!("{source}:{line}"),
-                        message: format!("outcome must be success, failure or timeout, not {other:?}"),
+                        message: format!(
+                            "outcome must be success, failure or timeout, not {other:?}"
+                        ),
                     });
                 }
             };

@@ -2,9 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::draw::{Draws, Stream, open_unit};
+use crate::draw::{Draws, Stream};
 use crate::error::{Error, nanos, positive_nanos};
-use crate::latency::{Latency, Sampler};
+use crate::latency::{Latency, Quantiles, Sampler, Shape};
+use seawall_core::rng::unit;
 
 /// Who calls the dependency: an open loop (`rate` calls a second, arriving
 /// whatever happens to the earlier ones) or a closed loop (`clients`, each
@@ -62,13 +63,20 @@ pub struct ClientRetries {
 /// [`Traffic`], checked, in nanoseconds.
 #[derive(Debug, Clone)]
 pub(crate) enum Load {
-    Open { gap: Gap, keys: u32 },
-    Closed { clients: u32, think: Sampler, keys: u32 },
+    Open {
+        gap: Gap,
+        keys: u32,
+    },
+    Closed {
+        clients: u32,
+        think: Sampler,
+        keys: u32,
+    },
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) enum Gap {
-    Poisson { mean: f64 },
+    Poisson(Quantiles),
     Uniform { nanos: f64 },
 }
 
@@ -86,11 +94,14 @@ impl Traffic {
         match (self.rate, self.clients) {
             (Some(rate), None) => {
                 if !(rate > 0.0 && rate <= 1e9) {
-                    return Err(Error::invalid("rate", "must be a number of calls a second in (0, 10^9]"));
+                    return Err(Error::invalid(
+                        "rate",
+                        "must be a number of calls a second in (0, 10^9]",
+                    ));
                 }
                 let mean = 1e9 / rate;
                 let gap = match self.arrivals {
-                    Arrivals::Poisson => Gap::Poisson { mean },
+                    Arrivals::Poisson => Gap::Poisson(Quantiles::new(Shape::Exponential { mean })),
                     Arrivals::Uniform => Gap::Uniform { nanos: mean },
                 };
                 Ok(Load::Open { gap, keys })
@@ -145,7 +156,7 @@ impl OpenArrivals {
             index: 0,
         };
         // Evenly spaced calls start at once; independent ones after a first gap.
-        if let Gap::Poisson { .. } = gap {
+        if let Gap::Poisson(_) = arrivals.gap {
             arrivals.next = arrivals.gap();
         }
         arrivals
@@ -153,9 +164,9 @@ impl OpenArrivals {
 
     #[inline]
     fn gap(&mut self) -> f64 {
-        match self.gap {
-            Gap::Poisson { mean } => -open_unit(&mut self.rng).ln() * mean,
-            Gap::Uniform { nanos } => nanos,
+        match &self.gap {
+            Gap::Poisson(gaps) => gaps.at(unit(&mut self.rng)),
+            Gap::Uniform { nanos } => *nanos,
         }
     }
 

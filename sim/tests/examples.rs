@@ -30,7 +30,10 @@ fn the_slow_call_rule_catches_a_slow_dependency_the_consecutive_rule_misses() {
     let report = run("slow_dependency.toml");
     let consecutive = configuration(&report, "consecutive failures");
     let slow = configuration(&report, "slow-call rate");
-    assert_eq!(consecutive.summary.transitions, 0, "no failure, so never open");
+    assert_eq!(
+        consecutive.summary.transitions, 0,
+        "no failure, so never open"
+    );
     assert_eq!(consecutive.summary.rejected, 0);
     assert_eq!(consecutive.episodes[0].detect_s, None);
     let detect = slow.episodes[0].detect_s.expect("the slow-call rule opens");

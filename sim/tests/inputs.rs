@@ -71,10 +71,15 @@ fn errors_name_the_field() {
         "invalid traffic: is required without a trace"
     );
     assert_eq!(
-        error("duration_ms = 1000\ntraffic = { rate = 1, clients = 2 }\n[[policies]]\nname = \"a\""),
+        error(
+            "duration_ms = 1000\ntraffic = { rate = 1, clients = 2 }\n[[policies]]\nname = \"a\""
+        ),
         "invalid traffic.rate: give exactly one of rate (an open loop) and clients (a closed loop)"
     );
-    assert_eq!(error(BASE), "invalid policies: name at least one configuration");
+    assert_eq!(
+        error(BASE),
+        "invalid policies: name at least one configuration"
+    );
 }
 
 #[test]
@@ -82,7 +87,10 @@ fn unknown_keys_are_errors() {
     let message = error(&format!(
         "{BASE}[[policies]]\nname = \"a\"\ncircuit_breaker = {{ failure_treshold = 3 }}"
     ));
-    assert!(message.contains("unknown field `failure_treshold`"), "{message}");
+    assert!(
+        message.contains("unknown field `failure_treshold`"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -95,7 +103,9 @@ fn a_trace_replays_as_recorded() {
     let trace = Trace::from_csv(csv, "trace.csv").unwrap();
     assert_eq!(trace.len(), 4);
     let scenario = Scenario::from_toml("[[policies]]\nname = \"as recorded\"").unwrap();
-    let report = Simulation::with_trace(scenario.clone(), trace.clone()).unwrap().run();
+    let report = Simulation::with_trace(scenario.clone(), trace.clone())
+        .unwrap()
+        .run();
     let s = &report.configurations[0].summary;
     assert_eq!((s.calls, s.succeeded, s.failed), (4, 2, 2));
     assert_eq!(s.latency_ms.max, 2000.0);
@@ -113,7 +123,11 @@ fn a_keyed_breaker_keeps_one_state_per_key() {
     // Key b fails every call, key a never does.
     let mut csv = String::from("timestamp_ms,latency_ms,outcome,key\n");
     for i in 0..100 {
-        csv.push_str(&format!("{},1,success,a\n{},1,failure,b\n", i * 10, i * 10 + 5));
+        csv.push_str(&format!(
+            "{},1,success,a\n{},1,failure,b\n",
+            i * 10,
+            i * 10 + 5
+        ));
     }
     let trace = Trace::from_csv(&csv, "trace.csv").unwrap();
     let scenario = Scenario::from_toml(

@@ -7,13 +7,17 @@ use seawall_sim::{Configuration, Report, Scenario, Simulation};
 
 /// The path of an example scenario in `sim/scenarios/`.
 pub fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(name)
 }
 
 /// Runs an example scenario.
 pub fn run(name: &str) -> Report {
     let scenario = Scenario::load(&example(name)).expect("the example parses");
-    Simulation::new(scenario).expect("the example is valid").run()
+    Simulation::new(scenario)
+        .expect("the example is valid")
+        .run()
 }
 
 /// The configuration named `name`.

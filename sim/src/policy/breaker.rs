@@ -139,7 +139,10 @@ impl BreakerOptions {
                     return Err(Error::invalid("window.size", "must be at most 1048576"));
                 }
                 let slots = (0..size).map(|_| Slot::new()).collect();
-                AnyWindow::Count(CountWindow::with_storage(slots).map_err(|e| Error::from(e).within("window"))?)
+                AnyWindow::Count(
+                    CountWindow::with_storage(slots)
+                        .map_err(|e| Error::from(e).within("window"))?,
+                )
             }
             Some(WindowOptions::Time {
                 duration_ms,
@@ -148,9 +151,13 @@ impl BreakerOptions {
                 if buckets > MAX_WINDOW {
                     return Err(Error::invalid("window.buckets", "must be at most 1048576"));
                 }
-                let length = Duration::from_nanos(positive_nanos("window.duration_ms", duration_ms)?);
+                let length =
+                    Duration::from_nanos(positive_nanos("window.duration_ms", duration_ms)?);
                 let storage = (0..buckets).map(|_| Bucket::new()).collect();
-                AnyWindow::Time(TimeWindow::with_storage(storage, length).map_err(|e| Error::from(e).within("window"))?)
+                AnyWindow::Time(
+                    TimeWindow::with_storage(storage, length)
+                        .map_err(|e| Error::from(e).within("window"))?,
+                )
             }
         })
     }
@@ -160,7 +167,12 @@ impl BreakerOptions {
         let config = Arc::new(self.to_core()?);
         let count = if self.per_key { keys.max(1) } else { 1 };
         let breakers = (0..count)
-            .map(|_| Ok(CircuitBreaker::with_window(Arc::clone(&config), self.window()?)))
+            .map(|_| {
+                Ok(CircuitBreaker::with_window(
+                    Arc::clone(&config),
+                    self.window()?,
+                ))
+            })
             .collect::<Result<_, Error>>()?;
         Ok(Breakers { breakers })
     }

@@ -67,13 +67,14 @@ pub(crate) struct Places {
 impl RateLimiterOptions {
     pub(crate) fn build(&self) -> Result<Limiter, Error> {
         let period = positive_nanos("period_ms", self.period_ms.unwrap_or(1000.0))?;
-        let quota = Quota::new(self.rate, Duration::from_nanos(period), self.burst).map_err(|e| {
-            if e.field() == "period" {
-                Error::invalid("period_ms", e.reason())
-            } else {
-                Error::from(e)
-            }
-        })?;
+        let quota =
+            Quota::new(self.rate, Duration::from_nanos(period), self.burst).map_err(|e| {
+                if e.field() == "period" {
+                    Error::invalid("period_ms", e.reason())
+                } else {
+                    Error::from(e)
+                }
+            })?;
         Ok(Limiter {
             limiter: RateLimiter::new(quota),
             max_wait: nanos("max_wait_ms", self.max_wait_ms)?,

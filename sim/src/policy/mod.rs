@@ -25,12 +25,12 @@ mod retry;
 
 use serde::{Deserialize, Serialize};
 
-pub use breaker::{BreakerOptions, WindowOptions};
 pub(crate) use breaker::Breakers;
+pub use breaker::{BreakerOptions, WindowOptions};
 pub use limits::{BulkheadOptions, RateLimiterOptions};
 pub(crate) use limits::{Limiter, Places};
-pub use retry::{BudgetOptions, RetryOptions, StrategyOptions};
 pub(crate) use retry::Retry;
+pub use retry::{BudgetOptions, RetryOptions, StrategyOptions};
 
 use crate::error::{Error, positive_nanos};
 
