@@ -16,6 +16,7 @@ mod rate_limit;
 #[cfg(feature = "redis")]
 mod redis;
 mod retry;
+mod sim;
 mod stats;
 mod wrapper;
 
@@ -39,6 +40,7 @@ fn _seawall(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<retry::RetryCall>()?;
     module.add_class::<retry::RetryStats>()?;
     module.add_class::<retry::Retrying>()?;
+    module.add_function(wrap_pyfunction!(sim::_simulate, module)?)?;
     #[cfg(feature = "redis")]
     redis::register(module)?;
     Ok(())
