@@ -6,7 +6,8 @@ same Rust core that the Rust crates use, so the same inputs (and seed) give the
 same results. ``seawall.testing.ManualClock`` makes tests exact without sleeps.
 ``seawall.registry`` names policies for health reports and Prometheus metrics.
 ``seawall.RedisStore`` shares a breaker's state and a rate limit across a fleet
-of processes through Redis.
+of processes through Redis. ``seawall.simulate`` tells what a configuration
+would have done over a scenario or a recorded trace, in virtual time.
 """
 
 from seawall._breaker import CircuitBreaker
@@ -36,6 +37,7 @@ from seawall._seawall import (
     WindowTotals,
     __version__,
 )
+from seawall._sim import Simulation, simulate
 from seawall._timeout import fallback, timeout
 
 __all__ = [
@@ -56,6 +58,7 @@ __all__ = [
     "RetryHistory",
     "RetryStats",
     "SeawallError",
+    "Simulation",
     "SharedCircuitBreaker",
     "SharedPermit",
     "SharedRateLimiter",
@@ -66,5 +69,6 @@ __all__ = [
     "fallback",
     "retry",
     "retry_history",
+    "simulate",
     "timeout",
 ]

@@ -28,6 +28,7 @@ __all__ = [
     "Stats",
     "WindowTotals",
     "__version__",
+    "_simulate",
     "_redis_after_fork",
 ]
 
@@ -324,6 +325,16 @@ class BulkheadPermit:
     ) -> bool: ...
 
 def _redis_after_fork() -> None: ...
+def _simulate(
+    *,
+    scenario_json: Optional[str] = None,
+    scenario_path: Optional[str] = None,
+    policies_json: Optional[str] = None,
+    policies_path: Optional[str] = None,
+    trace_jsonl: Optional[str] = None,
+    trace_path: Optional[str] = None,
+    seed: Optional[int] = None,
+) -> Tuple[str, str]: ...
 
 @disjoint_base
 class RedisStore:
