@@ -8,6 +8,7 @@ The same inputs and seed give the same result every time.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
@@ -105,7 +106,8 @@ class Simulation:
         if table not in rows:
             raise ValueError(f"invalid table: must be timeline, summary or transitions, not {table!r}")
         try:
-            import pandas
+            # Imported by name: pandas is optional and ships no type hints.
+            pandas = importlib.import_module("pandas")
         except ImportError as error:
             raise ImportError("Simulation.to_pandas needs pandas: pip install pandas") from error
         return pandas.DataFrame(rows[table]())
