@@ -13,6 +13,7 @@
 //! |---|---|---|---|
 //! | `seawall_circuitbreaker_state` | gauge | `name`, `state` | 1 for the breaker's current state, 0 for the four others |
 //! | `seawall_circuitbreaker_calls_total` | counter | `name`, `kind` | calls by outcome: `successful`, `failed`, `ignored` (let through, ended without an outcome: errors the classifier ignores and cancelled calls, the core's `released`), `rejected` |
+//! | `seawall_circuitbreaker_shadow_rejections_total` | counter | `name` | calls a breaker in shadow mode would have rejected (and let through); its `calls_total{kind="rejected"}` stays 0 |
 //! | `seawall_circuitbreaker_slow_calls_total` | counter | `name` | calls slower than `slow_call_duration` (timed only for breakers with a window) |
 //! | `seawall_circuitbreaker_failure_rate` | gauge | `name` | failure rate in 0..=1: over the sliding window, or over every call for a breaker without one |
 //! | `seawall_circuitbreaker_slow_call_rate` | gauge | `name` | slow-call rate in 0..=1, over the same calls |
@@ -132,14 +133,30 @@ impl Metrics {
             None,
             MetricType::Counter,
         )?;
-        for (name, stats) in names.iter().zip(&stats) {
+        let shadow: Vec<bool> = breakers.iter().map(|b| b.handle.is_shadow()).collect();
+        for ((name, stats), shadow) in names.iter().zip(&stats).zip(&shadow) {
+            // A shadow breaker rejects nothing: what it would have rejected
+            // is the family below.
+            let rejected = if *shadow { 0 } else { stats.rejected };
             for (kind, value) in [
                 ("successful", stats.successful),
                 ("failed", stats.failed),
                 ("ignored", stats.released),
-                ("rejected", stats.rejected),
+                ("rejected", rejected),
             ] {
                 counter(&mut metric, &[("name", name), ("kind", kind)], value)?;
+            }
+        }
+
+        if shadow.iter().any(|s| *s) {
+            let mut metric = encoder.encode_descriptor(
+                "seawall_circuitbreaker_shadow_rejections",
+                "Calls a circuit breaker in shadow mode would have rejected, and let through.",
+                None,
+                MetricType::Counter,
+            )?;
+            for ((name, stats), _) in names.iter().zip(&stats).zip(&shadow).filter(|(_, s)| **s) {
+                counter(&mut metric, &[("name", name)], stats.rejected)?;
             }
         }
 
