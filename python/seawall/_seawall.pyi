@@ -66,7 +66,10 @@ class CircuitBreaker:
         exclude: Optional[_ExceptionSet] = None,
         on_state_change: Optional[_StateListener] = None,
         clock: Optional[ManualClock] = None,
+        shadow: Optional[bool] = None,
     ) -> CircuitBreaker: ...
+    @property
+    def shadow(self) -> bool: ...
     @property
     def name(self) -> str: ...
     @property
