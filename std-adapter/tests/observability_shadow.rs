@@ -42,3 +42,28 @@ async fn shadow_rejections_have_their_own_counter() {
     }
     assert!(!out.contains("seawall_circuitbreaker_shadow_rejections_total{name=\"search\"}"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn shadow_refusals_of_a_rate_limiter_have_their_own_counter() {
+    use seawall::{RateLimiter, RateLimiterConfig};
+    let registry = Registry::new();
+    let limiter = RateLimiter::new(RateLimiterConfig {
+        rate: 1,
+        burst: 1,
+        ..Default::default()
+    })
+    .shadow();
+    registry.register_rate_limiter("api", &limiter).unwrap();
+    for _ in 0..3 {
+        limiter.acquire().await.unwrap();
+    }
+    let mut prometheus = prometheus_client::registry::Registry::default();
+    registry.register_metrics(&mut prometheus);
+    let mut out = String::new();
+    text::encode(&mut out, &prometheus).unwrap();
+    let line = "seawall_ratelimiter_shadow_refusals_total{name=\"api\"} 2";
+    assert!(
+        out.lines().any(|l| l == line),
+        "missing `{line}` in:\n{out}"
+    );
+}

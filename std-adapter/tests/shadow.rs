@@ -102,3 +102,31 @@ async fn the_tower_layer_and_a_policy_do_not_enforce_a_shadow_breaker() {
     // try_acquire still answers the decision.
     assert!(shadow.try_acquire().is_err());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_shadow_rate_limiter_never_waits_nor_refuses_and_counts() {
+    use seawall::{RateLimiter, RateLimiterConfig};
+    let config = RateLimiterConfig {
+        rate: 10,
+        burst: 2,
+        max_wait: Duration::from_millis(50),
+        ..Default::default()
+    };
+    let enforcing = RateLimiter::new(config);
+    let shadow = RateLimiter::new(config).shadow();
+    assert!(shadow.is_shadow() && !enforcing.is_shadow());
+    let start = tokio::time::Instant::now();
+    let mut refused = 0;
+    for _ in 0..6 {
+        if enforcing.acquire().await.is_err() {
+            refused += 1;
+        }
+        shadow.call(|| async { Ok::<_, ()>(()) }).await.unwrap();
+    }
+    // The enforcing limiter refused 4 (a turn 100 ms away is beyond its 50 ms
+    // patience); the shadow one let all through at once and counted them.
+    assert_eq!(refused, 4);
+    assert_eq!(shadow.shadow_refusals(), 4);
+    assert_eq!(enforcing.shadow_refusals(), 0);
+    assert_eq!(start.elapsed(), Duration::ZERO);
+}

@@ -23,6 +23,7 @@
 //! | `seawall_bulkhead_available_permits` | gauge | `name` | places free now |
 //! | `seawall_bulkhead_max_allowed_concurrent_calls` | gauge | `name` | the bulkhead's limit |
 //! | `seawall_ratelimiter_available_permits` | gauge | `name` | calls a rate limiter would admit now without waiting |
+//! | `seawall_ratelimiter_shadow_refusals_total` | counter | `name` | calls a rate limiter in shadow mode would have refused (and let through) |
 //!
 //! ```
 //! use prometheus_client::encoding::text::encode;
@@ -295,6 +296,17 @@ impl Metrics {
             )?;
             for (name, limiter) in &limiters {
                 gauge(&mut metric, &[("name", name)], limiter.available())?;
+            }
+        }
+        if limiters.iter().any(|(_, l)| l.is_shadow()) {
+            let mut metric = encoder.encode_descriptor(
+                "seawall_ratelimiter_shadow_refusals",
+                "Calls a rate limiter in shadow mode would have refused, and let through.",
+                None,
+                MetricType::Counter,
+            )?;
+            for (name, limiter) in limiters.iter().filter(|(_, l)| l.is_shadow()) {
+                counter(&mut metric, &[("name", name)], limiter.shadow_refusals())?;
             }
         }
         Ok(())
