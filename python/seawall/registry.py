@@ -417,9 +417,17 @@ class Registry:
             "Calls the rate limiter would admit now without waiting.",
             ("name",),
         )
+        refusals = MetricFamily(
+            "seawall_ratelimiter_shadow_refusals_total",
+            "counter",
+            "Calls a rate limiter in shadow mode would have refused, and let through.",
+            ("name",),
+        )
         for name, limiter in limiters:
             cells.samples.append(((name,), float(limiter.available)))
-        return (retry_calls, available, maximum, cells)
+            if getattr(limiter, "shadow", False):
+                refusals.samples.append(((name,), float(limiter.shadow_refusals)))
+        return (retry_calls, available, maximum, cells, refusals)
 
     def prometheus_text(self) -> str:
         """Every metric in the Prometheus text exposition format (version

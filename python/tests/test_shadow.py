@@ -92,3 +92,32 @@ def test_shadow_rejections_have_their_own_metric() -> None:
 def test_shadow_must_be_a_bool() -> None:
     with pytest.raises(TypeError, match="invalid shadow"):
         seawall.CircuitBreaker("x", shadow=1)  # type: ignore[arg-type]
+
+
+def test_a_shadow_rate_limiter_never_waits_nor_raises_and_counts() -> None:
+    clock = ManualClock()
+    enforcing = seawall.RateLimiter(10, burst=2, max_wait=0.05, clock=clock)
+    shadow = seawall.RateLimiter(10, burst=2, max_wait=0.05, clock=clock, shadow=True)
+    assert shadow.shadow and not enforcing.shadow
+    refused = 0
+    for _ in range(6):
+        try:
+            enforcing.acquire()
+        except seawall.RateLimitedError:
+            refused += 1
+        with shadow:
+            pass
+    assert refused == 4
+    assert shadow.shadow_refusals == 4
+    assert clock.now() == 0.0, "nothing waited"
+
+    @shadow
+    async def call() -> int:
+        return 1
+
+    assert asyncio.run(call()) == 1
+    assert shadow.shadow_refusals == 5
+
+    registry = seawall.registry.Registry()
+    registry.register(shadow, name="api")
+    assert 'seawall_ratelimiter_shadow_refusals_total{name="api"} 5.0' in registry.prometheus_text()

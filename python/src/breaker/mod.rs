@@ -124,11 +124,7 @@ impl CircuitBreaker {
         clock: Option<&Bound<'_, PyAny>>,
         shadow: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let shadow = match given(shadow) {
-            None => false,
-            Some(v) if v.is_instance_of::<pyo3::types::PyBool>() => v.extract()?,
-            Some(v) => return Err(crate::errors::wrong_type("shadow", "a bool", v)),
-        };
+        let shadow = shadow_arg(shadow)?;
         let name = string(name, "name")?.clone().unbind();
         let mut b = trip_options(
             failure_threshold,
@@ -390,6 +386,15 @@ pub(crate) fn acquire(slf: &Bound<'_, CircuitBreaker>) -> PyResult<Ticket> {
             }
             Err(breaker.rejected(slf.py(), rejection))
         }
+    }
+}
+
+/// The `shadow=` argument of the breaker and the rate limiter: a bool.
+pub(crate) fn shadow_arg(shadow: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
+    match given(shadow) {
+        None => Ok(false),
+        Some(v) if v.is_instance_of::<pyo3::types::PyBool>() => v.extract(),
+        Some(v) => Err(crate::errors::wrong_type("shadow", "a bool", v)),
     }
 }
 
