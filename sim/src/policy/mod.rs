@@ -16,7 +16,7 @@
 //! with none of them is the baseline: every call goes straight to the dependency.
 //!
 //! A new policy is one module here (its options and what it builds), one field
-//! of [`PolicyConfig`] and of [`Stack`], and its step in the engine's attempt,
+//! of [`PolicyConfig`] and of the built `Stack`, and its step in the engine's attempt,
 //! at its place in the order.
 
 mod breaker;
