@@ -55,6 +55,12 @@ impl<T> Slab<T> {
         }
     }
 
+    /// The item in `slot`, if one is there.
+    #[inline]
+    pub(crate) fn get_live_mut(&mut self, slot: u32) -> Option<&mut T> {
+        self.items.get_mut(slot as usize)?.1.as_mut()
+    }
+
     #[inline]
     pub(crate) fn get(&self, slot: u32) -> &T {
         self.items[slot as usize].1.as_ref().expect("a live slot")
