@@ -2,8 +2,9 @@
 
 Circuit breaker, retry with backoff and jitter, timeout, bulkhead, rate limiter
 and fallback, for ``def`` and ``async def`` code. Every decision is made by the
-same Rust core that the Rust crates use, so the same inputs (and seed) give the
-same results. ``seawall.testing.ManualClock`` makes tests exact without sleeps.
+same Rust core that the Rust crates use, so the same inputs (and the same random
+seed) give the same results. ``seawall.testing.ManualClock`` makes tests exact
+without sleeps.
 ``seawall.registry`` names policies for health reports and Prometheus metrics.
 ``seawall.RedisStore`` shares a breaker's state and a rate limit across a fleet
 of processes through Redis.

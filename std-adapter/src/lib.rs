@@ -113,7 +113,7 @@ pub use rate_limit::{RateLimiter, RateLimiterConfig, RateLimiterLayer, RateLimit
 pub use registry::{
     AlreadyRegistered, BreakerHandle, PolicyKind, Registry, RegistryBuilder, RetryStats,
 };
-pub use retry::{RetryError, RetryLayer, RetryListener, RetryPolicy, RetryStrategy, Seed};
+pub use retry::{JitterSeed, RetryError, RetryLayer, RetryListener, RetryPolicy, RetryStrategy};
 pub use seawall_core::backoff::Jitter;
 pub use seawall_core::breaker::{Outcome, RejectReason, Rejection, State, Transition};
 pub use seawall_core::retry::{Failure, GiveUp, RetryBudget};

@@ -481,6 +481,52 @@ fn cargo_commands_name_real_targets() {
 }
 
 #[test]
+fn no_document_speaks_of_the_project_requirements() {
+    // What a user reads describes behaviour in its own words: "seed" means a
+    // random-number seed, never the text the project grew from.
+    let mut files: Vec<PathBuf> = DOCUMENTS.iter().map(|d| root().join(d)).collect();
+    for dir in [
+        "core/src",
+        "std-adapter/src",
+        "std-adapter/examples",
+        "embassy-adapter/src",
+        "python/seawall",
+        "python/src",
+    ] {
+        files.extend(walk(&root().join(dir)));
+    }
+    let mut found = Vec::new();
+    for file in &files {
+        let text = fs::read_to_string(file).unwrap_or_default().to_lowercase();
+        for phrase in ["the seed's", "in the seed", "of the seed"] {
+            if text.contains(phrase) {
+                found.push(format!("{}: \"{phrase}\"", file.display()));
+            }
+        }
+    }
+    assert!(files.len() > 50, "found only {} files", files.len());
+    assert!(
+        found.is_empty(),
+        "words of the requirements in:\n{}",
+        found.join("\n")
+    );
+}
+
+/// The files under `dir`, recursively.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
 fn the_readme_keeps_the_two_commands() {
     // CI's `.ci/run` runs the README's test command.
     let readme = read("README.md");
