@@ -34,9 +34,9 @@ mapfile -t pythons <<<"$found"
 [ ${#pythons[@]} -ge 2 ] || echo "only one supported CPython on this machine: testing on it alone"
 for i in "${!pythons[@]}"; do
   python=${pythons[$i]}
-  # The newest Python's environment stays in .venv, for a developer's use
-  # (python/bench/bench.py runs there); the other one under target/.
-  if [ "$i" -eq $(( ${#pythons[@]} - 1 )) ]; then venv=.venv; else venv=target/venv-oldest-python; fi
+  # The oldest Python's environment stays in .venv, for a developer's use
+  # (python/bench/bench.py runs there); the newest one's under target/.
+  if [ "$i" -eq 0 ]; then venv=.venv; else venv=target/venv-newest-python; fi
   rm -rf "$venv"
   "$python" -m venv "$venv"
   echo "::: python: $("$venv/bin/python" --version) in $venv"

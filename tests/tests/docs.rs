@@ -530,8 +530,19 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 fn the_readme_keeps_the_two_commands() {
     // CI's `.ci/run` runs the README's test command.
     let readme = read("README.md");
+    let demo = "cargo run -p seawall --example tenant_cache";
     assert!(readme.contains("./scripts/test.sh"));
-    assert!(readme.contains("cargo run -p seawall --example tenant_cache"));
+    assert!(readme.contains(demo));
+    // The guide runs the same demo the same way.
+    let guide = read("docs/CIRCUIT_BREAKER_GUIDE.md");
+    let runs: Vec<&str> = guide
+        .lines()
+        .filter(|l| l.contains("--example tenant_cache"))
+        .collect();
+    assert!(
+        !runs.is_empty() && runs.iter().all(|l| l.trim() == demo),
+        "{runs:?}"
+    );
     assert!(read(".ci/run").contains("./scripts/test.sh"));
 }
 
