@@ -106,10 +106,15 @@ def test_python_block_runs(
 
     monkeypatch.setattr(time, "sleep", sleep)
     monkeypatch.setattr(asyncio, "sleep", async_sleep)
+    run_and_compare(document, line, code, output)
+    assert sum(slept) == 0, f"{document}:{line} sleeps {sum(slept)} s instead of using a ManualClock"
+
+
+def run_and_compare(document: str, line: int, code: str, output: Optional[str]) -> None:
+    """Runs a block, and checks that it prints what the document shows."""
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         run_block(document, line, code)
-    assert sum(slept) == 0, f"{document}:{line} sleeps {sum(slept)} s instead of using a ManualClock"
     if output is None:
         assert not printed.getvalue(), (
             f"{document}:{line} prints, but no ```text block after it shows what:\n{printed.getvalue()}"
