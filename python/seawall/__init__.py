@@ -10,18 +10,25 @@ without sleeps.
 of processes through Redis.
 """
 
-try:
-    from seawall import _seawall  # noqa: F401  (the compiled extension)
-except ImportError as error:  # pragma: no cover - depends on how it is run
-    if getattr(error, "name", None) not in ("seawall._seawall", "seawall"):
-        raise
-    raise ImportError(
-        f"seawall's compiled extension (seawall._seawall) is not in {__path__[0]}: "
-        "Python found seawall's source directory before the installed package, "
-        "probably because it runs from python/ in a clone of seawall. Run it "
-        "from another directory, or build the extension in place with "
-        "`maturin develop` (see python/README.md)."
-    ) from None
+
+def _require_extension() -> None:
+    """Says clearly when the compiled extension is missing: the source
+    directory imported by mistake (Python run from python/ in a clone)."""
+    try:
+        from seawall import _seawall  # noqa: F401
+    except ImportError as error:
+        if getattr(error, "name", None) not in ("seawall._seawall", "seawall"):
+            raise
+        raise ImportError(
+            f"seawall's compiled extension (seawall._seawall) is not in {__path__[0]}: "
+            "Python found seawall's source directory before the installed package, "
+            "probably because it runs from python/ in a clone of seawall. Run it "
+            "from another directory, or build the extension in place with "
+            "`maturin develop` (see python/README.md)."
+        ) from None
+
+
+_require_extension()
 
 from seawall._breaker import CircuitBreaker
 from seawall._errors import (

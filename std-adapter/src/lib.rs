@@ -23,7 +23,9 @@
 //!
 //! # Features
 //!
-//! None is on by default.
+//! None is on by default. These pages show every feature's items, each marked
+//! with the feature it needs (locally: `cargo doc --open -p seawall
+//! --all-features`).
 //!
 //! | feature | adds |
 //! |---|---|
