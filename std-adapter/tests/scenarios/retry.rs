@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use seawall::core::retry::GiveUp;
-use seawall::{Failure, RetryError, RetryListener, RetryPolicy, RetryStrategy, Seed};
+use seawall::{Failure, JitterSeed, RetryError, RetryListener, RetryPolicy, RetryStrategy};
 use seawall_tests::replay::retry::{
     Config, ExpectedDecision, Step, expected_decision, expected_delays,
 };
@@ -110,7 +110,7 @@ fn policy_of(config: &Config) -> Result<(RetryPolicy, Option<Arc<seawall::RetryB
         jitter: config.jitter()?,
         deadline: core.deadline(),
         budget: budget.clone(),
-        seed: Seed::new(config.seed()),
+        seed: JitterSeed::new(config.seed()),
         listener: None,
     };
     policy.validate().map_err(|e| e.to_string())?;
