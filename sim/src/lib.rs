@@ -48,6 +48,21 @@
 //! - [`Report`]: the summary, the detection times, the transitions and the
 //!   timeline of every configuration, and their text forms; `chart` and
 //!   `html` draw them (feature `pictures`).
+//!
+//! # Extending it
+//!
+//! - **A policy** (an adaptive limit, a hedge): its options and what they
+//!   build in a module of [`policy`], a field of [`PolicyConfig`] and of the
+//!   built stack, and its step in `engine/attempt.rs` at its place in the
+//!   order. An attempt is a slot of its own that names its call, so a policy
+//!   that sends several attempts of one call at once (hedging) needs the call
+//!   to count its attempts in flight and to end with the first answer,
+//!   releasing the others' permits and places.
+//! - **An episode** (fault injection): a variant of [`Episode`] and the
+//!   change it makes to the dependency's conditions (`episode.rs`).
+//! - **A measure**: a field of [`Summary`] (totals) or [`Row`] (per step),
+//!   counted where the engine sees it; the table, the CSV, the JSON and the
+//!   pictures read them from there.
 
 #[cfg(feature = "pictures")]
 pub mod chart;
