@@ -12,6 +12,7 @@
 //! | retry | [`RetryPolicy::execute`] | [`RetryLayer`] |
 //! | timeout | [`with_timeout`] | [`TimeoutLayer`] |
 //! | bulkhead | [`Bulkhead::call`] | [`BulkheadLayer`] |
+//! | adaptive concurrency limit | [`AdaptiveLimiter::call`] | [`AdaptiveLimiterLayer`] |
 //! | rate limiter | [`RateLimiter::call`] | [`RateLimiterLayer`] |
 //! | fallback | [`with_fallback`] | |
 //! | all of them, in a documented order | [`Policy::execute`] | |
@@ -56,6 +57,7 @@ mod error;
 mod events;
 mod fallback;
 pub mod health;
+mod limit;
 #[cfg(feature = "prometheus")]
 pub mod metrics;
 pub mod policy;
@@ -78,6 +80,7 @@ pub use clock::TokioClock;
 pub use error::Error;
 pub use fallback::{Fallback, FallbackFn, FallbackValue, NoFallback, with_fallback};
 pub use health::{BreakerCalls, BreakerHealth, HealthReport, HealthStatus};
+pub use limit::{AdaptiveLimiter, AdaptiveLimiterLayer, AdaptiveLimiterService, LimiterPermit};
 pub use policy::{Policy, PolicyBuilder};
 pub use rate_limit::{RateLimiter, RateLimiterConfig, RateLimiterLayer, RateLimiterService};
 pub use registry::{
@@ -86,7 +89,11 @@ pub use registry::{
 pub use retry::{RetryError, RetryLayer, RetryListener, RetryPolicy, RetryStrategy, Seed};
 pub use seawall_core::backoff::Jitter;
 pub use seawall_core::breaker::{Outcome, RejectReason, Rejection, State, Transition};
-pub use seawall_core::retry::{Failure, GiveUp, RetryBudget};
+pub use seawall_core::limit::{LimitConfig, LimiterStats};
+pub use seawall_core::retry::{
+    AdaptiveRate, AdaptiveRateConfig, AttemptTimeout, AttemptTimeoutConfig, ErrorKind, Failure,
+    GiveUp, QuotaCosts, RetryBudget, RetryQuota,
+};
 pub use seawall_core::{ConfigError, Stats};
 pub use timeout::{Elapsed, TimeoutLayer, with_timeout};
 

@@ -70,11 +70,11 @@ use crate::time::{Clock, Instant, duration_nanos};
 /// assert!(limiter.try_acquire(&clock).is_err(), "two calls in flight: the limit");
 ///
 /// clock.advance(Duration::from_millis(20));
-/// first.success(&clock);
+/// first.success(&clock); // opens the first window
 /// second.success(&clock);
 /// // The first call to end after the 100 ms window closes it: both places were
 /// // used and nothing was overloaded, so the limit grows by one.
-/// clock.advance(Duration::from_millis(80));
+/// clock.advance(Duration::from_millis(100));
 /// limiter.try_acquire(&clock).unwrap().overload(&clock);
 /// assert_eq!(limiter.limit(), 3);
 /// // The overload is decided on when its own window closes: 3 * 0.9.
@@ -101,6 +101,7 @@ pub struct AdaptiveLimiter {
 /// The current window: its start and what its calls showed so far.
 #[derive(Debug)]
 struct WindowCounters {
+    /// Nanoseconds, or [`NOT_STARTED`].
     start: AtomicU64,
     samples: AtomicU32,
     overloads: AtomicU32,
@@ -197,6 +198,11 @@ impl fmt::Display for LimitExceeded {
 
 impl core::error::Error for LimitExceeded {}
 
+/// The window start before the first call ends: that call opens the first
+/// window, so that a limiter's windows line up the same whatever the clock's
+/// origin.
+const NOT_STARTED: u64 = u64::MAX;
+
 impl AdaptiveLimiter {
     loom_const_fn! {
         /// A limiter at `config`'s initial limit. Gradient and Vegas start with a
@@ -208,7 +214,7 @@ impl AdaptiveLimiter {
                 estimate: AtomicU64::new((config.initial_limit() as f64).to_bits()),
                 deciding: AtomicBool::new(false),
                 window: WindowCounters {
-                    start: AtomicU64::new(0),
+                    start: AtomicU64::new(NOT_STARTED),
                     samples: AtomicU32::new(0),
                     overloads: AtomicU32::new(0),
                     latency_sum: AtomicU64::new(0),
@@ -352,7 +358,15 @@ impl AdaptiveLimiter {
         // of the next one). A clock that went back before the window's start
         // closes it too.
         let start = self.window.start.load(Ordering::Acquire);
-        if now.as_nanos().wrapping_sub(start) >= self.config.window_nanos() {
+        if start == NOT_STARTED {
+            // Another call may open it at the same moment: either start will do.
+            let _ = self.window.start.compare_exchange(
+                NOT_STARTED,
+                now.as_nanos(),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            );
+        } else if now.as_nanos().wrapping_sub(start) >= self.config.window_nanos() {
             self.close_window(now);
         }
         let window = &self.window;
@@ -384,6 +398,7 @@ impl AdaptiveLimiter {
             .store(f64::from(initial).to_bits(), Ordering::Relaxed);
         self.limit.store(initial, Ordering::Relaxed);
         self.clear_window();
+        self.window.start.store(NOT_STARTED, Ordering::Release);
         if self.config.algorithm().needs_baseline() {
             self.probe.baseline.store(0, Ordering::Release);
             self.start_probe();
