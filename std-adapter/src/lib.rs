@@ -10,7 +10,7 @@
 //! |---|---|---|
 //! | circuit breaker | [`CircuitBreaker::call`], [`KeyedCircuitBreaker`] | [`CircuitBreakerLayer`] |
 //! | retry | [`RetryPolicy::execute`] | [`RetryLayer`] |
-//! | timeout | [`with_timeout`] | [`TimeoutLayer`] |
+//! | timeout | [`with_timeout`], [`with_attempt_timeout`] | [`TimeoutLayer`] |
 //! | bulkhead | [`Bulkhead::call`] | [`BulkheadLayer`] |
 //! | adaptive concurrency limit | [`AdaptiveLimiter::call`] | [`AdaptiveLimiterLayer`] |
 //! | rate limiter | [`RateLimiter::call`] | [`RateLimiterLayer`] |
@@ -79,7 +79,7 @@ pub use bulkhead::{Bulkhead, BulkheadConfig, BulkheadLayer, BulkheadPermit, Bulk
 pub use clock::TokioClock;
 pub use error::Error;
 pub use fallback::{Fallback, FallbackFn, FallbackValue, NoFallback, with_fallback};
-pub use health::{BreakerCalls, BreakerHealth, HealthReport, HealthStatus};
+pub use health::{BreakerCalls, BreakerHealth, HealthReport, HealthStatus, LimiterHealth};
 pub use limit::{AdaptiveLimiter, AdaptiveLimiterLayer, AdaptiveLimiterService, LimiterPermit};
 pub use policy::{Policy, PolicyBuilder};
 pub use rate_limit::{RateLimiter, RateLimiterConfig, RateLimiterLayer, RateLimiterService};
@@ -95,7 +95,7 @@ pub use seawall_core::retry::{
     GiveUp, QuotaCosts, RetryBudget, RetryQuota,
 };
 pub use seawall_core::{ConfigError, Stats};
-pub use timeout::{Elapsed, TimeoutLayer, with_timeout};
+pub use timeout::{Elapsed, TimeoutLayer, with_attempt_timeout, with_timeout};
 
 /// The error type of seawall's tower services, as in tower's own middleware.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
