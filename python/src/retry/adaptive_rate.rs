@@ -114,7 +114,7 @@ impl AdaptiveRate {
     fn __repr__(&self) -> String {
         format!(
             "AdaptiveRate(enabled={}, fill_rate={}, measured_rate={})",
-            self.enabled(),
+            if self.enabled() { "True" } else { "False" },
             self.fill_rate(),
             self.measured_rate()
         )
