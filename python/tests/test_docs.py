@@ -1,6 +1,6 @@
 """The documents' Python examples run, and every public name has a docstring.
 
-Every ```python block of README.md, docs/CIRCUIT_BREAKER_GUIDE.md,
+Every ```python block of README.md, docs/CIRCUIT_BREAKER_GUIDE.md, docs/ADAPTIVE.md,
 docs/MONITORING.md and python/README.md is executed on its own, in a fresh
 namespace: the examples are programs a reader can copy. They use
 ``seawall.testing.ManualClock`` instead of sleeping, so they finish at once.
@@ -26,7 +26,7 @@ import seawall.registry
 import seawall.testing
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCUMENTS = ["README.md", "docs/CIRCUIT_BREAKER_GUIDE.md", "docs/MONITORING.md", "python/README.md"]
+DOCUMENTS = ["README.md", "docs/CIRCUIT_BREAKER_GUIDE.md", "docs/ADAPTIVE.md", "docs/MONITORING.md", "python/README.md"]
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,})(?P<tag>[^\n`]*)$")
 
 

@@ -115,6 +115,11 @@ pub struct ReadmeDoctests;
 #[doc = include_str!("../../docs/CIRCUIT_BREAKER_GUIDE.md")]
 pub struct CircuitBreakerGuideDoctests;
 
+/// The code blocks of `docs/ADAPTIVE.md`.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/ADAPTIVE.md")]
+pub struct AdaptiveDoctests;
+
 /// The code blocks of `docs/MONITORING.md`: they need the metrics and the
 /// JSON report (`cargo test -p seawall --features prometheus,serde`).
 #[cfg(all(doctest, feature = "prometheus", feature = "serde"))]

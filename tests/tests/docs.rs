@@ -20,9 +20,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// The documents whose every block is checked.
-const DOCUMENTS: [&str; 6] = [
+const DOCUMENTS: [&str; 7] = [
     "README.md",
     "docs/CIRCUIT_BREAKER_GUIDE.md",
+    "docs/ADAPTIVE.md",
     "docs/MONITORING.md",
     "docs/SHARED_STATE.md",
     "docs/BENCHMARKS.md",
