@@ -330,10 +330,10 @@ fn one_fast_call_does_not_throw_vegas_off() {
     assert!(limits[5..].iter().all(|&limit| limit == 40), "{limits:?}");
 }
 
-/// The fast call inside a probe: left out with the slowest of the probe's
-/// calls, it does not move the baseline either.
+/// The fast call inside a probe: averaged with the probe's nine other calls,
+/// it moves the baseline by a twentieth, and the limit hardly moves.
 #[test]
-fn a_fast_call_inside_a_probe_is_left_out() {
+fn a_fast_call_inside_a_probe_is_averaged_out() {
     let service = |n: u64| if n == 3 { 150 } else { 300 + n % 7 };
     let mut seawall = Seawall(AdaptiveLimiter::new(vegas_at_most(40)));
     let mut limits = Vec::new();
@@ -342,10 +342,12 @@ fn a_fast_call_inside_a_probe_is_left_out() {
     });
     let baseline = seawall.0.baseline().unwrap();
     assert!(
-        baseline >= Duration::from_millis(300) && baseline <= Duration::from_millis(306),
+        baseline >= Duration::from_millis(285) && baseline < Duration::from_millis(300),
         "{baseline:?}"
     );
-    assert!(limits[5..].iter().all(|&limit| limit == 40), "{limits:?}");
+    // A baseline 5 % low reads as a queue of two calls: the limit stays within
+    // a step of its maximum (the port's fell to a third).
+    assert!(limits[5..].iter().all(|&limit| limit >= 38), "{limits:?}");
 }
 
 fn vegas_at_most(max: u32) -> LimitConfig {

@@ -86,7 +86,9 @@ impl Default for Gradient {
 ///
 /// Netflix's `VegasLimit`, deciding once per window on the window's mean latency,
 /// with a baseline that one unusually fast call cannot move: it is the mean of a
-/// probe's calls without its fastest and slowest, never the fastest single call.
+/// probe's calls, never the fastest single call. Its queue estimate multiplies
+/// the baseline's error by the limit, so it wants steady latencies (or more
+/// `probe_samples`); the gradient tolerates a long tail better.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
@@ -167,8 +169,8 @@ impl Default for Algorithm {
 ///   when nothing queues, is measured, not guessed: at the start, and every
 ///   `probe_interval`, the limiter admits at most `probe_limit` calls at once
 ///   until `probe_samples` calls admitted that way have finished, and their mean
-///   latency (without the fastest and the slowest one, from 3 calls on) is the
-///   baseline. Between probes the baseline never moves, so
+///   latency is the baseline (from 3 calls on, a call more than four times
+///   faster or slower than the others' mean is left out). Between probes the baseline never moves, so
 ///   neither sustained load (which would drag an average up) nor one lucky fast
 ///   call (which would drag a minimum down) can mislead the algorithm.
 ///

@@ -436,16 +436,12 @@ impl AdaptiveLimiter {
         }
         // The last sample of the probe: this thread alone gets here for the
         // round, and window closes wait for the round to end, so it needs no lock.
-        let sum = self.probe.sum.load(Ordering::Acquire);
-        let mean = if wanted >= 3 {
-            // Without the fastest and the slowest call: one unusual answer
-            // cannot move the baseline.
-            let extremes = self.probe.fastest.load(Ordering::Acquire)
-                + self.probe.slowest.load(Ordering::Acquire);
-            sum.saturating_sub(extremes) / u64::from(wanted - 2)
-        } else {
-            sum / u64::from(wanted)
-        };
+        let mean = probe_mean(
+            self.probe.sum.load(Ordering::Acquire),
+            u64::from(wanted),
+            self.probe.fastest.load(Ordering::Acquire),
+            self.probe.slowest.load(Ordering::Acquire),
+        );
         // Zero means "not measured": a probe of instant calls is 1 ns.
         self.probe.baseline.store(mean.max(1), Ordering::Release);
         self.probe.next.store(
@@ -537,6 +533,28 @@ impl AdaptiveLimiter {
     fn unlock(&self) {
         self.deciding.store(false, Ordering::Release);
     }
+}
+
+/// The mean latency of a probe's `count` calls (summing to `sum`), leaving out
+/// the fastest when it is below a quarter of the others' mean and the slowest
+/// when it is above four times it: one unusual answer cannot move the
+/// baseline, and the ordinary spread of latencies (which trimming both ends
+/// always would bias low, latencies being skewed to the slow side) is kept.
+fn probe_mean(sum: u64, count: u64, fastest: u64, slowest: u64) -> u64 {
+    let (mut sum, mut count) = (sum, count);
+    if count >= 3
+        && fastest.saturating_mul(4).saturating_mul(count - 1) < sum.saturating_sub(fastest)
+    {
+        sum -= fastest;
+        count -= 1;
+    }
+    if count >= 3
+        && slowest.saturating_mul(count - 1) > sum.saturating_sub(slowest).saturating_mul(4)
+    {
+        sum = sum.saturating_sub(slowest);
+        count -= 1;
+    }
+    sum / count
 }
 
 #[cfg(all(test, not(loom)))]

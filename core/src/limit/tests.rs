@@ -139,8 +139,8 @@ fn the_probe_measures_the_baseline_at_a_low_concurrency() {
     for latency in [20, 30] {
         batch::<1>(&limiter, &clock, MS(latency));
     }
-    // The mean without the fastest and the slowest: (10 + 20) / 2.
-    assert_eq!(limiter.baseline(), Some(MS(15)));
+    // The mean, every call being within four times the others' mean.
+    assert_eq!(limiter.baseline(), Some(Duration::from_micros(17_500)));
     assert!(!limiter.is_probing());
     let permits: [_; 10] = core::array::from_fn(|_| limiter.try_acquire(&clock).unwrap());
     assert!(
@@ -149,6 +149,31 @@ fn the_probe_measures_the_baseline_at_a_low_concurrency() {
     );
     assert!(!limiter.stats().probing);
     drop(permits);
+}
+
+#[test]
+fn an_outlier_of_a_probe_is_left_out() {
+    assert_eq!(
+        probe_mean(10 + 10 + 20 + 30, 4, 10, 30),
+        17,
+        "ordinary spread"
+    );
+    assert_eq!(
+        probe_mean(10 + 10 + 10 + 50, 4, 10, 50),
+        10,
+        "one slow call"
+    );
+    assert_eq!(probe_mean(300 * 9 + 20, 10, 20, 300), 300, "one fast call");
+    assert_eq!(
+        probe_mean(20 + 300 * 8 + 5000, 10, 20, 5000),
+        300,
+        "one of each"
+    );
+    assert_eq!(
+        probe_mean(1 + 100, 2, 1, 100),
+        50,
+        "too few to tell an outlier"
+    );
 }
 
 #[test]
