@@ -1,4 +1,4 @@
-//! Retry with backoff: the seed's `RetryPolicy`, deciding with the core's
+//! Retry with backoff: `RetryPolicy`, deciding with the core's
 //! [`retry`](seawall_core::retry) and sleeping with tokio.
 //!
 //! The core decides after each failed attempt: retry after a delay (the
@@ -9,8 +9,9 @@
 //! (`tokio::time::sleep`, so paused time applies) and calls again.
 
 mod error;
+mod jitter_seed;
 mod layer;
-mod seed;
+mod listener;
 mod service;
 mod shared;
 mod strategy;
@@ -30,8 +31,9 @@ use seawall_core::retry::{
 use seawall_core::{Clock, ConfigError, Instant};
 
 pub use error::RetryError;
+pub use jitter_seed::JitterSeed;
 pub use layer::RetryLayer;
-pub use seed::{RetryListener, Seed};
+pub use listener::RetryListener;
 pub use service::{RetryErrors, RetryService, ShouldRetry};
 pub use strategy::RetryStrategy;
 
@@ -41,7 +43,7 @@ use crate::clock::TokioClock;
 
 /// When and how often to call again after a failure.
 ///
-/// The seed's fields, plus the core's jitter, deadline and retry budget. The
+/// Attempts and a strategy, plus the core's jitter, deadline and retry budget. The
 /// options are checked by [`validate`](Self::validate) (call it at startup): a
 /// policy that does not validate never retries, as [`execute`](Self::execute)
 /// must not panic.
@@ -89,7 +91,7 @@ pub struct RetryPolicy {
     /// attempt (the first included) waits for (default none).
     pub adaptive_rate: Option<Arc<AdaptiveRate>>,
     /// The jitter's generator (default: a random seed per call).
-    pub seed: Seed,
+    pub seed: JitterSeed,
     /// Hears each decision (default none).
     pub listener: Option<Arc<dyn RetryListener>>,
 }
@@ -120,7 +122,7 @@ impl Default for RetryPolicy {
             budget: None,
             quota: None,
             adaptive_rate: None,
-            seed: Seed::random(),
+            seed: JitterSeed::random(),
             listener: None,
         }
     }

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use seawall::core::retry::GiveUp;
-use seawall::{ErrorKind, Failure, RetryError, RetryListener, RetryPolicy, RetryStrategy, Seed};
+use seawall::{
+    ErrorKind, Failure, JitterSeed, RetryError, RetryListener, RetryPolicy, RetryStrategy,
+};
 use seawall_tests::replay::retry::{
     Config, ExpectedDecision, Step, error_kind, expected_decision, expected_delays,
 };
@@ -112,7 +114,7 @@ fn policy_of(config: &Config) -> Result<RetryPolicy, String> {
         deadline: core.deadline(),
         budget: config.budget()?.map(Arc::new),
         quota: config.quota()?.map(Arc::new),
-        seed: Seed::new(config.seed()),
+        seed: JitterSeed::new(config.seed()),
         ..RetryPolicy::default()
     };
     policy.validate().map_err(|e| e.to_string())?;
