@@ -4,7 +4,9 @@
 //! machines: the circuit breaker ([`breaker`]), its statistics ([`stats`]) and the
 //! time types they are driven by ([`time`]); backoff ([`backoff`]) with an
 //! injected, seedable generator ([`rng`]), retry decisions and budgets
-//! ([`retry`]), a GCRA rate limiter ([`rate_limit`]) and a bulkhead ([`bulkhead`]). It is `#![no_std]`, never allocates,
+//! ([`retry`]), a GCRA rate limiter ([`rate_limit`]), a bulkhead ([`bulkhead`]),
+//! an adaptive concurrency limit ([`limit`]) and latency histograms
+//! ([`histogram`]). It is `#![no_std]`, never allocates,
 //! never reads a clock on its own, never sleeps and never logs. Every decision that
 //! depends on time takes a [`Clock`] argument, and reads it only when the decision
 //! needs it, so the same inputs always give the same outputs: on a microcontroller,
@@ -73,6 +75,8 @@ pub mod breaker;
 pub mod bulkhead;
 pub mod call;
 pub mod error;
+pub mod histogram;
+pub mod limit;
 mod math;
 pub mod rate_limit;
 pub mod retry;
@@ -86,6 +90,8 @@ pub use backoff::{Backoff, Jitter};
 pub use breaker::{BreakerConfig, CircuitBreaker, Permit, Rejection, State, Transition};
 pub use bulkhead::{Bulkhead, BulkheadGuard};
 pub use error::ConfigError;
+pub use histogram::{Histogram, RollingHistogram};
+pub use limit::{AdaptiveLimiter, LimitConfig};
 pub use rate_limit::{Quota, RateLimiter};
 pub use retry::{RetryBudget, RetryDecision, RetryPolicy};
 pub use rng::{Rng, SplitMix64};

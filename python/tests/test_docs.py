@@ -1,6 +1,6 @@
 """The documents' Python examples run, and every public name has a docstring.
 
-Every ```python block of README.md, docs/CIRCUIT_BREAKER_GUIDE.md,
+Every ```python block of README.md, docs/CIRCUIT_BREAKER_GUIDE.md, docs/ADAPTIVE.md,
 docs/MONITORING.md, docs/SIMULATOR.md and python/README.md is executed on its own, in a fresh
 namespace: the examples are programs a reader can copy. They use
 ``seawall.testing.ManualClock`` instead of sleeping, so they finish at once.
@@ -35,6 +35,7 @@ DOCUMENTS = [
     "docs/CIRCUIT_BREAKER_GUIDE.md",
     "docs/MONITORING.md",
     "docs/SIMULATOR.md",
+    "docs/ADAPTIVE.md",
     "python/README.md",
 ]
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,})(?P<tag>[^\n`]*)$")

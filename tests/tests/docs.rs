@@ -21,10 +21,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// The documents whose every block is checked.
-const DOCUMENTS: [&str; 10] = [
+const DOCUMENTS: [&str; 11] = [
     "README.md",
     "docs/CIRCUIT_BREAKER_GUIDE.md",
     "docs/SIMULATOR.md",
+    "docs/ADAPTIVE.md",
     "docs/MONITORING.md",
     "docs/SHARED_STATE.md",
     "docs/BENCHMARKS.md",

@@ -24,6 +24,12 @@
 //! | `seawall_bulkhead_max_allowed_concurrent_calls` | gauge | `name` | the bulkhead's limit |
 //! | `seawall_ratelimiter_available_permits` | gauge | `name` | calls a rate limiter would admit now without waiting |
 //! | `seawall_ratelimiter_shadow_refusals_total` | counter | `name` | calls a rate limiter in shadow mode would have refused (and let through) |
+//! | `seawall_adaptivelimiter_limit` | gauge | `name` | an adaptive limiter's current limit |
+//! | `seawall_adaptivelimiter_in_flight_calls` | gauge | `name` | calls in flight under it now |
+//! | `seawall_adaptivelimiter_calls_total` | counter | `name`, `kind` | its calls by outcome: `successful`, `overloaded`, `ignored`, `rejected` (refused at the limit) |
+//! | `seawall_retry_quota_available` | gauge | `name` | a retry policy's quota left now |
+//! | `seawall_retry_throttled_responses_total` | counter | `name` | throttling errors its adaptive rate has seen |
+//! | `seawall_retry_send_rate` | gauge | `name` | the attempts per second its adaptive rate paces to (0: unpaced) |
 //!
 //! ```
 //! use prometheus_client::encoding::text::encode;
@@ -50,6 +56,8 @@ use prometheus_client::registry::Unit;
 use seawall_core::breaker::State;
 
 use crate::registry::Registry;
+
+mod adaptive;
 
 /// The collector of a [`Registry`]'s metrics; see the [module
 /// documentation](self) for the names. Register it once into the
@@ -99,7 +107,8 @@ impl Collector for Metrics {
     fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
         self.encode_breakers(&mut encoder)?;
         self.encode_retries(&mut encoder)?;
-        self.encode_limits(&mut encoder)
+        self.encode_limits(&mut encoder)?;
+        self.encode_adaptive(&mut encoder)
     }
 }
 
