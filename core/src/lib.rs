@@ -75,6 +75,8 @@ pub mod breaker;
 pub mod bulkhead;
 pub mod call;
 pub mod error;
+pub mod fault;
+pub mod hedge;
 pub mod histogram;
 pub mod limit;
 mod math;

@@ -144,6 +144,11 @@ impl SharedSplitMix64 {
         }
     }
 
+    /// Starts the sequence over from `seed`.
+    pub fn reset(&self, seed: u64) {
+        self.state.store(seed, Ordering::Relaxed);
+    }
+
     /// The next output (what [`Rng::next_u64`] returns through a reference).
     #[inline]
     pub fn next(&self) -> u64 {

@@ -92,6 +92,29 @@ impl RetryBudget {
         self.above_half(previous.saturating_sub(MICRO))
     }
 
+    /// Takes one whole token if more than half of the tokens remain, and
+    /// answers whether it did. This is what an extra attempt that no failure asked for
+    /// (a hedge) costs: with `token_ratio` 0.1, hedges settle at one for ten
+    /// successes when every call wants one.
+    pub fn try_take(&self) -> bool {
+        let mut current = self.tokens.load(Ordering::Acquire);
+        loop {
+            // A whole token: with `max_tokens` 1, more than half is not one.
+            if !self.above_half(current) || current < MICRO {
+                return false;
+            }
+            match self.tokens.compare_exchange_weak(
+                current,
+                current - MICRO,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
     /// Returns `token_ratio` of a token for a success (none above `max_tokens`).
     pub fn record_success(&self) {
         let (ratio, max) = (self.ratio, self.max);
@@ -157,6 +180,28 @@ mod tests {
         budget.record_failure();
         budget.reset();
         assert_eq!(budget.tokens(), 4.0);
+    }
+
+    #[test]
+    fn try_take_takes_only_above_half() {
+        let budget = RetryBudget::new(4, 0.5).unwrap();
+        assert!(budget.try_take()); // 3
+        assert!(budget.try_take()); // 2
+        assert!(!budget.try_take(), "2 is not more than half of 4");
+        assert_eq!(budget.tokens(), 2.0, "a refusal takes nothing");
+        budget.record_success(); // 2.5
+        assert!(budget.try_take()); // 1.5
+        assert_eq!(budget.tokens(), 1.5);
+        assert!(!budget.try_take());
+        let one = RetryBudget::new(1, 0.5).unwrap();
+        assert!(one.try_take());
+        one.record_success();
+        assert!(
+            !one.try_take(),
+            "half a token is more than half, not a token"
+        );
+        one.record_success();
+        assert!(one.try_take());
     }
 
     #[test]
