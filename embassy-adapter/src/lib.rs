@@ -14,6 +14,8 @@
 //! - [`Bulkhead`] and [`RateLimiter`]: the core's limits on calls in flight and
 //!   on their rate; [`AdaptiveLimiter`]: a limit on calls in flight that
 //!   follows the dependency.
+//! - [`FaultInjector`]: a fault plan fired on the calls to a device (errors,
+//!   delays, replaced readings), for firmware tests of the policies above.
 //!
 //! The words are the tokio adapter's (`seawall`): `call`, [`Error::Inner`],
 //! [`Error::Rejected`], [`Error::Timeout`], [`Classify`]; what differs is what
@@ -97,6 +99,7 @@ mod bulkhead;
 mod classify;
 mod clock;
 mod error;
+mod fault;
 mod limit;
 mod rate_limit;
 mod retry;
@@ -109,6 +112,7 @@ pub use bulkhead::Bulkhead;
 pub use classify::{Classify, ErrorsAreFailures, FailureWhen};
 pub use clock::{EmbassyClock, to_duration, to_embassy_duration, to_instant};
 pub use error::Error;
+pub use fault::{FaultInjector, InjectedFault};
 pub use limit::AdaptiveLimiter;
 pub use rate_limit::RateLimiter;
 pub use retry::{Retry, RetryError, RetryListener, Retryable, retry};

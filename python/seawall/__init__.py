@@ -37,10 +37,13 @@ from seawall._breaker import CircuitBreaker
 from seawall._errors import (
     BulkheadFullError,
     CircuitOpenError,
+    InjectedFaultError,
     RateLimitedError,
     SeawallError,
     TimeoutExceededError,
 )
+from seawall._fault import FaultInjector
+from seawall._hedge import Hedge
 from seawall._limits import Bulkhead, RateLimiter
 from seawall._redis import (
     RedisStore,
@@ -53,6 +56,8 @@ from seawall._seawall import (
     AdaptiveRate,
     AttemptTimeout,
     BulkheadPermit,
+    FaultCounts,
+    HedgeStats,
     LimiterPermit,
     Permit,
     RetryBudget,
@@ -78,6 +83,11 @@ __all__ = [
     "BulkheadPermit",
     "CircuitBreaker",
     "CircuitOpenError",
+    "FaultCounts",
+    "FaultInjector",
+    "Hedge",
+    "HedgeStats",
+    "InjectedFaultError",
     "LimiterPermit",
     "Permit",
     "RateLimitedError",

@@ -16,6 +16,7 @@ __all__ = [
     "BulkheadFullError",
     "RateLimitedError",
     "TimeoutExceededError",
+    "InjectedFaultError",
 ]
 
 
@@ -117,3 +118,26 @@ class TimeoutExceededError(SeawallError, builtins.TimeoutError):
 
     def __str__(self) -> str:
         return f"call did not finish within {self.timeout:g} s"
+
+
+class InjectedFaultError(SeawallError):
+    """A call a :class:`seawall.FaultInjector` failed on purpose, without running it.
+
+    ``InjectedFaultError(injector, kind)``: the injector's name, and ``"error"``
+    (or ``"outcome"``, for an outcome fault with no outcome to return, as in a
+    block). The policies around it count it as the call's own error: a breaker
+    as a failure, a retry as worth retrying.
+    """
+
+    @property
+    def injector(self) -> str:
+        """The name of the injector."""
+        return str(self.args[0])
+
+    @property
+    def kind(self) -> str:
+        """``"error"`` or ``"outcome"``."""
+        return str(self.args[1]) if len(self.args) > 1 else "error"
+
+    def __str__(self) -> str:
+        return f"fault injected by {self.injector!r} ({self.kind})"

@@ -12,6 +12,8 @@ mod bulkhead;
 mod classify;
 mod clock;
 mod errors;
+mod fault;
+mod hedge;
 mod limit;
 mod permit;
 mod rate_limit;
@@ -48,6 +50,11 @@ fn _seawall(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<attempt_timeout::AttemptTimeout>()?;
     module.add_class::<limit::AdaptiveLimiter>()?;
     module.add_class::<limit::LimiterPermit>()?;
+    module.add_class::<hedge::Hedge>()?;
+    module.add_class::<hedge::HedgeCall>()?;
+    module.add_class::<hedge::HedgeStats>()?;
+    module.add_class::<fault::FaultInjector>()?;
+    module.add_class::<fault::FaultCounts>()?;
     #[cfg(feature = "redis")]
     redis::register(module)?;
     Ok(())

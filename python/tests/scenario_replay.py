@@ -6,6 +6,7 @@ an error, so a typo can never turn an expectation into a step that checks nothin
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
@@ -19,6 +20,9 @@ from seawall import (
     BulkheadPermit,
     CircuitBreaker,
     CircuitOpenError,
+    FaultInjector,
+    Hedge,
+    InjectedFaultError,
     LimiterPermit,
     Permit,
     RateLimiter,
@@ -26,7 +30,7 @@ from seawall import (
     RetryBudget,
     RetryQuota,
 )
-from seawall.testing import ManualClock
+from seawall.testing import ManualClock, VirtualTimeLoop
 
 DIRECTORY = Path(__file__).resolve().parents[2] / "tests" / "scenarios"
 
@@ -75,6 +79,8 @@ def replay(scenario: Dict[str, Any]) -> None:
         "adaptive_limiter": replay_adaptive_limiter,
         "adaptive_rate": replay_adaptive_rate,
         "attempt_timeout": replay_attempt_timeout,
+        "hedge": replay_hedge,
+        "fault_plan": replay_fault_plan,
     }
     policy = scenario["policy"]
     if policy not in replayers:
@@ -789,6 +795,265 @@ def replay_attempt_timeout(scenario: Dict[str, Any]) -> None:
         {
             "record": ({"latency_ms"}, {"repeat"}),
             "expect": (set(), {"timeout_us", "samples"}),
+        },
+        clock,
+        handle,
+    )
+
+
+# --- hedge ----------------------------------------------------------------------------
+
+HEDGE_STATS = {"calls", "hedges", "won", "refused", "cancelled"}
+THEN = {"send", "continue"} | GIVE_UPS
+
+
+def hedge_arguments(config: Dict[str, Any]) -> Dict[str, Any]:
+    keys("config", config, set(), {"max_attempts", "delay", "budget", "quota"})
+    arguments: Dict[str, Any] = {}
+    if "max_attempts" in config:
+        arguments["max_attempts"] = config["max_attempts"]
+    delay = dict(config.get("delay") or {"kind": "percentile"})
+    kind = delay.pop("kind", None)
+    if kind == "fixed":
+        keys("config.delay", delay, {"delay_ms"}, set())
+        arguments["delay"] = ms_to_seconds(delay["delay_ms"], "delay_ms")
+    elif kind == "percentile":
+        names = {"min_ms": "min_delay", "max_ms": "max_delay", "window_ms": "window"}
+        keys("config.delay", delay, set(), {"percentile", "min_samples", *names})
+        for key, value in delay.items():
+            arguments[names.get(key, key)] = ms_to_seconds(value, key) if key in names else value
+    else:
+        raise ScenarioError(f"config.delay: unknown kind {kind!r}")
+    retry = retry_arguments({key: config[key] for key in ("budget", "quota") if key in config})
+    arguments.update({key: retry[key] for key in ("budget", "quota") if key in retry})
+    return arguments
+
+
+class HedgedCall:
+    """One call in progress: its task, and a future per attempt that a step ends."""
+
+    def __init__(self, hedge: Hedge) -> None:
+        self.attempts: List["asyncio.Future[int]"] = []
+        self.cancelled = 0
+
+        async def attempt() -> int:
+            future: "asyncio.Future[int]" = asyncio.get_running_loop().create_future()
+            self.attempts.append(future)
+            try:
+                return await future
+            except asyncio.CancelledError:
+                # Cancelled while waiting (the future is cancelled with it).
+                if future.cancelled():
+                    self.cancelled += 1
+                raise
+
+        self.task = asyncio.ensure_future(hedge.call(attempt))
+
+    def end(self, attempt: int, outcome: Any) -> None:
+        if not 1 <= attempt <= len(self.attempts) or self.attempts[attempt - 1].done():
+            raise ScenarioError(f"attempt {attempt} is not in flight")
+        future = self.attempts[attempt - 1]
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+
+
+async def settle() -> None:
+    """Lets the calls' tasks run until they wait again."""
+    for _ in range(16):
+        await asyncio.sleep(0)
+
+
+def replay_hedge(scenario: Dict[str, Any]) -> None:
+    clock = ManualClock(ms_to_seconds(scenario.get("start_ms", 0), "start_ms"))
+    hedge = Hedge(
+        clock=clock,
+        retry_on=lambda error: getattr(error, "retryable", True),
+        throttle_on=lambda error: getattr(error, "kind", None) == "throttling",
+        **hedge_arguments(scenario.get("config") or {}),
+    )
+    calls: Dict[str, HedgedCall] = {}
+    fields = {
+        "start": ({"call"}, set()),
+        "expect_sent": ({"call", "attempts"}, set()),
+        "fail": ({"call", "attempt", "then"}, {"retryable", "kind"}),
+        "succeed": ({"call", "attempt", "cancelled"}, set()),
+        "cancel": ({"call", "cancelled"}, set()),
+        "expect_delay": ({"delay_us"}, set()),
+        "expect_stats": (set(), HEDGE_STATS),
+        "expect_budget": (set(), {"tokens", "allows_retry"}),
+        "expect_quota": ({"available"}, set()),
+    }
+
+    def call(step: Dict[str, Any]) -> HedgedCall:
+        if step["call"] not in calls:
+            raise ScenarioError(f"no call {step['call']!r} in progress")
+        return calls[step["call"]]
+
+    async def handle(op: str, step: Dict[str, Any]) -> None:
+        if op == "advance":
+            await asyncio.sleep(ms_to_seconds(step["ms"], "ms"))
+            await settle()
+        elif op == "start":
+            if step["call"] in calls:
+                raise ScenarioError(f"call {step['call']!r} is already in progress")
+            calls[step["call"]] = HedgedCall(hedge)
+            await settle()
+        elif op == "expect_sent":
+            check("attempts sent", step["attempts"], len(call(step).attempts))
+        elif op == "fail":
+            then = step["then"]
+            if then not in THEN:
+                raise ScenarioError(f"unknown then {then!r}")
+            kind = step.get("kind", "transient")
+            if kind not in KINDS:
+                raise ScenarioError(f"unknown kind {kind!r}")
+            hedged = call(step)
+            before = len(hedged.attempts)
+            failure = (AttemptTimedOut if kind == "timeout" else AttemptFailed)(step.get("retryable", True), None, kind)
+            hedged.end(step["attempt"], failure)
+            await settle()
+            if then == "send":
+                check("attempts sent", before + 1, len(hedged.attempts))
+            elif then == "continue":
+                check("attempts sent", before, len(hedged.attempts))
+                check("call ended", False, hedged.task.done())
+            else:
+                del calls[step["call"]]
+                check("call ended", True, hedged.task.done())
+                check("raised", failure, hedged.task.exception())
+        elif op == "succeed":
+            hedged = calls.pop(step["call"], None) or call(step)
+            hedged.end(step["attempt"], step["attempt"])
+            await settle()
+            check("call ended", True, hedged.task.done())
+            check("result", step["attempt"], hedged.task.result())
+            check("cancelled", step["cancelled"], hedged.cancelled)
+        elif op == "cancel":
+            hedged = calls.pop(step["call"], None) or call(step)
+            hedged.task.cancel()
+            await settle()
+            check("call cancelled", True, hedged.task.cancelled())
+            check("cancelled", step["cancelled"], hedged.cancelled)
+        elif op == "expect_delay":
+            check("delay_us", step["delay_us"], int(nanos(hedge.delay()) // 1000))
+        elif op == "expect_stats":
+            if len(step) == 1:
+                raise ScenarioError("expect_stats checks nothing")
+            stats = hedge.stats
+            for key in HEDGE_STATS & set(step):
+                check(key, step[key], getattr(stats, key))
+        elif op == "expect_budget":
+            if hedge.budget is None:
+                raise ScenarioError("expect_budget: the scenario has no budget")
+            if "tokens" in step:
+                check("tokens", step["tokens"], hedge.budget.tokens)
+            if "allows_retry" in step:
+                check("allows_retry", step["allows_retry"], hedge.budget.allows_retry)
+        elif op == "expect_quota":
+            if hedge.quota is None:
+                raise ScenarioError("expect_quota: no quota")
+            check("available", step["available"], hedge.quota.available)
+
+    async def main() -> None:
+        for index, step in enumerate(scenario["steps"]):
+            try:
+                op = step.get("op") if isinstance(step, dict) else None
+                if op not in fields and op != "advance":
+                    raise ScenarioError(f"unknown op {op if op is not None else step!r}")
+                required, optional = fields.get(op, ({"ms"}, set()))
+                keys(op, {k: v for k, v in step.items() if k != "op"}, required, optional)
+                await handle(op, step)
+            except ScenarioError as error:
+                raise ScenarioError(f"step {index} ({json.dumps(step)}): {error}") from None
+        for hedged in calls.values():
+            hedged.task.cancel()
+        await settle()
+
+    loop = VirtualTimeLoop(clock)
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
+# --- fault_plan ------------------------------------------------------------------------
+
+
+def replay_fault_plan(scenario: Dict[str, Any]) -> None:
+    config = scenario.get("config") or {}
+    keys("config", config, {"rules"}, {"seed"})
+    start = ms_to_seconds(scenario.get("start_ms", 0), "start_ms")
+    clock = ManualClock(start)
+    try:
+        chaos = FaultInjector("scenario", config["rules"], seed=config.get("seed", 0), clock=clock)
+    except ValueError as error:
+        raise ScenarioError(str(error)) from None
+
+    @chaos(key=lambda key: key, outcome=lambda: "replaced")
+    def run(key: Optional[str]) -> str:
+        return "ran"
+
+    def call(key: Optional[str]) -> Optional[Dict[str, Any]]:
+        """One call, in the scenario's words; the clock is set back after a delay."""
+        before = clock.now()
+        try:
+            replace = {"ran": None, "replaced": "outcome"}[run(key)]
+        except InjectedFaultError as error:
+            check("kind", "error", error.kind)
+            check("injector", "scenario", error.injector)
+            replace = "error"
+        delay_ms = round((clock.now() - before) * 1000)
+        clock.set(before)
+        if delay_ms == 0 and replace is None:
+            return None
+        injected: Dict[str, Any] = {"delay_ms": delay_ms}
+        if replace is not None:
+            injected["replace"] = replace
+        return injected
+
+    def normal(expected: Any) -> Any:
+        if expected is None:
+            return None
+        keys("injected", expected, set(), {"delay_ms", "replace"})
+        return {"delay_ms": expected.get("delay_ms", 0), **({"replace": expected["replace"]} if "replace" in expected else {})}
+
+    def handle(op: str, step: Dict[str, Any]) -> None:
+        if op == "enable":
+            chaos.enable()
+        elif op == "disable":
+            chaos.disable()
+        elif op == "reseed":
+            chaos.reseed()
+        elif op == "call":
+            for _ in range(step.get("repeat", 1)):
+                check("injected", normal(step["injected"]), call(step.get("key")))
+        elif op == "calls":
+            results = [call(step.get("key")) for _ in range(step["n"])]
+            tally = (
+                sum(1 for r in results if r and r.get("replace") == "error"),
+                sum(1 for r in results if r and r.get("replace") == "outcome"),
+                sum(1 for r in results if r and r["delay_ms"] > 0),
+            )
+            check("errors, outcomes, delayed", (step["errors"], step["outcomes"], step["delayed"]), tally)
+        elif op == "expect_counts":
+            if len(step) == 1:
+                raise ScenarioError("expect_counts checks nothing")
+            counts = chaos.counts
+            for key in ("errors", "latency", "outcomes"):
+                if key in step:
+                    check(key, step[key], getattr(counts, key))
+
+    run_steps(
+        scenario,
+        {
+            "enable": (set(), set()),
+            "disable": (set(), set()),
+            "reseed": (set(), set()),
+            "call": ({"injected"}, {"key", "repeat"}),
+            "calls": ({"n", "errors", "outcomes", "delayed"}, {"key"}),
+            "expect_counts": (set(), {"errors", "latency", "outcomes"}),
         },
         clock,
         handle,

@@ -87,8 +87,10 @@ mod clock;
 mod error;
 mod events;
 mod fallback;
+pub mod fault;
 pub mod guide;
 pub mod health;
+pub mod hedge;
 mod limit;
 #[cfg(feature = "prometheus")]
 pub mod metrics;
@@ -111,7 +113,12 @@ pub use bulkhead::{Bulkhead, BulkheadConfig, BulkheadLayer, BulkheadPermit, Bulk
 pub use clock::TokioClock;
 pub use error::Error;
 pub use fallback::{Fallback, FallbackFn, FallbackValue, NoFallback, with_fallback};
+pub use fault::{
+    FaultFuture, FaultInjector, FaultLayer, FaultPlan, FaultService, InjectedFault, KeyOf,
+    ReplaceWith,
+};
 pub use health::{BreakerCalls, BreakerHealth, HealthReport, HealthStatus, LimiterHealth};
+pub use hedge::{Hedge, HedgeBuilder, HedgeLayer, HedgeService};
 pub use limit::{AdaptiveLimiter, AdaptiveLimiterLayer, AdaptiveLimiterService, LimiterPermit};
 pub use policy::{Policy, PolicyBuilder};
 pub use rate_limit::{RateLimiter, RateLimiterConfig, RateLimiterLayer, RateLimiterService};

@@ -13,7 +13,7 @@ use crate::errors::{config_error, count};
 /// one or more :class:`Retry` policies.
 #[pyclass(module = "seawall", frozen)]
 pub(crate) struct RetryBudget {
-    pub(super) inner: seawall_core::RetryBudget,
+    pub(crate) inner: seawall_core::RetryBudget,
 }
 
 #[pymethods]

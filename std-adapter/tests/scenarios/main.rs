@@ -1,7 +1,7 @@
 //! Replays every shared scenario file (`tests/scenarios/` at the workspace
 //! root) through the tokio adapter's async API, with paused tokio time: the
 //! circuit breaker, the retry, the rate limiter, the bulkhead, the adaptive
-//! limiter, the adaptive rate and the attempt timeout.
+//! limiter, the adaptive rate, the attempt timeout, the hedge and fault plans.
 //!
 //! Scenarios whose results depend on the clock's absolute value (time-window
 //! buckets, `set_time`) run with [`aligned::AlignedClock`], paused tokio time
@@ -13,6 +13,8 @@ mod aligned;
 mod attempt_timeout;
 mod breaker;
 mod bulkhead;
+mod fault_plan;
+mod hedge;
 mod rate_limiter;
 mod retry;
 
@@ -27,6 +29,8 @@ async fn replay(scenario: &Scenario) -> Result<(), String> {
         "adaptive_limiter" => adaptive_limiter::replay(scenario).await,
         "adaptive_rate" => adaptive_rate::replay(scenario).await,
         "attempt_timeout" => attempt_timeout::replay(scenario).await,
+        "hedge" => hedge::replay(scenario).await,
+        "fault_plan" => fault_plan::replay(scenario).await,
         other => Err(format!("no async replayer for policy {other:?}")),
     }
 }
@@ -92,6 +96,16 @@ async fn every_adaptive_rate_scenario_replays_through_the_async_api() {
 #[tokio::test(start_paused = true)]
 async fn every_attempt_timeout_scenario_replays_through_the_async_api() {
     replay_all(Some("attempt_timeout"), 1).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_hedge_scenario_replays_through_the_async_api() {
+    replay_all(Some("hedge"), 8).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_fault_plan_scenario_replays_through_the_async_api() {
+    replay_all(Some("fault_plan"), 4).await;
 }
 
 /// No file is left out: every policy in the directory has a replayer here.

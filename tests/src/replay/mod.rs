@@ -5,6 +5,8 @@ pub mod adaptive_rate;
 pub mod attempt_timeout;
 pub mod breaker;
 pub mod bulkhead;
+pub mod fault_plan;
+pub mod hedge;
 pub mod rate_limiter;
 pub mod retry;
 
@@ -22,6 +24,8 @@ pub fn replay(scenario: &Scenario) -> Result<(), String> {
         "adaptive_limiter" => adaptive_limiter::replay(scenario),
         "adaptive_rate" => adaptive_rate::replay(scenario),
         "attempt_timeout" => attempt_timeout::replay(scenario),
+        "hedge" => hedge::replay(scenario),
+        "fault_plan" => fault_plan::replay(scenario),
         other => Err(format!("unknown policy {other:?}")),
     }
 }

