@@ -53,7 +53,11 @@ mod service;
 
 use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
 
 use seawall_core::ConfigError;
 use seawall_core::fault::{FaultCounts, FaultInjector as Core, FaultKind, Injection};
@@ -222,35 +226,71 @@ impl FaultInjector {
     /// Runs the future made by `f` under the plan: untouched while off;
     /// delayed, failed with an [`InjectedFault`], or both, when rules fire. An
     /// outcome fault fails it too (there is no outcome to answer): see
-    /// [`call_with`](Self::call_with).
-    pub async fn call<F, Fut, T, E>(&self, f: F) -> Result<T, E>
+    /// [`call_with`](Self::call_with). The plan decides when `call` is called;
+    /// while off, the future returned is `f`'s own, wrapped in an enum.
+    #[inline]
+    pub fn call<F, Fut, T, E>(
+        &self,
+        f: F,
+    ) -> impl Future<Output = Result<T, E>> + use<'_, F, Fut, T, E>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
         E: From<InjectedFault>,
     {
-        self.call_with(None, |fault| Err(fault.into()), f).await
+        self.call_with(None, |fault| Err(fault.into()), f)
     }
 
     /// As [`call`](Self::call), for a call with `key` (a tenant, a route):
     /// rules with a key apply to the calls with that key only.
-    pub async fn call_keyed<F, Fut, T, E>(&self, key: &str, f: F) -> Result<T, E>
+    #[inline]
+    pub fn call_keyed<F, Fut, T, E>(
+        &self,
+        key: &str,
+        f: F,
+    ) -> impl Future<Output = Result<T, E>> + use<'_, F, Fut, T, E>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
         E: From<InjectedFault>,
     {
         self.call_with(Some(key), |fault| Err(fault.into()), f)
-            .await
     }
 
     /// As [`call`](Self::call), with a `key` (or none) and the `outcome` that
     /// replaces the call when an outcome fault fires (Polly's chaos outcome: a
     /// `503` response, an empty list). `outcome` gets the fault, whose kind is
     /// [`FaultKind::Outcome`].
-    pub async fn call_with<F, Fut, T, E, O>(
+    #[inline]
+    pub fn call_with<F, Fut, T, E, O>(
         &self,
         key: Option<&str>,
+        outcome: O,
+        f: F,
+    ) -> impl Future<Output = Result<T, E>> + use<'_, F, Fut, T, E, O>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: From<InjectedFault>,
+        O: FnOnce(InjectedFault) -> Result<T, E>,
+    {
+        // Off: one relaxed load, and `f`'s own future.
+        if !self.is_enabled() {
+            return Either::Left { future: f() };
+        }
+        match self.inject(key) {
+            None => Either::Left { future: f() },
+            // Boxed: the delay's timer would make every call's future larger.
+            Some(injection) => Either::Right {
+                future: Box::pin(self.carry_out(injection, outcome, f)),
+            },
+        }
+    }
+
+    /// Carries `injection` out: the delay, then the replacement or the call.
+    async fn carry_out<F, Fut, T, E, O>(
+        &self,
+        injection: Injection,
         outcome: O,
         f: F,
     ) -> Result<T, E>
@@ -260,9 +300,6 @@ impl FaultInjector {
         E: From<InjectedFault>,
         O: FnOnce(InjectedFault) -> Result<T, E>,
     {
-        let Some(injection) = self.inject(key) else {
-            return f().await;
-        };
         if !injection.delay().is_zero() {
             tokio::time::sleep(injection.delay()).await;
         }
@@ -270,6 +307,27 @@ impl FaultInjector {
             Some(FaultKind::Outcome) => outcome(self.fault(FaultKind::Outcome)),
             Some(kind) => Err(self.fault(kind).into()),
             None => f().await,
+        }
+    }
+}
+
+pin_project! {
+    /// The call's own future, or the fault carried out.
+    #[project = EitherProj]
+    enum Either<L, R> {
+        Left { #[pin] future: L },
+        Right { future: R },
+    }
+}
+
+impl<L: Future, R: Future<Output = L::Output>> Future for Either<L, Pin<Box<R>>> {
+    type Output = L::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<L::Output> {
+        match self.project() {
+            EitherProj::Left { future } => future.poll(cx),
+            EitherProj::Right { future } => future.as_mut().poll(cx),
         }
     }
 }

@@ -126,6 +126,7 @@ where
         self.inner.poll_ready(cx)
     }
 
+    #[inline]
     fn call(&mut self, request: Req) -> Self::Future {
         // Off: one relaxed load, and the inner future as it is.
         if !self.injector.is_enabled() {

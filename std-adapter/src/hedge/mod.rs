@@ -183,6 +183,15 @@ impl<C> Hedge<C> {
         }
     }
 
+    /// The same hedge with the default classifier, for the registry (which
+    /// reads its name and counters only).
+    pub(crate) fn erased(&self) -> Hedge {
+        Hedge {
+            inner: Arc::clone(&self.inner),
+            classifier: RetryErrors,
+        }
+    }
+
     pub(crate) fn core(&self) -> &Core {
         &self.inner.core
     }

@@ -7,6 +7,7 @@ use std::task::Poll;
 
 use seawall_core::hedge::{Failed, Hedge as Core, HedgeCall, Next};
 use seawall_core::retry::Allowance;
+use tokio::time::Sleep;
 
 use crate::clock::TokioClock;
 use crate::retry::ShouldRetry;
@@ -52,42 +53,61 @@ where
         core,
         call: core.start(&TokioClock),
     };
-    // Few attempts (max_attempts of them): a vector polled in full on each
-    // wake is simpler than a set of wakers, and as fast.
-    let mut running: Vec<(u32, Pin<Box<Fut>>)> = vec![(1, Box::pin(attempt()))];
-    let mut timer = pin!(tokio::time::sleep(std::time::Duration::ZERO));
+    // The fast path (the first attempt answers before any hedge is due)
+    // allocates nothing and sets no timer: the first attempt lives here, the
+    // others in a vector made on the first hedge, and the timer is set only
+    // once the attempts are found waiting.
+    let mut first = pin!(attempt());
+    let mut first_running = true;
+    let mut others: Vec<(u32, Pin<Box<Fut>>)> = Vec::new();
+    let mut timer: Option<Pin<Box<Sleep>>> = None;
     loop {
-        let mut armed = false;
+        let mut wait = None;
         loop {
             match core.poll(&mut guard.call, &TokioClock, allowance) {
                 Next::Send { attempt: number } => {
                     events.hedge_sent(number);
-                    running.push((number, Box::pin(attempt())));
+                    others.push((number, Box::pin(attempt())));
                 }
-                Next::Wait(wait) => {
-                    timer.as_mut().reset(tokio::time::Instant::now() + wait);
-                    armed = true;
+                Next::Wait(duration) => {
+                    wait = Some(duration);
                     break;
                 }
                 Next::Idle => break,
             }
         }
+        let mut armed = false;
         let ended = poll_fn(|cx| {
-            for (index, (_, future)) in running.iter_mut().enumerate() {
+            if first_running && let Poll::Ready(result) = first.as_mut().poll(cx) {
+                return Poll::Ready(Some((1, None, result)));
+            }
+            for (index, (number, future)) in others.iter_mut().enumerate() {
                 if let Poll::Ready(result) = future.as_mut().poll(cx) {
-                    return Poll::Ready(Some((index, result)));
+                    return Poll::Ready(Some((*number, Some(index), result)));
                 }
             }
-            if armed && timer.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(None);
+            if let Some(wait) = wait {
+                let deadline = || tokio::time::Instant::now() + wait;
+                let timer =
+                    timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline())));
+                if !armed {
+                    timer.as_mut().reset(deadline());
+                    armed = true;
+                }
+                if timer.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(None);
+                }
             }
             Poll::Pending
         })
         .await;
-        let Some((index, result)) = ended else {
-            continue; // the timer: poll the core again
+        let Some((number, index, result)) = ended else {
+            continue; // the timer: ask the core again
         };
-        let (number, _) = running.swap_remove(index);
+        match index {
+            None => first_running = false,
+            Some(index) => drop(others.swap_remove(index)),
+        }
         match classifier.should_retry(&result) {
             None => {
                 let answer = core.on_success(&mut guard.call, number, &TokioClock, allowance);
@@ -98,7 +118,7 @@ where
                 match core.on_failure(&mut guard.call, failure, &TokioClock, allowance) {
                     Failed::Send { attempt: next } => {
                         events.hedge_sent(next);
-                        running.push((next, Box::pin(attempt())));
+                        others.push((next, Box::pin(attempt())));
                     }
                     Failed::Continue => {}
                     Failed::GiveUp(_) => return result,

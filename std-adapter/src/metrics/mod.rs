@@ -30,6 +30,13 @@
 //! | `seawall_retry_quota_available` | gauge | `name` | a retry policy's quota left now |
 //! | `seawall_retry_throttled_responses_total` | counter | `name` | throttling errors its adaptive rate has seen |
 //! | `seawall_retry_send_rate` | gauge | `name` | the attempts per second its adaptive rate paces to (0: unpaced) |
+//! | `seawall_hedge_calls_total` | counter | `name` | calls made through a hedge |
+//! | `seawall_hedge_sent_total` | counter | `name` | hedges sent: attempts beyond each call's first |
+//! | `seawall_hedge_won_total` | counter | `name` | calls a hedge answered rather than the first attempt |
+//! | `seawall_hedge_refused_total` | counter | `name` | hedges due that the retry budget or quota refused |
+//! | `seawall_hedge_cancelled_total` | counter | `name` | attempts cancelled in flight (another answered first, or the call ended) |
+//! | `seawall_fault_enabled` | gauge | `name` | 1 while a fault injector's plan is on |
+//! | `seawall_fault_injected_total` | counter | `name`, `kind` | faults injected: `error` (calls failed), `latency` (calls delayed), `outcome` (calls replaced) |
 //!
 //! ```
 //! use prometheus_client::encoding::text::encode;
@@ -58,6 +65,7 @@ use seawall_core::breaker::State;
 use crate::registry::Registry;
 
 mod adaptive;
+mod chaos;
 
 /// The collector of a [`Registry`]'s metrics; see the [module
 /// documentation](self) for the names. Register it once into the
@@ -108,7 +116,8 @@ impl Collector for Metrics {
         self.encode_breakers(&mut encoder)?;
         self.encode_retries(&mut encoder)?;
         self.encode_limits(&mut encoder)?;
-        self.encode_adaptive(&mut encoder)
+        self.encode_adaptive(&mut encoder)?;
+        self.encode_chaos(&mut encoder)
     }
 }
 

@@ -8,6 +8,7 @@ use super::{Policy, Retry};
 use crate::breaker::{CircuitBreaker, ErrorsAreFailures};
 use crate::bulkhead::Bulkhead;
 use crate::fallback::NoFallback;
+use crate::hedge::Hedge;
 use crate::rate_limit::RateLimiter;
 use crate::retry::RetryPolicy;
 
@@ -18,6 +19,7 @@ use crate::retry::RetryPolicy;
 pub struct PolicyBuilder<K = ErrorsAreFailures, Fb = NoFallback> {
     timeout: Option<Duration>,
     retry: Option<RetryPolicy>,
+    hedge: Option<Hedge>,
     breaker: Option<CircuitBreaker<K>>,
     classifier: K,
     rate_limiter: Option<RateLimiter>,
@@ -30,6 +32,7 @@ impl PolicyBuilder {
         Self {
             timeout: None,
             retry: None,
+            hedge: None,
             breaker: None,
             classifier: ErrorsAreFailures,
             rate_limiter: None,
@@ -53,6 +56,15 @@ impl<K, Fb> PolicyBuilder<K, Fb> {
         self
     }
 
+    /// Hedges each attempt of the retry as `hedge` says: every hedged attempt
+    /// passes the policies below it. Which failures send the next hedged
+    /// attempt at once is the breaker's classifier's (and the core's table for
+    /// the policies' stops), not the hedge's own classifier.
+    pub fn hedge<C>(mut self, hedge: &Hedge<C>) -> Self {
+        self.hedge = Some(hedge.erased());
+        self
+    }
+
     /// Limits the rate of attempts.
     pub fn rate_limiter(mut self, limiter: RateLimiter) -> Self {
         self.rate_limiter = Some(limiter);
@@ -71,6 +83,7 @@ impl<K, Fb> PolicyBuilder<K, Fb> {
         PolicyBuilder {
             timeout: self.timeout,
             retry: self.retry,
+            hedge: self.hedge,
             classifier: breaker.classifier().clone(),
             breaker: Some(breaker),
             rate_limiter: self.rate_limiter,
@@ -86,6 +99,7 @@ impl<K, Fb> PolicyBuilder<K, Fb> {
         PolicyBuilder {
             timeout: self.timeout,
             retry: self.retry,
+            hedge: self.hedge,
             breaker: self.breaker,
             classifier: self.classifier,
             rate_limiter: self.rate_limiter,
@@ -110,6 +124,7 @@ impl<K, Fb> PolicyBuilder<K, Fb> {
         Ok(Policy {
             timeout: self.timeout,
             retry,
+            hedge: self.hedge,
             breaker: self.breaker,
             classifier: self.classifier,
             rate_limiter: self.rate_limiter,

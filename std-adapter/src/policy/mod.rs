@@ -1,10 +1,10 @@
-//! Composition: one policy made of timeout, retry, circuit breaker, bulkhead,
-//! rate limiter and fallback, in a fixed, documented order.
+//! Composition: one policy made of timeout, retry, hedge, circuit breaker,
+//! bulkhead, rate limiter and fallback, in a fixed, documented order.
 //!
 //! # The order, from the outside in
 //!
 //! ```text
-//! fallback( retry( circuit breaker( rate limiter( bulkhead( timeout( call ))))))
+//! fallback( retry( hedge( circuit breaker( rate limiter( bulkhead( timeout( call )))))))
 //! ```
 //!
 //! 1. **Fallback** is outermost: it answers the error that remains once every
@@ -15,14 +15,22 @@
 //!    backoff's maximum delay), and each attempt gets its own timeout, place and
 //!    rate-limit token. Its delays are slept outside the bulkhead: a waiting
 //!    retry holds no place.
-//! 3. **Circuit breaker** counts what reaches the dependency: a timed-out attempt
+//! 3. **Hedge** inside the retry: each attempt of the retry is a hedged group
+//!    (Polly's standard hedging pipeline has the same shape). Every hedged
+//!    attempt passes the breaker and takes its own rate-limit token, place and
+//!    time limit; a hedge that loses is dropped, which releases its breaker
+//!    permit unrecorded and gives its place back. A failure worth retrying
+//!    sends the next hedged attempt at once; the group's last failure goes to
+//!    the retry. Give the hedge and the retry the same
+//!    [`RetryBudget`](crate::RetryBudget) so that together they stay within it.
+//! 4. **Circuit breaker** counts what reaches the dependency: a timed-out attempt
 //!    is a failure, a call refused by the rate limiter or the bulkhead counts as
 //!    nothing (those protect *us*, they say nothing about the dependency), and an
 //!    open breaker spends no rate-limit token and takes no place.
-//! 4. **Rate limiter** before the bulkhead: a call waiting for its turn holds
+//! 5. **Rate limiter** before the bulkhead: a call waiting for its turn holds
 //!    no place.
-//! 5. **Bulkhead**: a place is held only while the attempt runs.
-//! 6. **Timeout** innermost: it limits one attempt. For a limit on the whole
+//! 6. **Bulkhead**: a place is held only while the attempt runs.
+//! 7. **Timeout** innermost: it limits one attempt. For a limit on the whole
 //!    call, retries included, use the retry policy's `deadline`.
 //!
 //! The breaker's classifier decides what a failure is, for the breaker and the
@@ -44,6 +52,7 @@ use crate::bulkhead::Bulkhead;
 use crate::clock::TokioClock;
 use crate::error::Error;
 use crate::fallback::{Fallback, NoFallback};
+use crate::hedge::Hedge;
 use crate::rate_limit::RateLimiter;
 use crate::retry::{RetryPolicy, Shared};
 use crate::timeout::Timeout;
@@ -87,6 +96,7 @@ struct Retry {
 pub struct Policy<K = ErrorsAreFailures, Fb = NoFallback> {
     timeout: Option<Duration>,
     retry: Option<Retry>,
+    hedge: Option<Hedge>,
     breaker: Option<CircuitBreaker<K>>,
     classifier: K,
     rate_limiter: Option<RateLimiter>,
@@ -105,6 +115,11 @@ impl<K, Fb> Policy<K, Fb> {
     /// The circuit breaker, if any.
     pub fn circuit_breaker(&self) -> Option<&CircuitBreaker<K>> {
         self.breaker.as_ref()
+    }
+
+    /// The hedge, if any.
+    pub fn hedge(&self) -> Option<&Hedge> {
+        self.hedge.as_ref()
     }
 
     /// The retry policy, if any.
@@ -135,14 +150,14 @@ impl<K, Fb> Policy<K, Fb> {
         K: Classify<T, E>,
     {
         let Some(retry) = &self.retry else {
-            return self.attempt(f).await.0;
+            return self.hedged(f).await.0;
         };
         let shared = &retry.shared;
         let mut state = retry.policy.start(&TokioClock);
         let mut rng = None;
         loop {
             shared.pace().await;
-            let (result, failure) = self.attempt(f).await;
+            let (result, failure) = self.hedged(f).await;
             let error = match result {
                 Ok(value) => {
                     shared.observe(None);
@@ -172,6 +187,42 @@ impl<K, Fb> Policy<K, Fb> {
                     return Err(error);
                 }
             }
+        }
+    }
+
+    /// One attempt of the retry: a hedged group of attempts, or one attempt
+    /// without a hedge; with what a retry should know of its error.
+    async fn hedged<F, Fut, T, E>(&self, f: &mut F) -> (Result<T, Error<E>>, Failure)
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        K: Classify<T, E>,
+    {
+        let Some(hedge) = &self.hedge else {
+            return self.attempt(f).await;
+        };
+        // Each hedged attempt is one attempt through the policies below; its
+        // failure, as the breaker's classifier and the stops say, decides
+        // whether the next one goes at once.
+        let attempt = || {
+            let mut call = Some(f());
+            async move {
+                let mut once = || call.take().expect("an attempt makes its call once");
+                match self.attempt(&mut once).await {
+                    (Ok(value), _) => Ok(value),
+                    (Err(error), failure) => Err((error, failure)),
+                }
+            }
+        };
+        let classify = |result: &Result<T, (Error<E>, Failure)>| {
+            result.as_ref().err().map(|(_, failure)| *failure)
+        };
+        let events = hedge.events();
+        match crate::hedge::run::run(hedge.core(), hedge.allowance(), &classify, &events, attempt)
+            .await
+        {
+            Ok(value) => (Ok(value), Failure::not_retryable()),
+            Err((error, failure)) => (Err(error), failure),
         }
     }
 

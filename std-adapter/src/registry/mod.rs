@@ -11,6 +11,7 @@
 //! registered afterwards.
 
 mod breaker;
+mod chaos;
 mod durations;
 mod retry;
 
@@ -48,11 +49,15 @@ pub enum PolicyKind {
     RateLimiter,
     /// An [`AdaptiveLimiter`].
     AdaptiveLimiter,
+    /// A [`Hedge`](crate::Hedge).
+    Hedge,
+    /// A [`FaultInjector`](crate::FaultInjector).
+    FaultInjector,
 }
 
 impl PolicyKind {
     /// The kind in snake_case: `circuit_breaker`, `retry`, `bulkhead`,
-    /// `rate_limiter`, `adaptive_limiter`.
+    /// `rate_limiter`, `adaptive_limiter`, `hedge`, `fault_injector`.
     pub const fn as_str(self) -> &'static str {
         match self {
             PolicyKind::CircuitBreaker => "circuit_breaker",
@@ -60,6 +65,8 @@ impl PolicyKind {
             PolicyKind::Bulkhead => "bulkhead",
             PolicyKind::RateLimiter => "rate_limiter",
             PolicyKind::AdaptiveLimiter => "adaptive_limiter",
+            PolicyKind::Hedge => "hedge",
+            PolicyKind::FaultInjector => "fault_injector",
         }
     }
 }
@@ -121,6 +128,8 @@ pub(crate) struct Shared {
     pub(crate) bulkheads: RwLock<BTreeMap<String, Bulkhead>>,
     pub(crate) rate_limiters: RwLock<BTreeMap<String, RateLimiter>>,
     pub(crate) adaptive_limiters: RwLock<BTreeMap<String, AdaptiveLimiter>>,
+    pub(crate) hedges: RwLock<BTreeMap<String, crate::Hedge>>,
+    pub(crate) fault_injectors: RwLock<BTreeMap<String, crate::FaultInjector>>,
 }
 
 /// One breaker of a registry, as reports and metrics read it.
@@ -199,6 +208,8 @@ impl RegistryBuilder {
                 bulkheads: RwLock::default(),
                 rate_limiters: RwLock::default(),
                 adaptive_limiters: RwLock::default(),
+                hedges: RwLock::default(),
+                fault_injectors: RwLock::default(),
             }),
         }
     }
@@ -380,6 +391,8 @@ impl Registry {
             PolicyKind::Bulkhead => write(&shared.bulkheads).remove(name).is_some(),
             PolicyKind::RateLimiter => write(&shared.rate_limiters).remove(name).is_some(),
             PolicyKind::AdaptiveLimiter => write(&shared.adaptive_limiters).remove(name).is_some(),
+            PolicyKind::Hedge => write(&shared.hedges).remove(name).is_some(),
+            PolicyKind::FaultInjector => write(&shared.fault_injectors).remove(name).is_some(),
         }
     }
 
@@ -395,6 +408,8 @@ impl Registry {
             PolicyKind::AdaptiveLimiter => {
                 read(&shared.adaptive_limiters).keys().cloned().collect()
             }
+            PolicyKind::Hedge => read(&shared.hedges).keys().cloned().collect(),
+            PolicyKind::FaultInjector => read(&shared.fault_injectors).keys().cloned().collect(),
         }
     }
 
@@ -522,6 +537,8 @@ impl fmt::Debug for Registry {
                 "adaptive_limiters",
                 &self.names(PolicyKind::AdaptiveLimiter),
             )
+            .field("hedges", &self.names(PolicyKind::Hedge))
+            .field("fault_injectors", &self.names(PolicyKind::FaultInjector))
             .finish()
     }
 }
