@@ -104,15 +104,19 @@ class FaultInjector(_seawall.FaultInjector):
         return _Block(self, key)
 
     def __enter__(self) -> None:
+        """Enters a block under the plan (calls without a key): see :meth:`block`."""
         _Block(self, None).__enter__()
 
     def __exit__(self, *exc: object) -> None:
+        """Leaves the block; exceptions pass through."""
         return None
 
     async def __aenter__(self) -> None:
+        """Enters an ``async with`` block under the plan: see :meth:`block`."""
         await _Block(self, None).__aenter__()
 
     async def __aexit__(self, *exc: object) -> None:
+        """Leaves the block; exceptions pass through."""
         return None
 
     def _enter(self, key: Optional[str]) -> Optional[str]:

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Literal, 
 
 from seawall._adaptive import AdaptiveLimiter
 from seawall._breaker import CircuitBreaker
+from seawall._fault import FaultInjector
+from seawall._hedge import Hedge
 from seawall._limits import Bulkhead, RateLimiter
 from seawall._retry import Retry
 
@@ -42,10 +44,20 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    _Kind = Literal["circuit_breaker", "retry", "bulkhead", "rate_limiter", "adaptive_limiter"]
-    _Policy = Union[CircuitBreaker, Retry, Bulkhead, RateLimiter, AdaptiveLimiter]
+    _Kind = Literal[
+        "circuit_breaker", "retry", "bulkhead", "rate_limiter", "adaptive_limiter", "hedge", "fault_injector"
+    ]
+    _Policy = Union[CircuitBreaker, Retry, Bulkhead, RateLimiter, AdaptiveLimiter, Hedge, FaultInjector]
 
-KINDS: Tuple[_Kind, ...] = ("circuit_breaker", "retry", "bulkhead", "rate_limiter", "adaptive_limiter")
+KINDS: Tuple[_Kind, ...] = (
+    "circuit_breaker",
+    "retry",
+    "bulkhead",
+    "rate_limiter",
+    "adaptive_limiter",
+    "hedge",
+    "fault_injector",
+)
 """The kinds of policy, as :meth:`Registry.names` takes them."""
 
 _STATES = ("closed", "open", "half_open", "forced_open", "disabled")
@@ -69,9 +81,13 @@ def _kind(policy: object) -> _Kind:
         return "rate_limiter"
     if isinstance(policy, AdaptiveLimiter):
         return "adaptive_limiter"
+    if isinstance(policy, Hedge):
+        return "hedge"
+    if isinstance(policy, FaultInjector):
+        return "fault_injector"
     raise TypeError(
-        "policy must be a seawall CircuitBreaker, Retry, Bulkhead, RateLimiter or "
-        f"AdaptiveLimiter, not {type(policy).__name__}"
+        "policy must be a seawall CircuitBreaker, Retry, Bulkhead, RateLimiter, "
+        f"AdaptiveLimiter, Hedge or FaultInjector, not {type(policy).__name__}"
     )
 
 
@@ -132,7 +148,8 @@ def _number(value: float) -> str:
 
 class Registry:
     """Named policies: circuit breakers, retry policies, bulkheads, rate
-    limiters and adaptive limiters. Names are unique within a kind.
+    limiters, adaptive limiters, hedges and fault injectors. Names are unique
+    within a kind.
 
     Thread-safe. A registered policy is kept alive by the registry until
     :meth:`unregister`.
@@ -145,6 +162,8 @@ class Registry:
         self._bulkheads: Dict[str, Bulkhead] = {}
         self._rate_limiters: Dict[str, RateLimiter] = {}
         self._adaptive_limiters: Dict[str, AdaptiveLimiter] = {}
+        self._hedges: Dict[str, Hedge] = {}
+        self._fault_injectors: Dict[str, FaultInjector] = {}
 
     def _table(self, kind: str) -> Dict[str, Any]:
         tables: Dict[str, Dict[str, Any]] = {
@@ -153,6 +172,8 @@ class Registry:
             "bulkhead": self._bulkheads,
             "rate_limiter": self._rate_limiters,
             "adaptive_limiter": self._adaptive_limiters,
+            "hedge": self._hedges,
+            "fault_injector": self._fault_injectors,
         }
         try:
             return tables[kind]
@@ -161,7 +182,8 @@ class Registry:
 
     def register(self, policy: _Policy, *, name: Optional[str] = None, critical: bool = False) -> None:
         """Registers ``policy`` under ``name`` (default: its own ``name``; a
-        :class:`~seawall.Retry` has none and needs one).
+        :class:`~seawall.Retry` and a :class:`~seawall.Hedge` have none and
+        need one).
 
         ``critical`` (breakers only): while the breaker is open, :meth:`health`
         says ``"unhealthy"``. Raises ``ValueError`` if the name is taken by a
@@ -169,8 +191,9 @@ class Registry:
         """
         kind = _kind(policy)
         if name is None:
-            if isinstance(policy, Retry):
-                raise TypeError("a Retry has no name of its own: register(retry, name=...)")
+            if isinstance(policy, (Retry, Hedge)):
+                kind_name = type(policy).__name__
+                raise TypeError(f"a {kind_name} has no name of its own: register(policy, name=...)")
             name = policy.name
         if not isinstance(name, str) or not name:
             raise TypeError(f"name must be a non-empty str, not {name!r}")
@@ -225,6 +248,17 @@ class Registry:
         """The adaptive limiter registered as ``name``, or None."""
         with self._lock:
             return self._adaptive_limiters.get(name)
+
+    def hedge(self, name: str) -> Optional[Hedge]:
+        """The hedge registered as ``name``, or None."""
+        with self._lock:
+            return self._hedges.get(name)
+
+    def fault_injector(self, name: str) -> Optional[FaultInjector]:
+        """The fault injector registered as ``name``, or None: switch it on
+        and off at run time with its ``enable()`` and ``disable()``."""
+        with self._lock:
+            return self._fault_injectors.get(name)
 
     def _get_breaker(self, name: str) -> CircuitBreaker:
         breaker = self.breaker(name)
@@ -460,7 +494,51 @@ class Registry:
             cells.samples.append(((name,), float(limiter.available)))
             if getattr(limiter, "shadow", False):
                 refusals.samples.append(((name,), float(limiter.shadow_refusals)))
-        return (retry_calls, available, maximum, cells, refusals, *self._adaptive_families(retries, adaptive))
+        return (
+            retry_calls,
+            available,
+            maximum,
+            cells,
+            refusals,
+            *self._adaptive_families(retries, adaptive),
+            *self._chaos_families(),
+        )
+
+    def _chaos_families(self) -> Tuple[MetricFamily, ...]:
+        """Hedges and fault injectors: the names of the Rust crate's metrics."""
+        with self._lock:
+            hedges = sorted(self._hedges.items())
+            injectors = sorted(self._fault_injectors.items())
+        counters = [
+            ("calls", "Calls made through the hedge."),
+            ("sent", "Hedges sent: attempts beyond each call's first."),
+            ("won", "Calls answered by a hedge rather than by their first attempt."),
+            ("refused", "Hedges due that the retry budget or quota refused."),
+            ("cancelled", "Attempts cancelled in flight: another answered first, or the call ended."),
+        ]
+        families = [
+            MetricFamily(f"seawall_hedge_{key}_total", "counter", help, ("name",)) for key, help in counters
+        ]
+        for name, hedge in hedges:
+            stats = hedge.stats
+            values = (stats.calls, stats.hedges, stats.won, stats.refused, stats.cancelled)
+            for family, value in zip(families, values):
+                family.samples.append(((name,), float(value)))
+        enabled = MetricFamily(
+            "seawall_fault_enabled", "gauge", "1 while the fault injector's plan is on, 0 while it is off.", ("name",)
+        )
+        injected = MetricFamily(
+            "seawall_fault_injected_total",
+            "counter",
+            "Faults injected, by kind (error: calls failed; latency: calls delayed; outcome: calls replaced).",
+            ("name", "kind"),
+        )
+        for name, injector in injectors:
+            enabled.samples.append(((name,), 1.0 if injector.enabled else 0.0))
+            counts = injector.counts
+            for kind, value in (("error", counts.errors), ("latency", counts.latency), ("outcome", counts.outcomes)):
+                injected.samples.append(((name, kind), float(value)))
+        return (*families, enabled, injected)
 
     @staticmethod
     def _adaptive_families(

@@ -42,7 +42,7 @@ pub(crate) struct FaultInjector {
 
 /// What a :class:`FaultInjector` has injected: calls failed (``errors``),
 /// delayed (``latency``) and replaced (``outcomes``).
-#[pyclass(module = "seawall", frozen, get_all, eq)]
+#[pyclass(module = "seawall", frozen, eq)]
 #[derive(PartialEq)]
 pub(crate) struct FaultCounts {
     errors: u64,
@@ -52,6 +52,24 @@ pub(crate) struct FaultCounts {
 
 #[pymethods]
 impl FaultCounts {
+    /// Calls failed with an injected error.
+    #[getter]
+    fn errors(&self) -> u64 {
+        self.errors
+    }
+
+    /// Calls delayed.
+    #[getter]
+    fn latency(&self) -> u64 {
+        self.latency
+    }
+
+    /// Calls answered with a replaced outcome.
+    #[getter]
+    fn outcomes(&self) -> u64 {
+        self.outcomes
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "FaultCounts(errors={}, latency={}, outcomes={})",
@@ -167,12 +185,12 @@ impl FaultInjector {
             .sleep(py, crate::errors::duration_from_secs(seconds))
     }
 
-    fn __repr__(&self, py: Python<'_>) -> String {
-        format!(
-            "FaultInjector({:?}, rules={}, enabled={})",
-            self.name.bind(py).to_string(),
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "FaultInjector({}, rules={}, enabled={})",
+            self.name.bind(py).repr()?,
             self.rules.len(),
             if self.enabled() { "True" } else { "False" }
-        )
+        ))
     }
 }

@@ -64,7 +64,7 @@ pub(crate) struct HedgeCall {
 /// What a :class:`Hedge` has done: ``calls``, ``hedges`` (attempts beyond the
 /// first), ``won`` (calls a later attempt answered), ``refused`` (hedges the
 /// budget or quota refused) and ``cancelled`` (attempts cancelled in flight).
-#[pyclass(module = "seawall", frozen, get_all)]
+#[pyclass(module = "seawall", frozen)]
 pub(crate) struct HedgeStats {
     calls: u64,
     hedges: u64,
@@ -75,6 +75,36 @@ pub(crate) struct HedgeStats {
 
 #[pymethods]
 impl HedgeStats {
+    /// Calls started.
+    #[getter]
+    fn calls(&self) -> u64 {
+        self.calls
+    }
+
+    /// Attempts sent beyond each call's first.
+    #[getter]
+    fn hedges(&self) -> u64 {
+        self.hedges
+    }
+
+    /// Calls answered by an attempt other than their first.
+    #[getter]
+    fn won(&self) -> u64 {
+        self.won
+    }
+
+    /// Hedges due that the budget or quota refused.
+    #[getter]
+    fn refused(&self) -> u64 {
+        self.refused
+    }
+
+    /// Attempts cancelled in flight.
+    #[getter]
+    fn cancelled(&self) -> u64 {
+        self.cancelled
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "HedgeStats(calls={}, hedges={}, won={}, refused={}, cancelled={})",

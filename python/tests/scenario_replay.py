@@ -874,6 +874,7 @@ def replay_hedge(scenario: Dict[str, Any]) -> None:
         **hedge_arguments(scenario.get("config") or {}),
     )
     calls: Dict[str, HedgedCall] = {}
+    started: List[HedgedCall] = []
     fields = {
         "start": ({"call"}, set()),
         "expect_sent": ({"call", "attempts"}, set()),
@@ -899,6 +900,7 @@ def replay_hedge(scenario: Dict[str, Any]) -> None:
             if step["call"] in calls:
                 raise ScenarioError(f"call {step['call']!r} is already in progress")
             calls[step["call"]] = HedgedCall(hedge)
+            started.append(calls[step["call"]])
             await settle()
         elif op == "expect_sent":
             check("attempts sent", step["attempts"], len(call(step).attempts))
@@ -957,19 +959,22 @@ def replay_hedge(scenario: Dict[str, Any]) -> None:
             check("available", step["available"], hedge.quota.available)
 
     async def main() -> None:
-        for index, step in enumerate(scenario["steps"]):
-            try:
-                op = step.get("op") if isinstance(step, dict) else None
-                if op not in fields and op != "advance":
-                    raise ScenarioError(f"unknown op {op if op is not None else step!r}")
-                required, optional = fields.get(op, ({"ms"}, set()))
-                keys(op, {k: v for k, v in step.items() if k != "op"}, required, optional)
-                await handle(op, step)
-            except ScenarioError as error:
-                raise ScenarioError(f"step {index} ({json.dumps(step)}): {error}") from None
-        for hedged in calls.values():
-            hedged.task.cancel()
-        await settle()
+        try:
+            for index, step in enumerate(scenario["steps"]):
+                try:
+                    op = step.get("op") if isinstance(step, dict) else None
+                    if op not in fields and op != "advance":
+                        raise ScenarioError(f"unknown op {op if op is not None else step!r}")
+                    required, optional = fields.get(op, ({"ms"}, set()))
+                    keys(op, {k: v for k, v in step.items() if k != "op"}, required, optional)
+                    await handle(op, step)
+                except ScenarioError as error:
+                    raise ScenarioError(f"step {index} ({json.dumps(step)}): {error}") from None
+        finally:
+            # Calls still in progress end with the replay, on its loop.
+            for hedged in started:
+                hedged.task.cancel()
+            await settle()
 
     loop = VirtualTimeLoop(clock)
     try:

@@ -154,8 +154,9 @@ def public_names() -> Iterator[Tuple[str, object]]:
                 if attr.startswith("_") and attr not in ("__call__", "__enter__", "__exit__", "__aenter__", "__aexit__"):
                     continue
                 owner = next((c for c in obj.__mro__ if attr in c.__dict__), None)
-                # Inherited from Python itself (Exception.args, object.__init__).
-                if owner is None or owner.__module__ == "builtins":
+                # Inherited from Python itself (Exception.args, object.__init__,
+                # the asyncio loop under seawall.testing.VirtualTimeLoop).
+                if owner is None or not owner.__module__.startswith("seawall"):
                     continue
                 yield f"{qualified}.{attr}", owner.__dict__[attr]
 

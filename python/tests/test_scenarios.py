@@ -79,6 +79,13 @@ def test_every_policy_has_scenarios() -> None:
         ({"policy": "rate_limiter", "config": {"rate": 1, "burst": 1}, "steps": [{"op": "check", "allowed": False}]}, "allowed: expected"),
         ({"policy": "bulkhead", "config": {"max_concurrent": 1}, "steps": [{"op": "enter", "rejected": True}]}, "expected a rejection"),
         ({"policy": "bulkhead", "config": {"max_concurrent": 1}, "steps": [{"op": "expect", "in_fligth": 0}]}, "unknown field"),
+        ({"policy": "hedge", "config": {"delay": {"kind": "fixed", "delay_ms": 10}}, "steps": [{"op": "start", "call": "a"}, {"op": "advance", "ms": 10}, {"op": "expect_sent", "call": "a", "attempts": 1}]}, "attempts sent: expected 1, got 2"),
+        ({"policy": "hedge", "steps": [{"op": "start", "call": "a"}, {"op": "fail", "call": "a", "attempt": 1, "then": "maybe"}]}, "unknown then"),
+        ({"policy": "hedge", "steps": [{"op": "start", "call": "a"}, {"op": "succeed", "call": "a", "attempt": 2, "cancelled": 0}]}, "not in flight"),
+        ({"policy": "hedge", "config": {"delay": {"kind": "fixed", "delay": 10}}, "steps": []}, "unknown field"),
+        ({"policy": "fault_plan", "config": {"rules": [{"kind": "error", "rate": 1.0}]}, "steps": [{"op": "enable"}, {"op": "call", "injected": None}]}, "injected: expected None"),
+        ({"policy": "fault_plan", "config": {"rules": [{"kind": "error", "rate": 2.0}]}, "steps": []}, "invalid rate"),
+        ({"policy": "fault_plan", "config": {"rules": []}, "steps": [{"op": "expect_counts"}]}, "checks nothing"),
     ],
 )
 def test_malformed_or_wrong_scenarios_of_every_policy_fail(scenario: dict, message: str) -> None:

@@ -7,6 +7,7 @@
 
 mod breaker;
 mod clock;
+mod fault;
 mod limits;
 mod retry;
 mod scenarios;
