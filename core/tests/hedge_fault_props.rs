@@ -64,6 +64,7 @@ proptest! {
         let hedge = Hedge::<64>::new(HedgeConfig {
             max_attempts: max,
             delay: HedgeDelay::fixed(Duration::from_millis(delay)),
+            at_once: 1,
         }).unwrap();
         let budget = RetryBudget::new(max_tokens, 0.5).unwrap();
         let clock = ManualClock::new();
@@ -168,6 +169,7 @@ proptest! {
         let hedge = Hedge::<64>::new(HedgeConfig {
             max_attempts: 2,
             delay: HedgeDelay::fixed(Duration::from_millis(10)),
+            at_once: 1,
         }).unwrap();
         let clock = ManualClock::new();
         for _ in 0..calls {

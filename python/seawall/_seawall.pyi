@@ -458,6 +458,7 @@ class Hedge:
         cls,
         *,
         max_attempts: Optional[int] = None,
+        at_once: Optional[int] = None,
         delay: Optional[_Seconds] = None,
         percentile: Optional[float] = None,
         min_delay: Optional[_Seconds] = None,

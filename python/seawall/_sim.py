@@ -36,6 +36,13 @@ _SUMMARY = (
     "probes",
     "transitions",
     "extra_load",
+    "hedges",
+    "hedges_won",
+    "hedges_refused",
+    "hedge_load",
+    "injected_errors",
+    "injected_delays",
+    "injected_outcomes",
 )
 
 

@@ -32,6 +32,7 @@ use crate::retry::{RetryBudget, RetryQuota};
 ///
 /// Args:
 ///     max_attempts: Attempts in all, the first included (at least 2; default 2).
+///     at_once: Hedges started together each time the delay passes (default 1).
 ///     delay: A fixed delay in seconds between attempts.
 ///     percentile: The percentile of recent latencies, in (0, 1] (default 0.95).
 ///     min_delay, max_delay: Bounds of a percentile delay in seconds (default
@@ -117,7 +118,7 @@ impl HedgeStats {
 impl Hedge {
     #[new]
     #[pyo3(signature = (
-        *, max_attempts = None, delay = None, percentile = None, min_delay = None,
+        *, max_attempts = None, at_once = None, delay = None, percentile = None, min_delay = None,
         max_delay = None, min_samples = None, window = None, budget = None, quota = None,
         retry_on = None, throttle_on = None, clock = None
     ))]
@@ -125,6 +126,7 @@ impl Hedge {
     fn new(
         py: Python<'_>,
         max_attempts: Option<&Bound<'_, PyAny>>,
+        at_once: Option<&Bound<'_, PyAny>>,
         delay: Option<&Bound<'_, PyAny>>,
         percentile: Option<&Bound<'_, PyAny>>,
         min_delay: Option<&Bound<'_, PyAny>>,
@@ -172,6 +174,8 @@ impl Hedge {
                     count(v, "max_attempts")
                 })?,
             delay,
+            at_once: given(at_once)
+                .map_or(Ok(HedgeConfig::DEFAULT.at_once), |v| count(v, "at_once"))?,
         };
         let core = Core::new(config).map_err(|error| match error.field() {
             "min" => invalid("min_delay", error.reason()),

@@ -808,10 +808,11 @@ THEN = {"send", "continue"} | GIVE_UPS
 
 
 def hedge_arguments(config: Dict[str, Any]) -> Dict[str, Any]:
-    keys("config", config, set(), {"max_attempts", "delay", "budget", "quota"})
+    keys("config", config, set(), {"max_attempts", "at_once", "delay", "budget", "quota"})
     arguments: Dict[str, Any] = {}
-    if "max_attempts" in config:
-        arguments["max_attempts"] = config["max_attempts"]
+    for key in ("max_attempts", "at_once"):
+        if key in config:
+            arguments[key] = config[key]
     delay = dict(config.get("delay") or {"kind": "percentile"})
     kind = delay.pop("kind", None)
     if kind == "fixed":

@@ -21,18 +21,20 @@ pub(crate) enum Stream {
     Think = 3,
     /// A call's retry jitter.
     Backoff = 4,
+    /// A fault plan's draws for one attempt.
+    Faults = 5,
 }
 
 /// The seed of a run, from which every stream is derived.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Draws {
     /// One key per stream, hashed from the seed.
-    keys: [u64; 5],
+    keys: [u64; 6],
 }
 
 impl Draws {
     pub(crate) fn new(seed: u64) -> Self {
-        let mut keys = [0; 5];
+        let mut keys = [0; 6];
         for (stream, key) in keys.iter_mut().enumerate() {
             *key = mix(mix(seed) ^ (stream as u64).wrapping_mul(GAMMA));
         }

@@ -1,9 +1,10 @@
 //! What-if for seawall's policies, before it happens.
 //!
 //! `seawall-sim` drives the core's own circuit breaker, retry (with its
-//! budget), rate limiter and bulkhead, plus a timeout, in virtual time over a
-//! traffic model or a recorded trace, and tells what each configuration would
-//! have done: how many calls it admitted, rejected and failed, how many failures
+//! budget), hedge, rate limiter and bulkhead, plus a timeout, in virtual time
+//! over a traffic model (with fan-out requests, failure episodes and the fault
+//! plans the adapters' injectors read) or a recorded trace, and tells what
+//! each configuration would have done: how many calls it admitted, rejected and failed, how many failures
 //! it spared the dependency, how fast it saw an outage and came back, how much
 //! load its retries added, and what latency the callers saw. Nothing sleeps: a
 //! day of traffic takes seconds, and the same inputs and seed give the same
@@ -51,13 +52,12 @@
 //!
 //! # Extending it
 //!
-//! - **A policy** (an adaptive limit, a hedge): its options and what they
-//!   build in a module of [`policy`], a field of [`PolicyConfig`] and of the
-//!   built stack, and its step in `engine/attempt.rs` at its place in the
-//!   order. An attempt is a slot of its own that names its call, so a policy
-//!   that sends several attempts of one call at once (hedging) needs the call
-//!   to count its attempts in flight and to end with the first answer,
-//!   releasing the others' permits and places.
+//! - **A policy** (an adaptive limit): its options and what they build in a
+//!   module of [`policy`], a field of [`PolicyConfig`] and of the built stack,
+//!   and its step in `engine/attempt.rs` at its place in the order. An
+//!   attempt is a slot of its own that names its call; the hedge
+//!   (`engine/hedge.rs`) shows how a policy sends several attempts of one call
+//!   and cancels the losers (kept in their slot until the event due for them).
 //! - **An episode** (fault injection): a variant of [`Episode`] and the
 //!   change it makes to the dependency's conditions (`episode.rs`).
 //! - **A measure**: a field of [`Summary`] (totals) or [`Row`] (per step),
@@ -70,6 +70,7 @@ mod draw;
 mod engine;
 mod episode;
 mod error;
+mod faults;
 mod histogram;
 #[cfg(feature = "pictures")]
 pub mod html;
@@ -89,6 +90,7 @@ use std::sync::atomic::AtomicU64;
 pub use engine::TransitionRecord;
 pub use episode::{Episode, Health};
 pub use error::Error;
+pub use faults::FaultPlan;
 pub use latency::Latency;
 pub use metrics::{Percentiles, Summary};
 pub use policy::PolicyConfig;
@@ -177,7 +179,14 @@ impl Simulation {
                 ));
             }
         }
+        let faults = scenario
+            .faults
+            .as_ref()
+            .map(FaultPlan::build)
+            .transpose()
+            .map_err(|e| e.within("faults"))?;
         let model = Model {
+            faults,
             draws: Draws::new(scenario.seed),
             duration,
             step,

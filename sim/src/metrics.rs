@@ -46,8 +46,28 @@ pub struct Summary {
     pub transitions: u64,
     /// Retries per call: the load the retries added (0.25 is 25 % more).
     pub extra_load: f64,
+    /// Attempts a hedge sent beyond each group's first (by time, or at once
+    /// after a failure).
+    pub hedges: u64,
+    /// Calls a hedge answered rather than the group's first attempt.
+    pub hedges_won: u64,
+    /// Hedges due that the budget refused.
+    pub hedges_refused: u64,
+    /// Hedges per call: the load the hedges added.
+    pub hedge_load: f64,
+    /// Attempts a fault plan failed.
+    pub injected_errors: u64,
+    /// Attempts a fault plan delayed.
+    pub injected_delays: u64,
+    /// Attempts a fault plan answered with a replaced outcome.
+    pub injected_outcomes: u64,
     /// What callers waited, from the call to its end, in milliseconds.
     pub latency_ms: Percentiles,
+    /// With a fan-out: requests made, each of `fan_out` calls.
+    pub requests: u64,
+    /// With a fan-out: what a request waited, from its arrival to the end of
+    /// its last call, in milliseconds.
+    pub request_latency_ms: Option<Percentiles>,
 }
 
 /// Percentiles of a latency, in milliseconds (to the microsecond).
@@ -88,12 +108,18 @@ impl Summary {
         self.refused_by_breaker + self.refused_by_rate_limiter + self.refused_by_bulkhead
     }
 
-    pub(crate) fn finish(&mut self, latencies: &Histogram) {
+    pub(crate) fn finish(&mut self, latencies: &Histogram, requests: Option<&Histogram>) {
+        self.request_latency_ms = requests.map(Percentiles::of);
         self.extra_load = if self.calls == 0 {
             0.0
         } else {
             // Rounded to 0.01 %, so reports do not depend on the last bits.
             (self.retries as f64 * 10_000.0 / self.calls as f64).round() / 10_000.0
+        };
+        self.hedge_load = if self.calls == 0 {
+            0.0
+        } else {
+            (self.hedges as f64 * 10_000.0 / self.calls as f64).round() / 10_000.0
         };
         self.latency_ms = Percentiles::of(latencies);
     }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::episode::{Condition, Conditions, Episode, Health};
 use crate::error::{Error, positive_nanos, ratio};
+use crate::faults::FaultPlan;
 use crate::latency::Latency;
 use crate::policy::PolicyConfig;
 use crate::trace::Trace;
@@ -62,6 +63,9 @@ pub struct Scenario {
     /// What goes wrong with it, and when.
     #[serde(default)]
     pub episodes: Vec<Episode>,
+    /// A fault plan fired on every configuration's attempts (the adapters'
+    /// fault injectors read the same rules).
+    pub faults: Option<FaultPlan>,
     /// A recorded trace instead of a traffic model: a CSV or JSON-lines file,
     /// relative to the scenario file.
     pub trace: Option<PathBuf>,

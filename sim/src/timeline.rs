@@ -28,6 +28,8 @@ pub struct Row {
     pub refused: u64,
     /// Retries started (reaching the dependency or not).
     pub retries: u64,
+    /// Hedges sent (attempts beyond the first of a hedged group).
+    pub hedges: u64,
     /// Half-open probes admitted.
     pub probes: u64,
     /// `failed / (succeeded + failed)` of the attempts that ended.
@@ -47,7 +49,7 @@ pub struct Row {
 
 impl Row {
     /// The names of the columns, in the order of CSV output.
-    pub const COLUMNS: [&'static str; 15] = [
+    pub const COLUMNS: [&'static str; 16] = [
         "t_s",
         "calls",
         "attempts",
@@ -56,6 +58,7 @@ impl Row {
         "timeouts",
         "refused",
         "retries",
+        "hedges",
         "probes",
         "error_rate",
         "p50_ms",
@@ -68,7 +71,7 @@ impl Row {
     /// The row as CSV fields, in the order of [`Row::COLUMNS`].
     pub fn csv_fields(&self) -> String {
         format!(
-            "{},{},{},{},{},{},{},{},{},{:.4},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{:.4},{},{},{},{},{}",
             self.t_s,
             self.calls,
             self.attempts,
@@ -77,6 +80,7 @@ impl Row {
             self.timeouts,
             self.refused,
             self.retries,
+            self.hedges,
             self.probes,
             self.error_rate,
             self.p50_ms,
@@ -98,6 +102,7 @@ pub(crate) struct Step {
     pub(crate) timeouts: u64,
     pub(crate) refused: u64,
     pub(crate) retries: u64,
+    pub(crate) hedges: u64,
     pub(crate) probes: u64,
     latencies: Vec<u64>,
 }
@@ -159,6 +164,7 @@ impl Timeline {
             timeouts: step.timeouts,
             refused: step.refused,
             retries: step.retries,
+            hedges: step.hedges,
             probes: step.probes,
             error_rate: if ended == 0 {
                 0.0

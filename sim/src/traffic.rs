@@ -18,6 +18,7 @@ use seawall_core::rng::unit;
 /// arrivals = "poisson"       # or "uniform": evenly spaced
 /// keys = 50                  # calls spread evenly over 50 keys (tenants, hosts)
 /// client_retries = { max = 2, delay_ms = 1000 }   # callers retry on their own
+/// fan_out = 100              # each arrival is a request of 100 calls at once
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,6 +38,10 @@ pub struct Traffic {
     pub keys: Option<u32>,
     /// Callers that send a failed call again, on their own, whatever the policies.
     pub client_retries: Option<ClientRetries>,
+    /// Open loop: each arrival is a request that sends this many calls at once
+    /// and ends when the last of them ends (a search over shards, a page of
+    /// widgets); the summary then has the requests' latency too (default 1).
+    pub fan_out: Option<u32>,
 }
 
 /// How open-loop calls are spaced.
@@ -66,6 +71,7 @@ pub(crate) enum Load {
     Open {
         gap: Gap,
         keys: u32,
+        fan_out: u32,
     },
     Closed {
         clients: u32,
@@ -83,6 +89,9 @@ pub(crate) enum Gap {
 /// The most closed-loop clients or keys: a bound that keeps a typo from
 /// allocating gigabytes.
 pub(crate) const MAX_CLIENTS: u32 = 1 << 20;
+
+/// The most calls of one request.
+const MAX_FAN_OUT: u32 = 10_000;
 
 impl Traffic {
     pub(crate) fn load(&self) -> Result<Load, Error> {
@@ -104,8 +113,17 @@ impl Traffic {
                     Arrivals::Poisson => Gap::Poisson(Quantiles::new(Shape::Exponential { mean })),
                     Arrivals::Uniform => Gap::Uniform { nanos: mean },
                 };
-                Ok(Load::Open { gap, keys })
+                let fan_out = match self.fan_out {
+                    None => 1,
+                    Some(n) if (1..=MAX_FAN_OUT).contains(&n) => n,
+                    Some(_) => return Err(Error::invalid("fan_out", "must be from 1 to 10000")),
+                };
+                Ok(Load::Open { gap, keys, fan_out })
             }
+            (None, Some(_)) if self.fan_out.is_some() => Err(Error::invalid(
+                "fan_out",
+                "is for an open loop (rate), not for clients",
+            )),
             (None, Some(clients)) => {
                 if !(1..=MAX_CLIENTS).contains(&clients) {
                     return Err(Error::invalid("clients", "must be from 1 to 1048576"));

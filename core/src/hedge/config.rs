@@ -114,7 +114,11 @@ impl Default for HedgeDelay {
 /// use core::time::Duration;
 /// use seawall_core::hedge::{HedgeConfig, HedgeDelay};
 ///
-/// let config = HedgeConfig { max_attempts: 3, delay: HedgeDelay::fixed(Duration::from_millis(50)) };
+/// let config = HedgeConfig {
+///     max_attempts: 3,
+///     delay: HedgeDelay::fixed(Duration::from_millis(50)),
+///     ..HedgeConfig::DEFAULT
+/// };
 /// assert!(config.validate().is_ok());
 /// let error = HedgeConfig { max_attempts: 1, ..config }.validate().unwrap_err();
 /// assert_eq!(error.to_string(), "invalid max_attempts: must be at least 2");
@@ -128,6 +132,11 @@ pub struct HedgeConfig {
     /// When each hedge is sent (default: the 95th percentile of recent
     /// latencies).
     pub delay: HedgeDelay,
+    /// Hedges sent together each time the delay passes, at least 1 (default
+    /// 1). With 2, a call still unanswered after the delay gets two more
+    /// attempts at once: a call whose first hedge is slow too is answered by
+    /// the other, not a delay later (Polly's delay generator can do the same).
+    pub at_once: u32,
 }
 
 impl HedgeConfig {
@@ -135,12 +144,16 @@ impl HedgeConfig {
     pub const DEFAULT: HedgeConfig = HedgeConfig {
         max_attempts: 2,
         delay: HedgeDelay::DEFAULT,
+        at_once: 1,
     };
 
     /// Checks every option.
     pub const fn validate(&self) -> Result<(), ConfigError> {
         if self.max_attempts < 2 {
             return Err(ConfigError::new("max_attempts", "must be at least 2"));
+        }
+        if self.at_once == 0 {
+            return Err(ConfigError::new("at_once", "must be at least 1"));
         }
         self.delay.validate()
     }

@@ -32,7 +32,8 @@
 //!
 //! - `max_attempts` counts the first attempt: with 2, one hedge at most.
 //! - A hedge sent by time is due `delay` after the previous attempt was sent;
-//!   the delay is read once, at [`start`](Hedge::start).
+//!   the delay is read once, at [`start`](Hedge::start). With `at_once` above
+//!   1, that many hedges go together each time the delay passes.
 //! - A hedge sent by time costs the allowance: a
 //!   [`RetryBudget`](crate::retry::RetryBudget) one token, and only while more
 //!   than half remain ([`try_take`](crate::retry::RetryBudget::try_take)); a
@@ -77,7 +78,11 @@ use crate::time::{Clock, Instant, duration_nanos};
 /// use seawall_core::retry::Failure;
 /// use seawall_core::time::ManualClock;
 ///
-/// let config = HedgeConfig { max_attempts: 3, delay: HedgeDelay::fixed(Duration::from_millis(20)) };
+/// let config = HedgeConfig {
+///     max_attempts: 3,
+///     delay: HedgeDelay::fixed(Duration::from_millis(20)),
+///     ..HedgeConfig::DEFAULT
+/// };
 /// let hedge = Hedge::<64>::new(config).unwrap();
 /// let clock = ManualClock::new();
 ///
@@ -139,6 +144,8 @@ pub struct HedgeCall {
     delay: u64,
     sent: u32,
     in_flight: u32,
+    /// Hedges sent since the delay last passed (up to `at_once`).
+    round: u32,
     /// Whether hedges may still be sent by time (not refused by the budget).
     timed: bool,
     ended: bool,
@@ -297,6 +304,7 @@ impl<const N: usize> Hedge<N> {
             delay,
             sent: 1,
             in_flight: 1,
+            round: 0,
             timed: true,
             ended: false,
         }
@@ -330,9 +338,15 @@ impl<const N: usize> Hedge<N> {
             self.counters.refused.fetch_add(1, Ordering::Relaxed);
             return Next::Idle;
         }
-        Next::Send {
-            attempt: self.send(call, now),
+        let attempt = self.send(call, now);
+        // The round goes on at the same due time until `at_once` are sent.
+        call.round += 1;
+        if call.round < self.config.at_once {
+            call.next_at = now;
+        } else {
+            call.round = 0;
         }
+        Next::Send { attempt }
     }
 
     /// Decides what follows a failed attempt (the rules are in the [module
@@ -366,6 +380,8 @@ impl<const N: usize> Hedge<N> {
             allowed = quota.try_acquire(failure.kind).is_some();
         }
         if left && allowed {
+            // A new round of hedges starts a delay after this attempt.
+            call.round = 0;
             return Failed::Send {
                 attempt: self.send(call, clock.now()),
             };

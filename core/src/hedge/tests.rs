@@ -10,6 +10,7 @@ fn fixed(max_attempts: u32, delay_ms: u64) -> Hedge<64> {
     Hedge::new(HedgeConfig {
         max_attempts,
         delay: HedgeDelay::fixed(MS(delay_ms)),
+        at_once: 1,
     })
     .unwrap()
 }
@@ -214,6 +215,7 @@ fn a_percentile_delay_follows_recent_latencies() {
             min_samples: 10,
             window: Duration::from_secs(10),
         },
+        at_once: 1,
     })
     .unwrap();
     let clock = ManualClock::new();
@@ -246,6 +248,7 @@ fn a_won_hedge_records_a_lower_bound_of_the_first_attempt() {
             min_samples: 1,
             window: Duration::from_secs(10),
         },
+        at_once: 1,
     })
     .unwrap();
     let clock = ManualClock::new();
@@ -282,6 +285,7 @@ fn every_invalid_field_is_named() {
             min_samples: samples,
             window: MS(window),
         },
+        at_once: 1,
     };
     for bad in [0.0, 1.01, f64::NAN] {
         assert_eq!(field(percentile(bad, 1, 2, 1, 1000)), "percentile");
@@ -327,4 +331,51 @@ fn time_going_backwards_only_waits_longer() {
         Next::Wait(Duration::from_millis(4010))
     );
     hedge.on_success(&mut call, 1, &clock, None);
+}
+
+#[test]
+fn at_once_sends_a_round_of_hedges_together() {
+    let hedge = Hedge::<64>::new(HedgeConfig {
+        max_attempts: 4,
+        delay: HedgeDelay::fixed(MS(10)),
+        at_once: 2,
+    })
+    .unwrap();
+    let clock = ManualClock::new();
+    let mut call = hedge.start(&clock);
+    assert_eq!(hedge.poll(&mut call, &clock, None), Next::Wait(MS(10)));
+    clock.advance(MS(10));
+    assert_eq!(
+        hedge.poll(&mut call, &clock, None),
+        Next::Send { attempt: 2 }
+    );
+    assert_eq!(
+        hedge.poll(&mut call, &clock, None),
+        Next::Send { attempt: 3 }
+    );
+    assert_eq!(hedge.poll(&mut call, &clock, None), Next::Wait(MS(10)));
+    clock.advance(MS(10));
+    assert_eq!(
+        hedge.poll(&mut call, &clock, None),
+        Next::Send { attempt: 4 }
+    );
+    assert_eq!(hedge.poll(&mut call, &clock, None), Next::Idle);
+    // A failure starts a new round a delay after the attempt it sends.
+    let mut call = hedge.start(&clock);
+    clock.advance(MS(10));
+    hedge.poll(&mut call, &clock, None);
+    assert_eq!(
+        hedge.on_failure(&mut call, Failure::retryable(), &clock, None),
+        Failed::Send { attempt: 3 }
+    );
+    assert_eq!(hedge.poll(&mut call, &clock, None), Next::Wait(MS(10)));
+    assert_eq!(
+        Hedge::<64>::new(HedgeConfig {
+            at_once: 0,
+            ..HedgeConfig::DEFAULT
+        })
+        .unwrap_err()
+        .field(),
+        "at_once"
+    );
 }

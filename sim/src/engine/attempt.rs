@@ -12,8 +12,10 @@ use seawall_core::retry::{Failure, RetryDecision};
 use seawall_core::rng::unit;
 use seawall_core::time::Instant;
 
+use seawall_core::fault::FaultKind;
+
 use super::event::What;
-use super::{Answer, Attempt, End, Engine, Phase, Source};
+use super::{Answer, Attempt, End, Engine, Kind, Phase, Source, Waiting};
 use crate::draw::Stream;
 
 impl Engine<'_> {
@@ -30,11 +32,14 @@ impl Engine<'_> {
                 // same luck whatever the conditions.
                 let failed = unit(&mut rng) < condition.failure_rate;
                 let latency = condition.latency.sample(&mut rng);
-                Answer {
+                let answer = Answer {
                     latency,
                     failed: failed || condition.hang,
                     hang: condition.hang,
-                }
+                    replaced: false,
+                    delayed: false,
+                };
+                self.inject(slot, address, answer)
             }
             Source::Trace(trace) => {
                 let record = if call.try_no == 0 && call.attempts == 1 {
@@ -45,11 +50,64 @@ impl Engine<'_> {
                     trace.at_or_after(self.now).or(trace.records.last())
                 };
                 let record = record.copied().expect("a trace with calls");
-                Answer {
+                let answer = Answer {
                     latency: record.latency,
                     failed: record.failed,
                     hang: false,
-                }
+                    replaced: false,
+                    delayed: false,
+                };
+                let address = (u64::from(call.try_no) << 32) | u64::from(call.attempts);
+                self.inject(slot, address, answer)
+            }
+        }
+    }
+
+    /// The scenario's fault plan, if any, on the answer of the attempt at
+    /// `address` of call `slot`: delays add to it; an error or a replaced
+    /// outcome answers in the dependency's place, after the delay.
+    #[inline]
+    fn inject(&self, slot: u32, address: u64, answer: Answer) -> Answer {
+        let Some(faults) = &self.model.faults else {
+            return answer;
+        };
+        let call = self.calls.get(slot);
+        let source = &self.model.source;
+        let key = || match source {
+            Source::Trace(trace) => trace.keys[call.key as usize].clone(),
+            Source::Model { .. } => call.key.to_string(),
+        };
+        let injection = faults.decide(call.id, address, key, self.now);
+        if injection.is_none() {
+            return answer;
+        }
+        let delay = injection.delay().as_nanos() as u64;
+        match injection.replace() {
+            Some(kind) => Answer {
+                latency: delay,
+                failed: kind == FaultKind::Error,
+                hang: false,
+                replaced: true,
+                delayed: delay > 0,
+            },
+            None => Answer {
+                latency: answer.latency.saturating_add(delay),
+                delayed: delay > 0,
+                ..answer
+            },
+        }
+    }
+
+    /// Counts what a fault plan did to an attempt that ran.
+    fn count_faults(&mut self, answer: &Answer) {
+        if answer.delayed {
+            self.summary.injected_delays += 1;
+        }
+        if answer.replaced {
+            if answer.failed {
+                self.summary.injected_errors += 1;
+            } else {
+                self.summary.injected_outcomes += 1;
             }
         }
     }
@@ -58,10 +116,12 @@ impl Engine<'_> {
     /// is queued until now, is refused (a stale event finds none such).
     pub(super) fn expire(&mut self, slot: u32) {
         let now = self.now;
-        let waiting = self
-            .attempts
-            .get_live_mut(slot)
-            .is_some_and(|a| a.phase == Phase::Queued(now));
+        let phase = self.attempts.get_live_mut(slot).map(|a| a.phase);
+        if phase == Some(Phase::Cancelled(Waiting::Queued(now))) {
+            self.attempts.remove(slot);
+            return;
+        }
+        let waiting = phase == Some(Phase::Queued(now));
         if waiting {
             let max_concurrent = self
                 .stack
@@ -72,19 +132,32 @@ impl Engine<'_> {
         }
     }
 
-    pub(super) fn start_attempt(&mut self, call_slot: u32) {
+    /// The first attempt of a call, or a retry: a hedged group of attempts
+    /// with a hedge, one attempt without.
+    pub(super) fn start_attempt(&mut self, call_slot: u32, kind: Kind) {
+        let hedged = self.begin_group(call_slot);
+        self.send_attempt(call_slot, kind);
+        if hedged {
+            self.poll_group(call_slot);
+        }
+    }
+
+    /// One attempt of call `call_slot`, sent now.
+    pub(super) fn send_attempt(&mut self, call_slot: u32, kind: Kind) {
         let now = self.now;
         let call = self.calls.get_mut(call_slot);
         call.attempts += 1;
         let key = call.key;
-        if call.attempts == 1 {
-            self.summary.calls += 1;
-            self.timeline.current.calls += 1;
-            if call.try_no > 0 {
-                self.summary.client_retries += 1;
+        match kind {
+            Kind::First => {
+                self.summary.calls += 1;
+                self.timeline.current.calls += 1;
+                if call.try_no > 0 {
+                    self.summary.client_retries += 1;
+                }
             }
-        } else {
-            self.timeline.current.retries += 1;
+            Kind::Retry => self.timeline.current.retries += 1,
+            Kind::Hedge => self.timeline.current.hedges += 1,
         }
         let ticket = match &self.stack.breakers {
             None => None,
@@ -106,7 +179,7 @@ impl Engine<'_> {
                         if let Some(t) = rejection.transition() {
                             self.note(reported, t);
                         }
-                        self.refuse_call(call_slot, Ending::Rejected(rejection));
+                        self.refuse_call(call_slot, None, Ending::Rejected(rejection));
                         return;
                     }
                 }
@@ -114,21 +187,30 @@ impl Engine<'_> {
         };
         let (slot, _) = self.attempts.insert(Attempt {
             call: call_slot,
+            kind,
             ticket,
             place: None,
             phase: Phase::Limiter(now),
             timed_out: false,
+            finishes: false,
             answer: Answer {
                 latency: 0,
                 failed: false,
                 hang: false,
+                replaced: false,
+                delayed: false,
             },
         });
+        self.joined(call_slot, slot);
         self.pass_limiter(slot);
     }
 
     pub(super) fn pass_limiter(&mut self, slot: u32) {
         let now = self.now;
+        if self.attempts.get(slot).phase == Phase::Cancelled(Waiting::Limiter) {
+            self.attempts.remove(slot);
+            return;
+        }
         if let Some(limiter) = &self.stack.limiter
             && let Err(not_until) = limiter.limiter.check(&Instant::from_nanos(now))
         {
@@ -174,10 +256,13 @@ impl Engine<'_> {
         let now = self.now;
         let call_slot = self.attempts.get(slot).call;
         let answer = self.answer(call_slot);
-        let retry = self.calls.get(call_slot).attempts > 1;
-        self.summary.attempts += 1;
-        self.timeline.current.attempts += 1;
-        if retry {
+        self.count_faults(&answer);
+        // What a fault plan answered never reached the dependency.
+        if !answer.replaced {
+            self.summary.attempts += 1;
+            self.timeline.current.attempts += 1;
+        }
+        if self.attempts.get(slot).kind == Kind::Retry {
             self.summary.retries += 1;
         }
         let timeout = self.stack.timeout;
@@ -193,12 +278,16 @@ impl Engine<'_> {
             None if answer.hang => return,
             _ => now + answer.latency,
         };
+        attempt.finishes = true;
         self.schedule(end, What::Finish, slot);
     }
 
     pub(super) fn finish(&mut self, slot: u32) {
         let now = self.now;
         let attempt = self.attempts.remove(slot);
+        if attempt.phase == Phase::Cancelled(Waiting::Running) {
+            return; // its group ended without it
+        }
         let Phase::Running(started) = attempt.phase else {
             unreachable!("only a running attempt finishes")
         };
@@ -241,18 +330,19 @@ impl Engine<'_> {
             } else {
                 Ending::Inner(())
             };
-            self.retry_or_end(attempt.call, ending.failure(), End::Failed);
+            self.attempt_failed(attempt.call, Some(slot), ending.failure(), End::Failed);
         } else {
             step.succeeded += 1;
             if let Some(budget) = self.stack.retry.as_ref().and_then(|r| r.budget.as_ref()) {
                 budget.record_success();
             }
+            self.group_answered(attempt.call, slot, attempt.kind);
             self.end_call(attempt.call, End::Succeeded);
         }
     }
 
     /// Gives a bulkhead place back, and to the first attempt queued for one.
-    fn free_place(&mut self, place: BulkheadTicket) {
+    pub(super) fn free_place(&mut self, place: BulkheadTicket) {
         let Some(places) = &mut self.stack.places else {
             return;
         };
@@ -279,6 +369,7 @@ impl Engine<'_> {
     /// A policy refused attempt `slot`: its breaker permit goes back unrecorded.
     fn refuse(&mut self, slot: u32, ending: Ending<()>) {
         let attempt = self.attempts.remove(slot);
+        let call = attempt.call;
         if let Some(ticket) = attempt.ticket {
             let key = self.calls.get(attempt.call).key;
             let breakers = self
@@ -288,10 +379,12 @@ impl Engine<'_> {
                 .expect("a ticket comes from a breaker");
             breakers.of(key).release(ticket);
         }
-        self.refuse_call(attempt.call, ending);
+        self.refuse_call(call, Some(slot), ending);
     }
 
-    fn refuse_call(&mut self, call_slot: u32, ending: Ending<()>) {
+    /// A policy refused an attempt of call `call_slot` (`attempt`, if it got
+    /// a slot).
+    fn refuse_call(&mut self, call_slot: u32, attempt: Option<u32>, ending: Ending<()>) {
         match ending {
             Ending::Rejected(_) => self.summary.refused_by_breaker += 1,
             Ending::RateLimited(_) => self.summary.refused_by_rate_limiter += 1,
@@ -311,10 +404,10 @@ impl Engine<'_> {
         } else {
             self.summary.successes_lost += 1;
         }
-        self.retry_or_end(call_slot, ending.failure(), End::Rejected);
+        self.attempt_failed(call_slot, attempt, ending.failure(), End::Rejected);
     }
 
-    fn retry_or_end(&mut self, call_slot: u32, failure: Failure, end: End) {
+    pub(super) fn retry_or_end(&mut self, call_slot: u32, failure: Failure, end: End) {
         let now = self.now;
         let Some(retry) = &self.stack.retry else {
             self.end_call(call_slot, end);

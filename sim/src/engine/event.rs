@@ -13,6 +13,8 @@ pub(super) enum What {
     Finish = 3,
     /// An attempt's wait for a bulkhead place is over.
     Expire = 4,
+    /// A call's next hedge may be due.
+    Hedge = 5,
 }
 
 /// An event, packed for the heap in one 128-bit key: ordered by time, then
@@ -39,7 +41,8 @@ impl Event {
             1 => What::Retry,
             2 => What::Resume,
             3 => What::Finish,
-            _ => What::Expire,
+            4 => What::Expire,
+            _ => What::Hedge,
         }
     }
 

@@ -22,6 +22,7 @@ use serde::Serialize;
 
 mod attempt;
 mod event;
+mod hedge;
 
 use event::{Event, SEQ_BITS, What};
 
@@ -38,6 +39,8 @@ use crate::traffic::{Load, OpenArrivals, client_key};
 /// A compiled scenario: the same for every configuration of a run.
 pub(crate) struct Model {
     pub(crate) draws: Draws,
+    /// A fault plan fired on every attempt, if the scenario has one.
+    pub(crate) faults: Option<crate::faults::Faults>,
     /// No call arrives after this.
     pub(crate) duration: u64,
     pub(crate) step: u64,
@@ -83,10 +86,26 @@ struct Answer {
     latency: u64,
     failed: bool,
     hang: bool,
+    /// A fault plan answered in the dependency's place (an error or a
+    /// replaced outcome): the attempt never reached it.
+    replaced: bool,
+    /// A fault plan delayed it.
+    delayed: bool,
 }
+
+/// A request of a fan-out: its calls still running.
+struct Request {
+    arrival: u64,
+    remaining: u32,
+}
+
+/// A call that belongs to no request.
+const NO_REQUEST: u32 = u32::MAX;
 
 struct Call {
     arrival: u64,
+    /// The request it is part of, with a fan-out.
+    request: u32,
     /// The draw address of the call.
     id: u64,
     client: u32,
@@ -95,6 +114,8 @@ struct Call {
     try_no: u32,
     attempts: u32,
     retry: Option<(RetryState, SplitMix64)>,
+    /// The hedged group of attempts in progress, with a hedge.
+    hedge: Option<Box<hedge::Group>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,14 +126,40 @@ enum Phase {
     Queued(u64),
     /// At the dependency since the time given.
     Running(u64),
+    /// Cancelled (another attempt of its hedged group answered) while in
+    /// the phase given, kept until the event already due for it comes, so
+    /// that its slot is not reused under that event.
+    Cancelled(Waiting),
+}
+
+/// What a cancelled attempt's pending event is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Waiting {
+    Limiter,
+    Queued(u64),
+    Running,
+}
+
+/// Why an attempt was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A call's first attempt.
+    First,
+    /// A retry policy's attempt.
+    Retry,
+    /// A hedge's.
+    Hedge,
 }
 
 struct Attempt {
     call: u32,
+    kind: Kind,
     ticket: Option<Ticket>,
     place: Option<BulkheadTicket>,
     phase: Phase,
     timed_out: bool,
+    /// Whether a `Finish` event is due for it (not for a hang that nothing ends).
+    finishes: bool,
     answer: Answer,
 }
 
@@ -137,6 +184,9 @@ pub(crate) struct Engine<'a> {
     seq: u64,
     calls: Slab<Call>,
     attempts: Slab<Attempt>,
+    requests: Slab<Request>,
+    /// With a fan-out: the requests' latencies.
+    request_latencies: Option<Histogram>,
     open: Option<OpenArrivals>,
     next_record: usize,
     client_calls: Vec<u64>,
@@ -157,6 +207,8 @@ impl<'a> Engine<'a> {
             seq: 0,
             calls: Slab::default(),
             attempts: Slab::default(),
+            requests: Slab::default(),
+            request_latencies: None,
             open: None,
             next_record: 0,
             client_calls: Vec::new(),
@@ -169,9 +221,14 @@ impl<'a> Engine<'a> {
         };
         match &model.source {
             Source::Model {
-                load: Load::Open { gap, keys },
+                load: Load::Open { gap, keys, fan_out },
                 ..
-            } => engine.open = Some(OpenArrivals::new(gap.clone(), *keys, model.draws)),
+            } => {
+                engine.open = Some(OpenArrivals::new(gap.clone(), *keys, model.draws));
+                if *fan_out > 1 {
+                    engine.request_latencies = Some(Histogram::default());
+                }
+            }
             Source::Model {
                 load:
                     Load::Closed {
@@ -236,7 +293,14 @@ impl<'a> Engine<'a> {
             self.close_step();
         }
         self.summary.unfinished = self.calls.len() as u64;
-        self.summary.finish(&self.latencies);
+        if let Some(hedge) = &self.stack.hedge {
+            let stats = hedge.core.stats();
+            self.summary.hedges = stats.hedges;
+            self.summary.hedges_won = stats.won;
+            self.summary.hedges_refused = stats.refused;
+        }
+        self.summary
+            .finish(&self.latencies, self.request_latencies.as_ref());
         let transitions = self.transitions();
         Outcomes {
             summary: self.summary,
@@ -301,6 +365,27 @@ impl<'a> Engine<'a> {
 
     fn arrive(&mut self) {
         let now = self.now;
+        if let Source::Model {
+            load: Load::Open { fan_out, .. },
+            ..
+        } = &self.model.source
+            && *fan_out > 1
+        {
+            let fan_out = *fan_out;
+            let (index, key) = self.open.as_mut().expect("an open loop").take();
+            self.summary.requests += 1;
+            let (request, _) = self.requests.insert(Request {
+                arrival: now,
+                remaining: fan_out,
+            });
+            for part in 0..fan_out {
+                let id = index * u64::from(fan_out) + u64::from(part);
+                let slot = self.new_call(now, id, NO_CLIENT, key, 0);
+                self.calls.get_mut(slot).request = request;
+                self.start_attempt(slot, Kind::First);
+            }
+            return;
+        }
         let (id, key) = match &mut self.open {
             Some(open) => open.take(),
             None => {
@@ -313,19 +398,21 @@ impl<'a> Engine<'a> {
             }
         };
         let slot = self.new_call(now, id, NO_CLIENT, key, 0);
-        self.start_attempt(slot);
+        self.start_attempt(slot, Kind::First);
     }
 
     fn new_call(&mut self, arrival: u64, id: u64, client: u32, key: u32, try_no: u32) -> u32 {
         self.calls
             .insert(Call {
                 arrival,
+                request: NO_REQUEST,
                 id,
                 client,
                 key,
                 try_no,
                 attempts: 0,
                 retry: None,
+                hedge: None,
             })
             .0
     }
@@ -342,10 +429,12 @@ impl<'a> Engine<'a> {
     fn dispatch(&mut self, event: Event) {
         let slot = event.slot();
         match event.what() {
-            What::Arrive | What::Retry => self.start_attempt(slot),
+            What::Arrive => self.start_attempt(slot, Kind::First),
+            What::Retry => self.start_attempt(slot, Kind::Retry),
             What::Resume => self.pass_limiter(slot),
             What::Finish => self.finish(slot),
             What::Expire => self.expire(slot),
+            What::Hedge => self.hedge_due(slot),
         }
     }
 
@@ -354,6 +443,16 @@ impl<'a> Engine<'a> {
         let call = self.calls.remove(call_slot);
         let latency = now - call.arrival;
         self.latencies.record(latency);
+        if call.request != NO_REQUEST {
+            let request = self.requests.get_mut(call.request);
+            request.remaining -= 1;
+            if request.remaining == 0 {
+                let request = self.requests.remove(call.request);
+                if let Some(latencies) = &mut self.request_latencies {
+                    latencies.record(now - request.arrival);
+                }
+            }
+        }
         self.timeline.current.ended(latency);
         match end {
             End::Succeeded => self.summary.succeeded += 1,

@@ -1,12 +1,12 @@
 //! The configurations a run compares, in the libraries' vocabulary.
 //!
 //! A configuration is a name and any of: a circuit breaker, a retry policy
-//! (with its budget), a timeout, a rate limiter and a bulkhead. Together they
-//! nest in the same fixed order as the tokio adapter's `Policy` and the
-//! guide's "Composition order":
+//! (with its budget), a hedge, a timeout, a rate limiter and a bulkhead.
+//! Together they nest in the same fixed order as the tokio adapter's `Policy`
+//! and the guide's "Composition order":
 //!
 //! ```text
-//! retry( circuit breaker( rate limiter( bulkhead( timeout( call )))))
+//! retry( hedge( circuit breaker( rate limiter( bulkhead( timeout( call ))))))
 //! ```
 //!
 //! Each attempt asks the breaker, then takes a rate-limit token and a bulkhead
@@ -20,6 +20,7 @@
 //! at its place in the order.
 
 mod breaker;
+mod hedge;
 mod limits;
 mod retry;
 
@@ -27,6 +28,8 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) use breaker::Breakers;
 pub use breaker::{BreakerOptions, WindowOptions};
+pub(crate) use hedge::Hedge;
+pub use hedge::HedgeOptions;
 pub use limits::{BulkheadOptions, RateLimiterOptions};
 pub(crate) use limits::{Limiter, Places};
 pub(crate) use retry::Retry;
@@ -52,6 +55,8 @@ pub struct PolicyConfig {
     pub circuit_breaker: Option<BreakerOptions>,
     /// Retries.
     pub retry: Option<RetryOptions>,
+    /// Hedged attempts.
+    pub hedge: Option<HedgeOptions>,
     /// A time limit on each attempt.
     pub timeout_ms: Option<f64>,
     /// A rate limiter.
@@ -64,6 +69,7 @@ pub struct PolicyConfig {
 pub(crate) struct Stack {
     pub(crate) breakers: Option<Breakers>,
     pub(crate) retry: Option<Retry>,
+    pub(crate) hedge: Option<Hedge>,
     pub(crate) timeout: Option<u64>,
     pub(crate) limiter: Option<Limiter>,
     pub(crate) places: Option<Places>,
@@ -93,6 +99,12 @@ impl PolicyConfig {
                 .map(RetryOptions::build)
                 .transpose()
                 .map_err(|e| e.within("retry"))?,
+            hedge: self
+                .hedge
+                .as_ref()
+                .map(HedgeOptions::build)
+                .transpose()
+                .map_err(|e| e.within("hedge"))?,
             timeout: self
                 .timeout_ms
                 .map(|ms| positive_nanos("timeout_ms", ms))

@@ -258,6 +258,14 @@ impl<C> HedgeBuilder<C> {
         self
     }
 
+    /// Hedges sent together each time the delay passes (at least 1; default
+    /// 1): with `max_attempts(3)` and `at_once(2)`, a call unanswered after
+    /// the delay gets both hedges at once.
+    pub fn at_once(mut self, at_once: u32) -> Self {
+        self.config.at_once = at_once;
+        self
+    }
+
     /// Every option at once.
     pub fn config(mut self, config: HedgeConfig) -> Self {
         self.config = config;

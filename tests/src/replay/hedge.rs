@@ -20,6 +20,7 @@ use crate::scenario::Scenario;
 pub struct Config {
     pub max_attempts: Option<u32>,
     pub delay: Option<DelaySpec>,
+    pub at_once: Option<u32>,
     pub budget: Option<BudgetSpec>,
     pub quota: Option<QuotaSpec>,
 }
@@ -79,6 +80,7 @@ impl Config {
                 .max_attempts
                 .unwrap_or(HedgeConfig::DEFAULT.max_attempts),
             delay,
+            at_once: self.at_once.unwrap_or(HedgeConfig::DEFAULT.at_once),
         }
     }
 
