@@ -168,6 +168,7 @@ impl<C> Hedge<C> {
         run::run(
             &self.inner.core,
             self.allowance(),
+            true,
             &self.classifier,
             &events,
             f,

@@ -36,10 +36,13 @@ impl Events for () {}
 /// Runs one hedged call: `attempt()` makes each attempt's future; the first
 /// result that `classifier` does not call a failure worth another attempt is
 /// returned, or the last failure once the core gives up. The attempts still in
-/// flight are dropped (cancelled) when the call ends or is dropped.
+/// flight are dropped (cancelled) when the call ends or is dropped. A success
+/// pays the allowance back only if `pays` (a retry around the hedge that
+/// shares the allowance pays it itself, once).
 pub(crate) async fn run<F, Fut, T, E, C>(
     core: &Core,
     allowance: Allowance<'_>,
+    pays: bool,
     classifier: &C,
     events: &impl Events,
     mut attempt: F,
@@ -110,7 +113,8 @@ where
         }
         match classifier.should_retry(&result) {
             None => {
-                let answer = core.on_success(&mut guard.call, number, &TokioClock, allowance);
+                let pay = if pays { allowance } else { Allowance::None };
+                let answer = core.on_success(&mut guard.call, number, &TokioClock, pay);
                 events.answered(number, answer.cancelled);
                 return result;
             }

@@ -71,6 +71,7 @@ where
             run::run(
                 hedge.core(),
                 hedge.allowance(),
+                true,
                 hedge.classifier(),
                 &hedge.events(),
                 attempt,

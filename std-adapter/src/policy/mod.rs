@@ -22,7 +22,9 @@
 //!    permit unrecorded and gives its place back. A failure worth retrying
 //!    sends the next hedged attempt at once; the group's last failure goes to
 //!    the retry. Give the hedge and the retry the same
-//!    [`RetryBudget`](crate::RetryBudget) so that together they stay within it.
+//!    [`RetryBudget`](crate::RetryBudget) so that together they stay within
+//!    it: a success pays it back once (by the retry), and the failure that
+//!    ends a group is counted by the group and by the retry alike.
 //! 4. **Circuit breaker** counts what reaches the dependency: a timed-out attempt
 //!    is a failure, a call refused by the rate limiter or the bulkhead counts as
 //!    nothing (those protect *us*, they say nothing about the dependency), and an
@@ -218,8 +220,22 @@ impl<K, Fb> Policy<K, Fb> {
             result.as_ref().err().map(|(_, failure)| *failure)
         };
         let events = hedge.events();
-        match crate::hedge::run::run(hedge.core(), hedge.allowance(), &classify, &events, attempt)
-            .await
+        // A retry sharing the hedge's budget or quota pays it back for the
+        // call's success itself: once.
+        let shared = self.retry.as_ref().is_some_and(|retry| {
+            same(hedge.budget(), retry.shared.budget.as_ref())
+                || same(hedge.quota(), retry.shared.quota.as_ref())
+        });
+        let allowance = hedge.allowance();
+        match crate::hedge::run::run(
+            hedge.core(),
+            allowance,
+            !shared,
+            &classify,
+            &events,
+            attempt,
+        )
+        .await
         {
             Ok(value) => (Ok(value), Failure::not_retryable()),
             Err((error, failure)) => (Err(error), failure),
@@ -284,6 +300,11 @@ impl<K, Fb> Policy<K, Fb> {
         };
         (result, failure)
     }
+}
+
+/// Whether `a` and `b` are the same shared value.
+fn same<T>(a: Option<&std::sync::Arc<T>>, b: Option<&std::sync::Arc<T>>) -> bool {
+    a.zip(b).is_some_and(|(a, b)| std::sync::Arc::ptr_eq(a, b))
 }
 
 /// The outcome of an attempt that ran: the classifier's verdict on the call's
