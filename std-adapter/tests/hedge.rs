@@ -248,3 +248,31 @@ async fn in_a_policy_a_failed_hedged_group_is_retried() {
     assert_eq!(hedge.stats().calls, 2);
     assert_eq!(hedge.stats().hedges, 1);
 }
+
+/// A retry and a hedge sharing one budget in a `Policy`: a success pays it
+/// back once.
+#[tokio::test(start_paused = true)]
+async fn a_shared_budget_is_paid_back_once_per_success() {
+    let budget = Arc::new(RetryBudget::new(10, 0.5).unwrap());
+    for _ in 0..4 {
+        budget.record_failure(); // 6 tokens
+    }
+    let hedge = Hedge::builder("shared")
+        .delay(HedgeDelay::fixed(MS(10)))
+        .budget(Arc::clone(&budget))
+        .build()
+        .unwrap();
+    let policy = Policy::builder()
+        .retry(RetryPolicy {
+            budget: Some(Arc::clone(&budget)),
+            ..Default::default()
+        })
+        .hedge(&hedge)
+        .build()
+        .unwrap();
+    policy
+        .execute(|| async { Ok::<_, std::io::Error>(()) })
+        .await
+        .unwrap();
+    assert_eq!(budget.tokens(), 6.5);
+}
