@@ -1,6 +1,8 @@
 //! An integration example: a tenant cache (moka) in front of a tenant
 //! database that goes down (hangs), and comes back; once without and once with
-//! a circuit breaker.
+//! a circuit breaker. With `--chaos`, the database stays up and a fault plan
+//! injects 30 % errors and 200 ms of latency into its queries instead, for the
+//! middle phase, to test the breaker's answer before production does.
 //!
 //! 20 clients ask for tenants for 8 s, in three phases: healthy (1 s), outage
 //! (4 s: every query hangs until the 2 s query timeout), recovery (3 s). Per
@@ -12,6 +14,7 @@
 //!
 //! ```sh
 //! cargo run --release -p seawall --example tenant_cache
+//! cargo run --release -p seawall --example tenant_cache -- --chaos
 //! ```
 
 use std::sync::Arc;
@@ -19,12 +22,17 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use moka::future::Cache;
+use seawall::core::fault::{Fault, FaultRule};
 use seawall::core::rng::{Rng, SplitMix64};
-use seawall::{CircuitBreaker, CircuitBreakerConfig, Error, with_timeout};
+use seawall::{
+    CircuitBreaker, CircuitBreakerConfig, Error, FaultInjector, FaultPlan, InjectedFault,
+    Registry, SlidingWindow, with_timeout,
+};
 
 const CLIENTS: u64 = 20;
 const TENANTS: u64 = 5_000;
 const QUERY_TIMEOUT: Duration = Duration::from_secs(2);
+/// The phases; with `--chaos` the middle one is the fault plan's, not an outage.
 const PHASES: [(&str, Duration); 3] = [
     ("healthy", Duration::from_secs(1)),
     ("outage", Duration::from_secs(4)),
@@ -40,11 +48,21 @@ struct Tenant {
 #[derive(Debug)]
 enum DbError {
     TimedOut,
+    /// A fault the chaos plan injected.
+    Injected,
 }
 
-/// The tenant database: 2 ms per query when up; hangs when down.
+impl From<InjectedFault> for DbError {
+    fn from(_: InjectedFault) -> Self {
+        DbError::Injected
+    }
+}
+
+/// The tenant database: 2 ms per query when up; hangs when down. Its queries
+/// go through a fault injector, off unless switched on.
 struct TenantDb {
     down: AtomicU8,
+    chaos: FaultInjector,
 }
 
 impl TenantDb {
@@ -54,12 +72,19 @@ impl TenantDb {
                 std::future::pending::<()>().await;
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
-            Tenant { id }
+            Ok(Tenant { id })
         };
-        with_timeout(QUERY_TIMEOUT, || query)
+        with_timeout(QUERY_TIMEOUT, || self.chaos.call(|| query))
             .await
-            .map_err(|_| DbError::TimedOut)
+            .map_err(|_| DbError::TimedOut)?
     }
+}
+
+/// 30 % of the queries fail, and every one takes 200 ms longer.
+fn chaos_plan() -> FaultPlan {
+    FaultPlan::new(7)
+        .rule(FaultRule::new(Fault::Error, 0.3))
+        .rule(FaultRule::new(Fault::Latency(Duration::from_millis(200)), 1.0))
 }
 
 /// How a lookup ended.
@@ -97,7 +122,7 @@ impl TenantCache {
                 self.cache.insert(id, tenant).await;
                 (Answer::Database, took)
             }
-            Err(Error::Inner(DbError::TimedOut)) => (Answer::Failed, took),
+            Err(Error::Inner(_)) => (Answer::Failed, took),
             Err(_) => (Answer::Rejected, took),
         }
     }
@@ -112,24 +137,40 @@ struct Sample {
     fetch: Option<Duration>,
 }
 
-async fn run(with_breaker: bool) -> Vec<Sample> {
+async fn run(with_breaker: bool, chaos: bool) -> Vec<Sample> {
+    let registry = Registry::new();
     let db = Arc::new(TenantDb {
         down: AtomicU8::new(0),
+        chaos: FaultInjector::new("tenant-db", chaos_plan()).expect("a valid plan"),
     });
-    let circuit_breaker = with_breaker.then(|| {
-        CircuitBreaker::new(
-            "tenant-db",
-            CircuitBreakerConfig {
-                failure_threshold: 5,
-                success_threshold: 2,
-                timeout: Duration::from_secs(1),
-                // A probe that hangs must not keep the breaker half-open (and
-                // every other call rejected) for the whole query timeout.
-                max_wait_in_half_open: Some(Duration::from_millis(500)),
-                ..Default::default()
-            },
-        )
-    });
+    registry
+        .register_fault_injector(&db.chaos)
+        .expect("one injector");
+    let config = if chaos {
+        // Injected errors are not consecutive: a failure rate, and the
+        // slow-call rate for the injected latency.
+        CircuitBreakerConfig {
+            window: Some(SlidingWindow::Count { size: 20 }),
+            failure_rate_threshold: 0.25,
+            slow_call_duration: Duration::from_millis(100),
+            slow_call_rate_threshold: 0.5,
+            minimum_calls: 20,
+            success_threshold: 2,
+            timeout: Duration::from_secs(1),
+            ..Default::default()
+        }
+    } else {
+        CircuitBreakerConfig {
+            failure_threshold: 5,
+            success_threshold: 2,
+            timeout: Duration::from_secs(1),
+            // A probe that hangs must not keep the breaker half-open (and
+            // every other call rejected) for the whole query timeout.
+            max_wait_in_half_open: Some(Duration::from_millis(500)),
+            ..Default::default()
+        }
+    };
+    let circuit_breaker = with_breaker.then(|| CircuitBreaker::new("tenant-db", config));
     let cache = Arc::new(TenantCache {
         cache: Cache::builder()
             .max_capacity(TENANTS)
@@ -167,9 +208,26 @@ async fn run(with_breaker: bool) -> Vec<Sample> {
         })
         .collect();
     for (index, (_, length)) in PHASES.iter().enumerate() {
-        db.down.store(u8::from(index == 1), Ordering::Relaxed);
+        if chaos {
+            // Switched by name, as an admin endpoint would.
+            let injector = registry.fault_injector("tenant-db").expect("registered");
+            if index == 1 {
+                injector.enable();
+            } else {
+                injector.disable();
+            }
+        } else {
+            db.down.store(u8::from(index == 1), Ordering::Relaxed);
+        }
         phase.store(index as u8, Ordering::Relaxed);
         tokio::time::sleep(*length).await;
+    }
+    if chaos {
+        let counts = db.chaos.counts();
+        println!(
+            "  injected: {} errors, {} delayed queries",
+            counts.errors, counts.latency
+        );
     }
     phase.store(PHASES.len() as u8, Ordering::Relaxed);
     let mut samples = Vec::new();
@@ -250,18 +308,21 @@ fn report(samples: &[Sample]) -> (Duration, Duration) {
 
 #[tokio::main]
 async fn main() {
+    if std::env::args().any(|arg| arg == "--chaos") {
+        return chaos().await;
+    }
     println!(
         "{CLIENTS} clients, {TENANTS} tenants, cache TTL 500 ms; the database hangs during the outage \
          (query timeout {QUERY_TIMEOUT:?})\n"
     );
     println!("without a circuit breaker:");
-    let without = run(false).await;
+    let without = run(false, false).await;
     let (_, hanging) = report(&without);
     println!(
         "\nwith a circuit breaker (5 failures open it for 1 s, 2 successful probes close it, \
          a probe unanswered for 500 ms reopens it):"
     );
-    let with = run(true).await;
+    let with = run(true, false).await;
     let (rejected, _) = report(&with);
     println!(
         "\nduring the outage, the database step of a lookup (median, timed around \
@@ -270,4 +331,20 @@ async fn main() {
         show(hanging),
         show(rejected)
     );
+}
+
+/// The chaos run: the database stays up; during the middle phase a fault plan
+/// fails 30 % of its queries and delays every one by 200 ms.
+async fn chaos() {
+    println!(
+        "{CLIENTS} clients, {TENANTS} tenants, cache TTL 500 ms; during the middle phase a fault \
+         plan injects 30 % errors and 200 ms of latency into every query\n"
+    );
+    println!("without a circuit breaker:");
+    report(&run(false, true).await);
+    println!(
+        "\nwith a circuit breaker (opens at a 25 % failure rate or 50 % slow calls over the \
+         last 20, for 1 s; 2 successful probes close it):"
+    );
+    report(&run(true, true).await);
 }
