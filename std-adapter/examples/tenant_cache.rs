@@ -25,8 +25,8 @@ use moka::future::Cache;
 use seawall::core::fault::{Fault, FaultRule};
 use seawall::core::rng::{Rng, SplitMix64};
 use seawall::{
-    CircuitBreaker, CircuitBreakerConfig, Error, FaultInjector, FaultPlan, InjectedFault,
-    Registry, SlidingWindow, with_timeout,
+    CircuitBreaker, CircuitBreakerConfig, Error, FaultInjector, FaultPlan, InjectedFault, Registry,
+    SlidingWindow, with_timeout,
 };
 
 const CLIENTS: u64 = 20;
@@ -84,7 +84,10 @@ impl TenantDb {
 fn chaos_plan() -> FaultPlan {
     FaultPlan::new(7)
         .rule(FaultRule::new(Fault::Error, 0.3))
-        .rule(FaultRule::new(Fault::Latency(Duration::from_millis(200)), 1.0))
+        .rule(FaultRule::new(
+            Fault::Latency(Duration::from_millis(200)),
+            1.0,
+        ))
 }
 
 /// How a lookup ended.

@@ -145,3 +145,37 @@ async fn injected_errors_open_a_breaker() {
     assert!(rejected > 0);
     assert!(chaos.counts().errors >= 4);
 }
+
+/// The plan's file form, as the guide shows it, the simulator's `faults` and
+/// the Python injector read it.
+#[cfg(feature = "serde")]
+#[test]
+fn a_plan_reads_its_file_form() {
+    let plan: FaultPlan = serde_json::from_str(
+        r#"{
+          "seed": 7,
+          "rules": [
+            { "kind": "error", "rate": 0.3 },
+            { "kind": "latency", "delay_ms": 200, "rate": 1.0 },
+            { "kind": "outcome", "rate": 1.0, "key": "tenant-7", "after_ms": 60000, "until_ms": 90000 }
+          ]
+        }"#,
+    )
+    .unwrap();
+    assert_eq!(
+        plan,
+        FaultPlan::new(7)
+            .rule(FaultRule::new(Fault::Error, 0.3))
+            .rule(FaultRule::new(Fault::Latency(MS(200)), 1.0))
+            .rule(
+                FaultRule::new(Fault::Outcome, 1.0)
+                    .for_key("tenant-7")
+                    .during(Window::between(MS(60_000), MS(90_000)))
+            )
+    );
+    let text = serde_json::to_string(&plan).unwrap();
+    assert_eq!(serde_json::from_str::<FaultPlan>(&text).unwrap(), plan);
+    let error = serde_json::from_str::<FaultPlan>(r#"{"rules": [{"kind": "error", "rate": 3}]}"#)
+        .unwrap_err();
+    assert!(error.to_string().contains("invalid rate"), "{error}");
+}

@@ -537,14 +537,15 @@ fn the_readme_keeps_the_two_commands() {
     let demo = "cargo run -p seawall --example tenant_cache";
     assert!(readme.contains("./scripts/test.sh"));
     assert!(readme.contains(demo));
-    // The guide runs the same demo the same way.
+    // The guide runs the same demo the same way (and its chaos run).
     let guide = read("docs/CIRCUIT_BREAKER_GUIDE.md");
+    let chaos = format!("{demo} -- --chaos");
     let runs: Vec<&str> = guide
         .lines()
         .filter(|l| l.contains("--example tenant_cache"))
         .collect();
     assert!(
-        !runs.is_empty() && runs.iter().all(|l| l.trim() == demo),
+        !runs.is_empty() && runs.iter().all(|l| l.trim() == demo || l.trim() == chaos),
         "{runs:?}"
     );
     assert!(read(".ci/run").contains("./scripts/test.sh"));
