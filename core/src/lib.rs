@@ -4,7 +4,9 @@
 //! machines: the circuit breaker ([`breaker`]), its statistics ([`stats`]) and the
 //! time types they are driven by ([`time`]); backoff ([`backoff`]) with an
 //! injected, seedable generator ([`rng`]), retry decisions and budgets
-//! ([`retry`]), a GCRA rate limiter ([`rate_limit`]) and a bulkhead ([`bulkhead`]). It is `#![no_std]`, never allocates,
+//! ([`retry`]), a GCRA rate limiter ([`rate_limit`]) and a bulkhead
+//! ([`bulkhead`]); between policies, the composition table ([`compose`]) and the
+//! wait for a turn within `max_wait` ([`wait`]). It is `#![no_std]`, never allocates,
 //! never reads a clock on its own, never sleeps and never logs. Every decision that
 //! depends on time takes a [`Clock`] argument, and reads it only when the decision
 //! needs it, so the same inputs always give the same outputs: on a microcontroller,
@@ -53,6 +55,7 @@ pub mod backoff;
 pub mod breaker;
 pub mod bulkhead;
 pub mod call;
+pub mod compose;
 pub mod error;
 mod math;
 pub mod rate_limit;
@@ -62,6 +65,7 @@ mod slice;
 pub mod stats;
 mod sync;
 pub mod time;
+pub mod wait;
 
 pub use backoff::{Backoff, Jitter};
 pub use breaker::{BreakerConfig, CircuitBreaker, Permit, Rejection, State, Transition};
@@ -72,3 +76,4 @@ pub use retry::{RetryBudget, RetryDecision, RetryPolicy};
 pub use rng::{Rng, SplitMix64};
 pub use stats::Stats;
 pub use time::{Clock, Instant, ManualClock};
+pub use wait::{Turn, Wait};
