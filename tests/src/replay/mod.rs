@@ -2,6 +2,7 @@
 
 pub mod breaker;
 pub mod bulkhead;
+pub mod composition;
 pub mod rate_limiter;
 pub mod retry;
 
@@ -16,6 +17,7 @@ pub fn replay(scenario: &Scenario) -> Result<(), String> {
         "retry" => retry::replay(scenario),
         "rate_limiter" => rate_limiter::replay(scenario),
         "bulkhead" => bulkhead::replay(scenario),
+        "composition" => composition::replay(scenario),
         other => Err(format!("unknown policy {other:?}")),
     }
 }
