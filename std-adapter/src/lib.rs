@@ -52,6 +52,7 @@
 mod breaker;
 mod bulkhead;
 mod clock;
+mod compose;
 mod error;
 mod events;
 mod fallback;
@@ -83,7 +84,9 @@ pub use rate_limit::{RateLimiter, RateLimiterConfig, RateLimiterLayer, RateLimit
 pub use registry::{
     AlreadyRegistered, BreakerHandle, PolicyKind, Registry, RegistryBuilder, RetryStats,
 };
-pub use retry::{RetryError, RetryLayer, RetryListener, RetryPolicy, RetryStrategy, Seed};
+pub use retry::{
+    RetryError, RetryLayer, RetryListener, RetryPolicy, RetryStrategy, Retryable, Seed,
+};
 pub use seawall_core::backoff::Jitter;
 pub use seawall_core::breaker::{Outcome, RejectReason, Rejection, State, Transition};
 pub use seawall_core::retry::{Failure, GiveUp, RetryBudget};

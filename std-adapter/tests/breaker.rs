@@ -346,3 +346,54 @@ async fn every_open_key_can_be_evicted_when_all_are_open() {
     let _ = keyed.call(2, || async { Err::<(), _>(()) }).await;
     assert_eq!(keyed.states(), [(2, State::Open)]);
 }
+
+/// A call that panics is a failure (like a lock a panic poisons), and the
+/// panic goes on; it used to release the permit, counting as nothing.
+#[tokio::test(start_paused = true)]
+async fn a_panicking_call_counts_as_a_failure_and_the_panic_goes_on() {
+    let cb = CircuitBreaker::new(
+        "panics",
+        CircuitBreakerConfig {
+            failure_threshold: 1,
+            ..Default::default()
+        },
+    );
+    let spawned = cb.clone();
+    let joined = tokio::spawn(async move {
+        spawned
+            .call(|| async {
+                tokio::task::yield_now().await;
+                panic!("the call panicked");
+                #[allow(unreachable_code)]
+                Ok::<(), &str>(())
+            })
+            .await
+    })
+    .await;
+    assert!(joined.unwrap_err().is_panic());
+    let stats = cb.stats();
+    assert_eq!((stats.failed, stats.released), (1, 0));
+    assert_eq!(cb.state(), State::Open);
+
+    // The same through a tower service, whose permit is owned.
+    use tower::{Layer, Service, ServiceExt};
+    let cb = CircuitBreaker::new("tower", CircuitBreakerConfig::default());
+    let mut service =
+        seawall::CircuitBreakerLayer::new(cb.clone()).layer(tower::service_fn(|()| async {
+            panic!("the service panicked");
+            #[allow(unreachable_code)]
+            Ok::<(), std::io::Error>(())
+        }));
+    let call = service.ready().await.unwrap().call(());
+    assert!(tokio::spawn(call).await.unwrap_err().is_panic());
+    assert_eq!((cb.stats().failed, cb.stats().released), (1, 0));
+
+    // A call cancelled without a panic is still released.
+    let slow = cb.call(std::future::pending::<Result<(), &str>>);
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), slow)
+            .await
+            .is_err()
+    );
+    assert_eq!((cb.stats().failed, cb.stats().released), (1, 1));
+}

@@ -38,7 +38,10 @@ fn measured<K>(inner: &Inner<K>, outcome: Outcome, latency: Option<Duration>) ->
 /// [`failure`](Self::failure), [`record`](Self::record) or
 /// [`record_result`](Self::record_result); each returns the transition it
 /// caused. Dropping the permit instead releases it: the call counts as neither
-/// and its half-open probe slot, if it held one, is free again.
+/// and its half-open probe slot, if it held one, is free again. A permit
+/// dropped while its thread unwinds from a panic (the call panicked) records
+/// a failure instead, as a panic poisons a `Mutex` held across it; the panic
+/// then goes on.
 ///
 /// ```
 /// use seawall::{CircuitBreaker, CircuitBreakerConfig, State};
@@ -54,7 +57,8 @@ fn measured<K>(inner: &Inner<K>, outcome: Outcome, latency: Option<Duration>) ->
 #[must_use = "a permit dropped at once is released without an outcome"]
 pub struct CallPermit<'a, K> {
     inner: &'a Inner<K>,
-    permit: Permit<'a, Owned, HeapWindow>,
+    /// `None` once recorded or released (a niche: no larger than the permit).
+    permit: Option<Permit<'a, Owned, HeapWindow>>,
     start: Option<Instant>,
 }
 
@@ -69,7 +73,7 @@ impl<'a, K> CallPermit<'a, K> {
                 inner.notify(permit.transition());
                 Ok(Self {
                     inner,
-                    permit,
+                    permit: Some(permit),
                     start: start(inner),
                 })
             }
@@ -83,7 +87,7 @@ impl<'a, K> CallPermit<'a, K> {
 
     /// Whether this permit holds a half-open probe slot.
     pub fn is_probe(&self) -> bool {
-        self.permit.is_probe()
+        self.permit.as_ref().is_some_and(Permit::is_probe)
     }
 
     /// Records a success.
@@ -119,10 +123,11 @@ impl<'a, K> CallPermit<'a, K> {
     }
 
     #[inline(always)]
-    fn finish(self, outcome: Outcome, latency: Option<Duration>) -> Option<Transition> {
+    fn finish(mut self, outcome: Outcome, latency: Option<Duration>) -> Option<Transition> {
         let inner = self.inner;
         let transition = self
             .permit
+            .take()?
             .record(outcome, latency, &inner.time.for_record());
         inner.notify(transition);
         transition
@@ -150,6 +155,24 @@ impl<'a, K> CallPermit<'a, K> {
     }
 }
 
+impl<K> Drop for CallPermit<'_, K> {
+    fn drop(&mut self) {
+        // Unless the call panicked, dropping the core's permit releases it.
+        if let Some(permit) = self.permit.take()
+            && std::thread::panicking()
+        {
+            let latency = measured(
+                self.inner,
+                Outcome::Failure,
+                latency(self.inner, self.start),
+            );
+            let transition =
+                permit.record(Outcome::Failure, latency, &self.inner.time.for_record());
+            self.inner.notify(transition);
+        }
+    }
+}
+
 impl<K> std::fmt::Debug for CallPermit<'_, K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CallPermit")
@@ -160,7 +183,8 @@ impl<K> std::fmt::Debug for CallPermit<'_, K> {
 
 /// Leave to make one call, owning a handle of its breaker: a [`CallPermit`] for
 /// futures that must be `'static`. It releases itself when dropped without an
-/// outcome, as a `CallPermit` does.
+/// outcome, or records a failure when dropped by a panic, as a `CallPermit`
+/// does.
 #[must_use = "a permit dropped at once is released without an outcome"]
 pub struct OwnedCallPermit<K> {
     inner: Arc<Inner<K>>,
@@ -239,7 +263,22 @@ impl<K> OwnedCallPermit<K> {
 impl<K> Drop for OwnedCallPermit<K> {
     fn drop(&mut self) {
         if let Some(ticket) = self.ticket.take() {
-            self.inner.core.release(ticket);
+            if std::thread::panicking() {
+                // The call panicked: a failure (see `CallPermit`).
+                let latency = measured(
+                    &self.inner,
+                    Outcome::Failure,
+                    latency(&self.inner, self.start),
+                );
+                let clock = self.inner.time.for_record();
+                let transition = self
+                    .inner
+                    .core
+                    .record(ticket, Outcome::Failure, latency, &clock);
+                self.inner.notify(transition);
+            } else {
+                self.inner.core.release(ticket);
+            }
         }
     }
 }

@@ -9,6 +9,7 @@
 
 mod error;
 mod layer;
+mod retryable;
 mod seed;
 mod service;
 mod strategy;
@@ -26,6 +27,7 @@ use seawall_core::{Clock, ConfigError, Instant};
 
 pub use error::RetryError;
 pub use layer::RetryLayer;
+pub use retryable::Retryable;
 pub use seed::{RetryListener, Seed};
 pub use service::{RetryErrors, RetryService, ShouldRetry};
 pub use strategy::RetryStrategy;
@@ -35,9 +37,14 @@ use crate::clock::TokioClock;
 /// When and how often to call again after a failure.
 ///
 /// The seed's fields, plus the core's jitter, deadline and retry budget. The
-/// options are checked by [`validate`](Self::validate) (call it at startup): a
-/// policy that does not validate never retries, as [`execute`](Self::execute)
-/// must not panic.
+/// options are checked with the core's rules by [`validate`](Self::validate),
+/// by [`RetryLayer::new`] and by [`Policy`](crate::Policy)'s `build`, which
+/// return the [`ConfigError`]. A policy used directly
+/// ([`execute`](Self::execute), [`execute_with`](Self::execute_with),
+/// [`preview_delays`](Self::preview_delays)) is checked before its first
+/// attempt and panics with that error's message if invalid, as
+/// [`CircuitBreaker::new`](crate::CircuitBreaker::new) does: an invalid policy
+/// never runs.
 ///
 /// ```
 /// use std::time::Duration;
@@ -126,14 +133,34 @@ impl RetryPolicy {
         builder.build().map_err(strategy::rename)
     }
 
-    /// Calls `f` until it succeeds or the policy gives up; every error is worth
-    /// retrying. Returns the value or the last error.
+    /// Calls `f` until it succeeds or the policy gives up, asking each error
+    /// whether it is worth retrying ([`Retryable`]: a seawall policy's stop
+    /// as the core's composition table says, so a breaker forced open is not
+    /// retried; any other error is). Returns the value or the last error.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use seawall::{CircuitBreaker, CircuitBreakerConfig, RetryPolicy, RetryStrategy};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let cb = CircuitBreaker::new("db", CircuitBreakerConfig::default());
+    /// cb.force_open();
+    /// let policy = RetryPolicy { strategy: RetryStrategy::Fixed { delay: Duration::from_secs(1) }, ..Default::default() };
+    /// let start = tokio::time::Instant::now();
+    /// let error = policy.execute(|| cb.call(|| async { Ok::<_, std::io::Error>(1) })).await.unwrap_err();
+    /// // Forced open by hand: not worth another attempt, so no waiting either.
+    /// assert!(error.is_rejected());
+    /// assert_eq!((cb.stats().rejected, start.elapsed()), (1, Duration::ZERO));
+    /// # }
+    /// ```
     pub async fn execute<F, Fut, T, E>(&self, f: F) -> Result<T, E>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
+        E: Retryable,
     {
-        self.execute_with(|_: &E| Failure::retryable(), f)
+        self.execute_with(E::failure, f)
             .await
             .map_err(RetryError::into_inner)
     }
@@ -181,8 +208,9 @@ impl RetryPolicy {
                 listener.on_success(attempt);
             }
         };
-        // The first attempt needs nothing of the policy but its start (read only
-        // with a deadline): a call that succeeds at once costs no more.
+        let core = self.checked();
+        // The first attempt needs nothing more of the policy than its start
+        // (read only with a deadline).
         let started = self.deadline.map(|_| TokioClock.now());
         let mut error = match f().await {
             Ok(value) => {
@@ -191,7 +219,6 @@ impl RetryPolicy {
             }
             Err(error) => error,
         };
-        let core = self.to_core().unwrap_or(SINGLE_ATTEMPT);
         let mut state = core.start(&started.unwrap_or(Instant::ZERO));
         let mut rng = self.seed.draw();
         loop {
@@ -229,9 +256,7 @@ impl RetryPolicy {
     /// would wait, for a log line or a test. A seeded policy's calls then go on
     /// from where these draws left its generator.
     pub fn preview_delays(&self, n: usize) -> Vec<Duration> {
-        let Ok(core) = self.to_core() else {
-            return Vec::new();
-        };
+        let core = self.checked();
         let mut rng = self.seed.draw();
         let mut state = BackoffState::new();
         (0..n)
@@ -240,11 +265,16 @@ impl RetryPolicy {
     }
 }
 
-/// What an invalid policy does: call once, never retry.
-const SINGLE_ATTEMPT: CorePolicy = match CorePolicy::builder().max_attempts(1).build() {
-    Ok(policy) => policy,
-    Err(_) => panic!("a single attempt is a valid policy"),
-};
+impl RetryPolicy {
+    /// The core's policy, or a panic naming the invalid option.
+    #[track_caller]
+    fn checked(&self) -> CorePolicy {
+        match self.to_core() {
+            Ok(policy) => policy,
+            Err(error) => panic!("invalid RetryPolicy: {error}"),
+        }
+    }
+}
 
 /// A seed that differs between calls and processes.
 pub(crate) fn random_seed() -> u64 {

@@ -9,6 +9,7 @@
 mod aligned;
 mod breaker;
 mod bulkhead;
+mod composition;
 mod rate_limiter;
 mod retry;
 
@@ -20,6 +21,7 @@ async fn replay(scenario: &Scenario) -> Result<(), String> {
         "retry" => retry::replay(scenario).await,
         "rate_limiter" => rate_limiter::replay(scenario).await,
         "bulkhead" => bulkhead::replay(scenario).await,
+        "composition" => composition::replay(scenario).await,
         other => Err(format!("no async replayer for policy {other:?}")),
     }
 }
@@ -64,7 +66,12 @@ async fn every_retry_scenario_replays_through_the_async_api() {
 
 #[tokio::test(start_paused = true)]
 async fn every_rate_limiter_scenario_replays_through_the_async_api() {
-    replay_all(Some("rate_limiter"), 6).await;
+    replay_all(Some("rate_limiter"), 7).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_composition_replays_as_tower_layers_and_as_a_policy() {
+    replay_all(Some("composition"), 7).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -75,7 +82,7 @@ async fn every_bulkhead_scenario_replays_through_the_async_api() {
 /// No file is left out: every policy in the directory has a replayer here.
 #[tokio::test(start_paused = true)]
 async fn every_scenario_file_replays_through_the_async_api() {
-    replay_all(None, 41).await;
+    replay_all(None, 49).await;
 }
 
 #[tokio::test(start_paused = true)]

@@ -101,7 +101,9 @@ impl Call {
     }
 }
 
-fn policy_of(config: &Config) -> Result<(RetryPolicy, Option<Arc<seawall::RetryBudget>>), String> {
+pub(crate) fn policy_of(
+    config: &Config,
+) -> Result<(RetryPolicy, Option<Arc<seawall::RetryBudget>>), String> {
     let core = config.policy()?;
     let budget = config.budget()?.map(Arc::new);
     let policy = RetryPolicy {

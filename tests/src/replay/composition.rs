@@ -394,9 +394,8 @@ pub fn replay(scenario: &Scenario) -> Result<(), String> {
                 }
             }
             Step::Vacate { guard } => {
-                guards
-                    .remove(&guard)
-                    .ok_or_else(|| format!("no guard {guard:?}"))?;
+                let place = guards.remove(&guard);
+                drop(place.ok_or_else(|| format!("no guard {guard:?}"))?);
             }
             Step::ForceOpen => {
                 breaker()?.force_open();

@@ -51,24 +51,18 @@ pub enum Step {
     Reset,
 }
 
-/// An `acquire` step: a request of `n` cells that waits for its turn up to
+/// An `acquire` step: a request of one cell that waits for its turn up to
 /// the scenario's `max_wait_ms`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // the fields are the README's, one to one
 pub struct AcquireStep {
-    pub n: Option<u32>,
     pub waited_ms: u64,
     pub refused: Option<bool>,
     pub retry_after_ms: Option<u64>,
 }
 
 impl AcquireStep {
-    /// The cells the request takes (default 1).
-    pub fn n(&self) -> u32 {
-        self.n.unwrap_or(1)
-    }
-
     /// Checks what an acquire did: how long it waited, and the wait its
     /// refusal named (`None`: admitted).
     pub fn check(&self, waited: Duration, refused: Option<Duration>) -> Result<(), String> {
@@ -206,10 +200,9 @@ pub fn replay(scenario: &Scenario) -> Result<(), String> {
                 let start = clock.now();
                 let wait = Wait::start(config.max_wait(), &clock);
                 let refused = loop {
-                    let not_until = match limiter.check_n(step.n(), &clock) {
-                        Ok(Ok(())) => break None,
-                        Ok(Err(not_until)) => not_until,
-                        Err(error) => return Err(error.to_string()),
+                    let not_until = match limiter.check(&clock) {
+                        Ok(()) => break None,
+                        Err(not_until) => not_until,
                     };
                     match wait.next(Some(not_until.retry_after()), &clock) {
                         Turn::Sleep(delay) => clock.advance(delay),
