@@ -196,6 +196,30 @@ impl<E> Error<E> {
     }
 }
 
+impl<E> Error<Error<E>> {
+    /// The error of a call nested through several policies, as one level:
+    /// the inner call's own error, or whichever policy stopped it.
+    ///
+    /// ```
+    /// use seawall_core::call::{Elapsed, Error};
+    /// use core::time::Duration;
+    ///
+    /// let nested: Error<Error<&str>> = Error::Inner(Error::Inner("refused"));
+    /// assert_eq!(nested.flatten(), Error::Inner("refused"));
+    /// let timeout: Error<Error<&str>> = Elapsed::new(Duration::from_secs(1)).into();
+    /// assert!(timeout.flatten().is_timeout());
+    /// ```
+    pub fn flatten(self) -> Error<E> {
+        match self {
+            Error::Inner(inner) => inner,
+            Error::Rejected(rejection) => Error::Rejected(rejection),
+            Error::Timeout(elapsed) => Error::Timeout(elapsed),
+            Error::BulkheadFull(full) => Error::BulkheadFull(full),
+            Error::RateLimited(not_until) => Error::RateLimited(not_until),
+        }
+    }
+}
+
 impl<E> From<Rejection> for Error<E> {
     fn from(rejection: Rejection) -> Self {
         Error::Rejected(rejection)

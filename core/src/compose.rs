@@ -41,7 +41,8 @@
 use core::fmt;
 use core::time::Duration;
 
-use crate::breaker::{Outcome, RejectReason};
+use crate::breaker::{Classify, Outcome, RejectReason};
+use crate::call::Error;
 use crate::retry::Failure;
 
 /// Which policy stopped a call, as the policies around it see it: every way
@@ -166,6 +167,37 @@ pub const fn error_outcome(failure: bool, excluded: bool) -> Option<Outcome> {
         Some(Outcome::Failure)
     } else {
         Some(Outcome::Success)
+    }
+}
+
+/// The classifier of a breaker around other seawall policies, whose calls
+/// return a [`call::Error`](Error): a policy's stop counts by the table, the
+/// call's own error is a failure, a value a success.
+///
+/// ```
+/// use core::time::Duration;
+/// use seawall_core::breaker::{Classify, Outcome};
+/// use seawall_core::call::{Elapsed, Error};
+/// use seawall_core::compose::Composed;
+/// use seawall_core::rate_limit::NotUntil;
+/// use seawall_core::time::Instant;
+///
+/// let limited: Result<(), Error<&str>> = Err(NotUntil::new(Instant::ZERO, Instant::from_secs(1)).into());
+/// assert_eq!(Composed.classify(&limited), None);
+/// let timed_out: Result<(), Error<&str>> = Err(Elapsed::new(Duration::from_secs(1)).into());
+/// assert_eq!(Composed.classify(&timed_out), Some(Outcome::Failure));
+/// assert_eq!(Composed.classify(&Err::<(), _>(Error::Inner("down"))), Some(Outcome::Failure));
+/// ```
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Composed;
+
+impl<T, E> Classify<T, Error<E>> for Composed {
+    #[inline]
+    fn classify(&self, result: &Result<T, Error<E>>) -> Option<Outcome> {
+        match result {
+            Ok(_) => Some(Outcome::Success),
+            Err(error) => error.outcome(|_| Some(Outcome::Failure)),
+        }
     }
 }
 

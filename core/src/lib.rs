@@ -69,7 +69,7 @@ pub mod wait;
 
 pub use backoff::{Backoff, Jitter};
 pub use breaker::{BreakerConfig, CircuitBreaker, Permit, Rejection, State, Transition};
-pub use bulkhead::{Bulkhead, BulkheadGuard};
+pub use bulkhead::{Bulkhead, BulkheadPermit};
 pub use error::ConfigError;
 pub use rate_limit::{Quota, RateLimiter};
 pub use retry::{RetryBudget, RetryDecision, RetryPolicy};

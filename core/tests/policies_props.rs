@@ -239,7 +239,7 @@ fn bulkhead_ops() -> impl Strategy<Value = Vec<BulkheadOp>> {
 }
 
 enum Held<'a> {
-    Guard(#[allow(dead_code)] seawall_core::bulkhead::BulkheadGuard<'a>),
+    Guard(#[allow(dead_code)] seawall_core::bulkhead::BulkheadPermit<'a>),
     Ticket(BulkheadTicket),
 }
 

@@ -5,7 +5,7 @@ use core::time::Duration;
 
 use embassy_time::Timer;
 use seawall_core::rate_limit::{self as core_rate_limit, InsufficientCapacity, NotUntil, Quota};
-use seawall_core::time::Clock;
+use seawall_core::wait::{Turn, Wait};
 
 use crate::clock::{EmbassyClock, to_embassy_duration};
 use crate::error::Error;
@@ -99,19 +99,20 @@ impl RateLimiter {
     }
 
     /// Sleeps until one call is admitted, unless the limiter says that would
-    /// take longer than `max_wait` from now.
+    /// take longer than `max_wait` from now: the core's [`Wait`] decides,
+    /// measured on the embassy clock; this only sleeps.
     pub async fn until_ready_within(&self, max_wait: Duration) -> Result<(), NotUntil> {
-        let deadline = EmbassyClock.now() + max_wait;
+        let wait = Wait::start(max_wait, &EmbassyClock);
         loop {
             let not_until = match self.check() {
                 Ok(()) => return Ok(()),
                 Err(not_until) => not_until,
             };
-            // Another task may take the cell first: check again after waking.
-            if not_until.earliest_possible() > deadline {
-                return Err(not_until);
+            // Another task may take the cell first: the loop checks again after waking.
+            match wait.next(Some(not_until.retry_after()), &EmbassyClock) {
+                Turn::Sleep(delay) => Timer::after(to_embassy_duration(delay)).await,
+                Turn::GiveUp => return Err(not_until),
             }
-            Timer::after(to_embassy_duration(not_until.retry_after())).await;
         }
     }
 }

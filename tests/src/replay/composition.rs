@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use seawall_core::breaker::{BreakerConfig, CircuitBreaker, Outcome};
-use seawall_core::bulkhead::{Bulkhead, BulkheadGuard};
+use seawall_core::bulkhead::{Bulkhead, BulkheadPermit};
 use seawall_core::compose::Stop;
 use seawall_core::rate_limit::RateLimiter;
 use seawall_core::retry::{Failure, RetryBudget, RetryDecision, RetryPolicy};
@@ -364,7 +364,7 @@ pub fn replay(scenario: &Scenario) -> Result<(), String> {
         timeout: config.timeout.map(|timeout| timeout.limit()),
         attempts: Cell::new(0),
     };
-    let mut guards: HashMap<String, BulkheadGuard<'_>> = HashMap::new();
+    let mut guards: HashMap<String, BulkheadPermit<'_>> = HashMap::new();
     let breaker = || stack.breaker.as_ref().ok_or("no circuit_breaker layer");
 
     for_each_step(scenario, |step: Step| {

@@ -2,6 +2,7 @@
 //! adapter's futures on the mock clock: every policy, every file.
 
 mod breaker;
+mod composition;
 mod limits;
 mod retry;
 
@@ -44,6 +45,7 @@ fn every_scenario_replays_through_the_adapter() {
             "retry" => retry::replay(&scenario),
             "rate_limiter" => limits::replay_rate_limiter(&scenario),
             "bulkhead" => limits::replay_bulkhead(&scenario),
+            "composition" => composition::replay(&scenario),
             // A new policy must get its replayer here, not be skipped.
             other => Err(format!("no replayer for policy {other:?}")),
         };
@@ -63,4 +65,8 @@ fn every_scenario_replays_through_the_adapter() {
         "{replayed:?}"
     );
     assert!(replayed.contains_key("retry"), "{replayed:?}");
+    assert!(
+        replayed.get("composition").copied().unwrap_or(0) >= 7,
+        "{replayed:?}"
+    );
 }
