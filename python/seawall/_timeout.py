@@ -18,7 +18,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _seconds(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"invalid {name}: must be a number of seconds, not {type(value).__name__}")
-    seconds = float(value)
+    try:
+        seconds = float(value)
+    except OverflowError:
+        seconds = math.inf
     if math.isnan(seconds) or seconds <= 0 or math.isinf(seconds):
         raise ValueError(f"invalid {name}: must be a finite number of seconds greater than zero, got {value}")
     return seconds

@@ -82,19 +82,27 @@ def test_async_wait_and_decorators() -> None:
     assert clock.now() == 8.0  # one call free, then one every 2 s
 
 
+class _Slept(Exception):
+    """Stops a wait at its first sleep."""
+
+
 def test_async_wait_sleeps_with_asyncio(monkeypatch: pytest.MonkeyPatch) -> None:
     slept: List[float] = []
 
     async def fake_sleep(delay: float) -> None:
-        slept.append(delay)  # returns at once: the real clock hardly moves
+        slept.append(delay)
+        raise _Slept()
 
     limiter = RateLimiter(1, period=3600.0)
     monkeypatch.setattr(asyncio, "sleep", fake_sleep)
 
     async def main() -> None:
         await limiter.wait()
-        with pytest.raises(RateLimitedError):
+        with pytest.raises(_Slept):
             await limiter.wait(max_wait=5000)
+        # A turn beyond max_wait is refused at once, without sleeping.
+        with pytest.raises(RateLimitedError):
+            await limiter.wait(max_wait=60)
 
     asyncio.run(main())
     assert len(slept) == 1 and 3599 < slept[0] <= 3600
@@ -141,7 +149,10 @@ def test_rate_limiter_properties() -> None:
         ((5,), {"max_wait": -1}, ValueError, "max_wait"),
         ((5,), {"name": 3}, TypeError, "name"),
         ((5,), {"clock": "now"}, TypeError, "clock"),
-        ((1,), {"period": 1e300, "burst": 2**31}, ValueError, "burst"),
+        ((1,), {"period": 1e300, "burst": 2**31}, ValueError, "period"),
+        # 634 years: refused, not a limiter whose waits never end.
+        ((1,), {"period": 2e10}, ValueError, "period"),
+        ((1,), {"period": 3e9, "burst": 2}, ValueError, "burst"),
     ],
 )
 def test_bad_rate_limiter_arguments(args: Any, options: Any, error: type, argument: str) -> None:

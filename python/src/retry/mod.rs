@@ -24,7 +24,8 @@ use call::run;
 pub(crate) use call::{RetryCall, Retrying};
 pub(crate) use stats::RetryStats;
 
-use crate::classify::Classifier;
+use crate::classify::{Classifier, reported};
+use crate::compose::stop_of;
 use crate::clock::{ClockSource, ManualClock};
 use crate::errors::{
     callable, config_error, count, given, int_in, invalid, seconds, secs, string, wrong_type,
@@ -55,10 +56,15 @@ use crate::errors::{
 ///     budget: A :class:`RetryBudget` shared with other policies.
 ///     retry_on: Errors worth retrying: exception types or a predicate
 ///         ``(exception) -> bool`` (default every ``Exception``). A
-///         ``retry_after`` attribute of the error (seconds, as on
-///         :class:`CircuitOpenError`) is honoured up to ``max_delay``.
+///         ``retry_after`` attribute of the error (seconds) is honoured up to
+///         ``max_delay``. The exceptions of policies decorated below the retry
+///         are retried as the core's composition table says, whatever
+///         ``retry_on``: a :class:`CircuitOpenError` of a breaker forced open
+///         is not retried; an open breaker's, or a :class:`RateLimitedError`,
+///         no sooner than its ``retry_after``.
 ///     on_retry: ``callback(attempt)`` called with an :class:`Attempt` before
-///         each wait.
+///         each wait. An ``Exception`` it raises goes to
+///         ``sys.unraisablehook``; any other propagates.
 ///     clock: A :class:`seawall.testing.ManualClock`: waits advance it instead
 ///         of sleeping.
 #[pyclass(module = "seawall._seawall", name = "Retry", subclass, frozen)]
@@ -290,32 +296,50 @@ fn hint(py: Python<'_>, error: &PyErr) -> Option<Duration> {
 }
 
 impl Retry {
+    /// What the policy knows of `error`: a policy's stop (seawall's own
+    /// exceptions, from a decorator below) as the core's composition table
+    /// says (a breaker forced open is not retried); the call's own error as
+    /// ``retry_on`` says, with its ``retry_after`` hint. Cancellation,
+    /// ``KeyboardInterrupt`` and ``SystemExit`` are never retried.
+    fn failure(&self, py: Python<'_>, error: &PyErr) -> PyResult<Failure> {
+        if !error.is_instance_of::<PyException>(py) {
+            return Ok(Failure::not_retryable());
+        }
+        if let Some((stop, retry_after)) = stop_of(py, error) {
+            return Ok(stop.retry_failure(retry_after));
+        }
+        Ok(if self.classifier.matches(py, error)? {
+            Failure {
+                retryable: true,
+                retry_after: hint(py, error),
+            }
+        } else {
+            Failure::not_retryable()
+        })
+    }
+
     /// The policy's answer to a failed attempt: `Ok(delay)` or `Err(reason)`.
     fn decide(
         &self,
         py: Python<'_>,
         state: &mut RetryState,
         error: &PyErr,
-    ) -> Result<Duration, GiveUp> {
-        // Cancellation, KeyboardInterrupt and SystemExit are never retried.
-        let retryable =
-            error.is_instance_of::<PyException>(py) && self.classifier.counts(py, error);
-        let failure = Failure {
-            retryable,
-            retry_after: if retryable { hint(py, error) } else { None },
-        };
+    ) -> PyResult<Result<Duration, GiveUp>> {
+        let failure = self.failure(py, error)?;
         let budget = self.budget.as_ref().map(|b| &b.get().inner);
         let attempt = state.attempt();
-        match self
-            .policy
-            .on_failure(state, failure, budget, &self.clock, &mut &self.rng)
-        {
-            RetryDecision::Retry { delay } => Ok(delay),
-            RetryDecision::GiveUp(reason) => {
-                self.counts.gave_up(attempt);
-                Err(reason)
-            }
-        }
+        Ok(
+            match self
+                .policy
+                .on_failure(state, failure, budget, &self.clock, &mut &self.rng)
+            {
+                RetryDecision::Retry { delay } => Ok(delay),
+                RetryDecision::GiveUp(reason) => {
+                    self.counts.gave_up(attempt);
+                    Err(reason)
+                }
+            },
+        )
     }
 
     /// A call succeeded at attempt `attempt`.
@@ -341,7 +365,7 @@ impl Retry {
         if let Some(callback) = &self.on_retry {
             let callback = callback.bind(py);
             if let Err(raised) = callback.call1((&attempt,)) {
-                raised.write_unraisable(py, Some(callback));
+                reported(py, raised, callback)?;
             }
         }
         history.push(attempt.unbind());
