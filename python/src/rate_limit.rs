@@ -276,7 +276,10 @@ impl Waiting {
             Ok(Err(not_until)) => not_until,
             Err(too_big) => return Err(too_many(too_big)),
         };
-        match self.wait.next(Some(not_until.retry_after()), &limiter.clock) {
+        match self
+            .wait
+            .next(Some(not_until.retry_after()), &limiter.clock)
+        {
             Turn::Sleep(delay) => Ok(Some(delay)),
             Turn::GiveUp => Err(limiter.limited(py, secs(not_until.retry_after()))),
         }

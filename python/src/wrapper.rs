@@ -95,8 +95,12 @@ macro_rules! wrapper {
 pub(crate) use wrapper;
 
 /// An attribute of the wrapped function, or None.
-pub(crate) fn forwarded<'py>(func: &Bound<'py, PyAny>, name: &Bound<'py, pyo3::types::PyString>) -> Bound<'py, PyAny> {
-    func.getattr(name).unwrap_or_else(|_| func.py().None().into_bound(func.py()))
+pub(crate) fn forwarded<'py>(
+    func: &Bound<'py, PyAny>,
+    name: &Bound<'py, pyo3::types::PyString>,
+) -> Bound<'py, PyAny> {
+    func.getattr(name)
+        .unwrap_or_else(|_| func.py().None().into_bound(func.py()))
 }
 
 /// `__get__` of the wrappers: unbound on the class, a bound method on an instance.

@@ -25,8 +25,8 @@ pub(crate) use call::{RetryCall, Retrying};
 pub(crate) use stats::RetryStats;
 
 use crate::classify::{Classifier, reported};
-use crate::compose::stop_of;
 use crate::clock::{ClockSource, ManualClock};
+use crate::compose::stop_of;
 use crate::errors::{
     callable, config_error, count, given, int_in, invalid, seconds, secs, string, wrong_type,
 };
