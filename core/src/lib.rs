@@ -65,6 +65,7 @@ mod slice;
 pub mod stats;
 mod sync;
 pub mod time;
+pub mod transitions;
 pub mod wait;
 
 pub use backoff::{Backoff, Jitter};

@@ -6,9 +6,11 @@ use std::sync::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 use seawall_core::breaker::{
-    AnyWindow, BreakerConfig, Bucket, Outcome, RejectReason, Rejection, Slot, Ticket, Transition,
+    AnyWindow, BreakerConfig, Bucket, Outcome, RejectReason, Rejection, Slot, State, Ticket,
+    Transition,
 };
 use seawall_core::time::{Clock, Instant};
+use seawall_core::transitions;
 
 use crate::classify::{Classifier, reported};
 use crate::clock::{ClockSource, ManualClock};
@@ -82,6 +84,8 @@ pub(crate) struct CircuitBreaker {
     name: Py<PyString>,
     classifier: Classifier,
     listeners: Mutex<Vec<Py<PyAny>>>,
+    /// Transitions reported and not yet told, to tell them in order.
+    deliveries: Mutex<Deliveries>,
     /// Whether calls are timed: only when slow calls can matter (a window, or
     /// an explicit `slow_call_duration`), as reading the clock is most of the
     /// cost of a call in the Closed state.
@@ -162,6 +166,7 @@ impl CircuitBreaker {
             name,
             classifier,
             listeners: Mutex::new(listeners),
+            deliveries: Mutex::new(Deliveries::default()),
             timed,
         })
     }
@@ -334,10 +339,33 @@ pub(crate) fn circuit_open(py: Python<'_>, name: &Py<PyString>, rejection: Rejec
     )
 }
 
-/// Calls the listeners of `breaker` with `transition`, if any; they run with no
-/// lock held (the list is copied first). A listener's `Exception` is reported
-/// through `sys.unraisablehook`; any other `BaseException` is raised (the
-/// listeners after it are not called).
+/// The transitions a breaker has reported but not yet told its listeners,
+/// to tell them in the order the breaker made them (another thread may
+/// report the later of two transitions first: `seawall_core::transitions`).
+#[derive(Debug)]
+pub(crate) struct Deliveries {
+    buffer: Vec<Transition>,
+    told: u64,
+    last: State,
+    telling: bool,
+}
+
+impl Default for Deliveries {
+    fn default() -> Self {
+        Self {
+            buffer: Vec::new(),
+            told: 0,
+            last: State::Closed,
+            telling: false,
+        }
+    }
+}
+
+/// Calls the listeners of `breaker` with `transition`, if any, and with those
+/// other threads reported, in the order the breaker made them (the thread
+/// that completes a batch tells it). They run with no lock held. A listener's
+/// `Exception` is reported through `sys.unraisablehook`; the first other
+/// `BaseException` is raised once the batch is told.
 pub(crate) fn notify(
     breaker: &Bound<'_, CircuitBreaker>,
     transition: Option<Transition>,
@@ -345,6 +373,44 @@ pub(crate) fn notify(
     let Some(transition) = transition else {
         return Ok(());
     };
+    let this = breaker.get();
+    let lock = || this.deliveries.lock().unwrap_or_else(|e| e.into_inner());
+    let mut deliveries = lock();
+    deliveries.buffer.push(transition);
+    let mut raised = None;
+    while !deliveries.telling {
+        let made = this.core.stats().state_transitions;
+        let pending = deliveries.buffer.len();
+        if pending == 0
+            || !(transitions::complete(made, deliveries.told, pending)
+                || pending >= transitions::MAX_BATCH)
+        {
+            break;
+        }
+        let last = deliveries.last;
+        transitions::order(last, &mut deliveries.buffer);
+        let batch = std::mem::take(&mut deliveries.buffer);
+        deliveries.told += batch.len() as u64;
+        deliveries.last = batch.last().map_or(last, |t| t.to);
+        deliveries.telling = true;
+        drop(deliveries);
+        for transition in batch {
+            if let Err(error) = tell(breaker, transition) {
+                raised.get_or_insert(error);
+            }
+        }
+        deliveries = lock();
+        deliveries.telling = false;
+    }
+    drop(deliveries);
+    match raised {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
+/// Calls every listener with one transition.
+fn tell(breaker: &Bound<'_, CircuitBreaker>, transition: Transition) -> PyResult<()> {
     let py = breaker.py();
     let listeners: Vec<Py<PyAny>> = breaker
         .get()

@@ -12,9 +12,10 @@ mod service;
 
 use std::future::Future;
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use seawall_core::breaker::{self as core_breaker, BreakerConfig, Rejection, State, Transition};
+use seawall_core::transitions;
 use seawall_core::{ConfigError, Stats};
 
 pub use builder::CircuitBreakerBuilder;
@@ -60,6 +61,41 @@ pub(crate) struct Inner<K> {
     listener: Option<Listener>,
     /// Subscribers, a duration observer and `tracing` events (`crate::events`).
     pub(crate) hooks: Hooks,
+    /// Transitions reported and not yet told, to tell them in order.
+    deliveries: Mutex<Deliveries>,
+}
+
+/// The transitions a breaker has reported but not yet told its listener and
+/// hooks (see `seawall_core::transitions`).
+#[derive(Debug)]
+pub(crate) struct Deliveries {
+    buffer: Vec<Transition>,
+    /// How many have been told.
+    told: u64,
+    /// The state the last one told ended in.
+    last: State,
+    /// Whether a thread is telling a batch now (it tells the next ones too).
+    telling: bool,
+}
+
+impl Deliveries {
+    pub(crate) fn new() -> Mutex<Self> {
+        Mutex::new(Self {
+            buffer: Vec::new(),
+            told: 0,
+            last: State::Closed,
+            telling: false,
+        })
+    }
+}
+
+/// Ends a thread's telling, even if a listener panics.
+struct Telling<'a>(&'a Mutex<Deliveries>);
+
+impl Drop for Telling<'_> {
+    fn drop(&mut self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).telling = false;
+    }
 }
 
 impl<K> Inner<K> {
@@ -70,12 +106,46 @@ impl<K> Inner<K> {
         }
     }
 
+    /// Tells the listener and the hooks of `transition`, and of those other
+    /// threads reported, in the order the breaker made them: the thread that
+    /// completes a batch tells it (`seawall_core::transitions`).
     #[cold]
     fn notify_slow(&self, transition: Transition) {
-        if let Some(listener) = &self.listener {
-            listener(&self.name, transition);
+        let lock = || self.deliveries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut deliveries = lock();
+        deliveries.buffer.push(transition);
+        if deliveries.telling {
+            return;
         }
-        self.hooks.transition(&self.name, transition);
+        loop {
+            let made = self.core.stats().state_transitions;
+            let pending = deliveries.buffer.len();
+            if pending == 0
+                || !(transitions::complete(made, deliveries.told, pending)
+                    || pending >= transitions::MAX_BATCH)
+            {
+                return;
+            }
+            let last = deliveries.last;
+            transitions::order(last, &mut deliveries.buffer);
+            let batch = std::mem::take(&mut deliveries.buffer);
+            deliveries.told += batch.len() as u64;
+            deliveries.last = batch.last().map_or(last, |t| t.to);
+            deliveries.telling = true;
+            drop(deliveries);
+            let telling = Telling(&self.deliveries);
+            for transition in batch {
+                if let Some(listener) = &self.listener {
+                    listener(&self.name, transition);
+                }
+                self.hooks.transition(&self.name, transition);
+            }
+            drop(telling);
+            deliveries = lock();
+            if deliveries.telling {
+                return;
+            }
+        }
     }
 
     /// Tells the hooks of a rejected call (a `tracing` event, rate-limited).
