@@ -27,8 +27,8 @@ def _seconds(value: object, name: str) -> float:
     return seconds
 
 
-def timeout(seconds: float) -> Callable[[F], F]:
-    """Limits each call of an ``async def`` function to ``seconds``.
+def timeout(limit: float) -> Callable[[F], F]:
+    """Limits each call of an ``async def`` function to ``limit`` seconds.
 
     A call still running then is cancelled and raises
     :class:`TimeoutExceededError` (a ``TimeoutError``): fail fast instead of hanging.
@@ -36,7 +36,7 @@ def timeout(seconds: float) -> Callable[[F], F]:
     >>> @timeout(5.0)
     ... async def slow_operation() -> str: ...
     """
-    limit = _seconds(seconds, "seconds")
+    limit = _seconds(limit, "limit")
 
     def decorate(fn: F) -> F:
         if not inspect.iscoroutinefunction(fn):

@@ -254,7 +254,7 @@ class Registry:
             {"status": "healthy" | "degraded" | "unhealthy",
              "breakers": [{"name", "state", "critical", "failure_rate",
                            "slow_call_rate", "since", "in_state_seconds",
-                           "calls": {"successful", "failed", "ignored", "rejected"}}]}
+                           "calls": {"successful", "failed", "released", "rejected"}}]}
 
         Unhealthy when a critical breaker is open; degraded when some breaker
         is not closed; healthy otherwise. ``since`` is when the breaker entered
@@ -286,7 +286,7 @@ class Registry:
                     "calls": {
                         "successful": stats.successful,
                         "failed": stats.failed,
-                        "ignored": stats.released,
+                        "released": stats.released,
                         "rejected": stats.rejected,
                     },
                 }
@@ -310,7 +310,7 @@ class Registry:
         calls = MetricFamily(
             "seawall_circuitbreaker_calls_total",
             "counter",
-            "Calls through the circuit breaker, by outcome (ignored: ended without an "
+            "Calls through the circuit breaker, by outcome (released: ended without an "
             "outcome, as ignored errors and cancelled calls).",
             ("name", "kind"),
         )
@@ -348,7 +348,7 @@ class Registry:
             for kind, value in (
                 ("successful", stats.successful),
                 ("failed", stats.failed),
-                ("ignored", stats.released),
+                ("released", stats.released),
                 ("rejected", stats.rejected),
             ):
                 calls.samples.append(((name, kind), float(value)))

@@ -50,14 +50,11 @@ impl Exception {
     }
 }
 
-/// The Python argument that a core configuration field is set by.
+/// The Python argument that a core configuration field is set by: the same
+/// name, but for the seed's word for how long a breaker stays open.
 fn argument_name(field: &str) -> &str {
     match field {
-        // The seed's word for how long the breaker stays open.
         "open_duration" => "timeout",
-        // The backoff's fields, as the retry policy's arguments name them.
-        "initial" | "base" | "delay" => "initial_delay",
-        "max" => "max_delay",
         other => other,
     }
 }

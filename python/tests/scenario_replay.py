@@ -351,11 +351,12 @@ def nanos(seconds: float) -> int:
 
 # --- retry -----------------------------------------------------------------------
 
+# Each strategy's keys: the Retry arguments, with `_ms`.
 STRATEGIES = {
-    "fixed": ({"delay_ms"}, {"delay_ms": "initial_delay"}),
-    "linear": ({"initial_ms", "increment_ms", "max_ms"}, {"initial_ms": "initial_delay", "increment_ms": "increment", "max_ms": "max_delay"}),
-    "exponential": ({"initial_ms", "multiplier", "max_ms"}, {"initial_ms": "initial_delay", "multiplier": "multiplier", "max_ms": "max_delay"}),
-    "decorrelated_jitter": ({"base_ms", "max_ms"}, {"base_ms": "initial_delay", "max_ms": "max_delay"}),
+    "fixed": {"delay_ms"},
+    "linear": {"initial_delay_ms", "increment_ms", "max_delay_ms"},
+    "exponential": {"initial_delay_ms", "multiplier", "max_delay_ms"},
+    "decorrelated_jitter": {"base_delay_ms", "max_delay_ms"},
 }
 GIVE_UPS = {"attempts_exhausted", "deadline_reached", "budget_empty", "not_retryable"}
 
@@ -384,11 +385,13 @@ def retry_arguments(config: Dict[str, Any]) -> Dict[str, Any]:
         kind = strategy.pop("kind", None)
         if kind not in STRATEGIES:
             raise ScenarioError(f"config.strategy: unknown kind {kind!r}")
-        required, names = STRATEGIES[kind]
-        keys("config.strategy", strategy, required, set())
+        keys("config.strategy", strategy, STRATEGIES[kind], set())
         arguments["strategy"] = kind
         for key, value in strategy.items():
-            arguments[names[key]] = ms_to_seconds(value, key) if key.endswith("_ms") else value
+            if key.endswith("_ms"):
+                arguments[key[: -len("_ms")]] = ms_to_seconds(value, key)
+            else:
+                arguments[key] = value
     if "budget" in config:
         keys("config.budget", config["budget"], {"max_tokens", "token_ratio"}, set())
         arguments["budget"] = RetryBudget(**config["budget"])

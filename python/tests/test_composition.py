@@ -85,7 +85,7 @@ def test_a_breaker_forced_open_is_not_retried_and_an_open_one_no_sooner_than_it_
 
     breaker.force_open()
     with pytest.raises(CircuitOpenError) as forced:
-        Retry(max_attempts=5, strategy="fixed", initial_delay=1.0, clock=clock).call(query)
+        Retry(max_attempts=5, strategy="fixed", delay=1.0, clock=clock).call(query)
     assert forced.value.reason == "forced_open"
     assert calls == [] and clock.now() == 0.0 and breaker.stats.rejected == 1
 

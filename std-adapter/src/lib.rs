@@ -70,9 +70,9 @@ pub mod timeout;
 pub use seawall_core as core;
 
 pub use breaker::{
-    CallPermit, CircuitBreaker, CircuitBreakerBuilder, CircuitBreakerConfig, CircuitBreakerLayer,
+    CircuitBreaker, CircuitBreakerBuilder, CircuitBreakerConfig, CircuitBreakerLayer,
     CircuitBreakerService, Classify, ErrorsAreFailures, FailureWhen, KeyedCircuitBreaker,
-    MAX_WINDOW_LEN, OwnedCallPermit, ResponseFuture as CircuitBreakerFuture, SlidingWindow,
+    MAX_WINDOW_LEN, OwnedPermit, Permit, ResponseFuture as CircuitBreakerFuture, SlidingWindow,
 };
 pub use bulkhead::{Bulkhead, BulkheadConfig, BulkheadLayer, BulkheadPermit, BulkheadService};
 pub use clock::TokioClock;

@@ -242,7 +242,7 @@ fn the_report_has_a_line_per_breaker_with_its_rates_and_time_in_state() {
     assert_eq!(se.in_state, Duration::from_secs(7));
     assert_eq!(se.failure_rate, 0.5);
     assert_eq!(
-        (se.calls.successful, se.calls.failed, se.calls.ignored),
+        (se.calls.successful, se.calls.failed, se.calls.released),
         (1, 1, 1)
     );
     let elapsed = std::time::SystemTime::now()

@@ -44,9 +44,12 @@ use crate::errors::{
 /// Args:
 ///     max_attempts: Attempts in all, the first call included (default 3).
 ///     strategy: ``"exponential"`` (default), ``"fixed"``, ``"linear"`` or
-///         ``"decorrelated_jitter"``.
-///     initial_delay: The first delay in seconds (default 1.0); the delay of
-///         ``"fixed"``; the base of ``"decorrelated_jitter"``.
+///         ``"decorrelated_jitter"``. Each takes only its own arguments below.
+///     delay: The delay of ``"fixed"``, in seconds (default 1.0).
+///     initial_delay: The first delay of ``"exponential"`` and ``"linear"``,
+///         in seconds (default 1.0).
+///     base_delay: The smallest delay of ``"decorrelated_jitter"``, in
+///         seconds (default 1.0).
 ///     max_delay: The cap of the delays in seconds (default 30.0; not for ``"fixed"``).
 ///     multiplier: Growth of ``"exponential"`` (default 2.0).
 ///     increment: Growth of ``"linear"`` per attempt (default ``initial_delay``).
@@ -83,16 +86,18 @@ pub(crate) struct Retry {
 impl Retry {
     #[new]
     #[pyo3(signature = (
-        *, max_attempts = None, strategy = None, initial_delay = None, max_delay = None,
-        multiplier = None, increment = None, jitter = None, seed = None, deadline = None,
-        budget = None, retry_on = None, on_retry = None, clock = None
+        *, max_attempts = None, strategy = None, delay = None, initial_delay = None,
+        base_delay = None, max_delay = None, multiplier = None, increment = None, jitter = None,
+        seed = None, deadline = None, budget = None, retry_on = None, on_retry = None, clock = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         max_attempts: Option<&Bound<'_, PyAny>>,
         strategy: Option<&Bound<'_, PyAny>>,
+        delay: Option<&Bound<'_, PyAny>>,
         initial_delay: Option<&Bound<'_, PyAny>>,
+        base_delay: Option<&Bound<'_, PyAny>>,
         max_delay: Option<&Bound<'_, PyAny>>,
         multiplier: Option<&Bound<'_, PyAny>>,
         increment: Option<&Bound<'_, PyAny>>,
@@ -108,8 +113,17 @@ impl Retry {
         if let Some(v) = given(max_attempts) {
             b = b.max_attempts(count(v, "max_attempts")?);
         }
-        let strategy =
-            strategy::strategy(strategy, initial_delay, max_delay, multiplier, increment)?;
+        let strategy = strategy::strategy(
+            strategy,
+            strategy::Shape {
+                delay,
+                initial_delay,
+                base_delay,
+                max_delay,
+                multiplier,
+                increment,
+            },
+        )?;
         b = b.strategy(strategy);
         if let Some(v) = given(jitter) {
             let text = string(v, "jitter")?.to_string();

@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 use pin_project_lite::pin_project;
 use seawall_core::breaker::Rejection;
 
-use super::{Classify, OwnedCallPermit};
+use super::{Classify, OwnedPermit};
 use crate::BoxError;
 
 pin_project! {
@@ -28,7 +28,7 @@ pin_project! {
             #[pin]
             future: F,
             // `None` once the outcome is recorded.
-            permit: Option<OwnedCallPermit<K>>,
+            permit: Option<OwnedPermit<K>>,
         },
         Rejected {
             rejection: Rejection,
@@ -37,7 +37,7 @@ pin_project! {
 }
 
 impl<F, K> ResponseFuture<F, K> {
-    pub(crate) fn called(future: F, permit: OwnedCallPermit<K>) -> Self {
+    pub(crate) fn called(future: F, permit: OwnedPermit<K>) -> Self {
         Self {
             state: State::Called {
                 future,

@@ -24,7 +24,7 @@ pub use config::{CircuitBreakerConfig, MAX_WINDOW_LEN, SlidingWindow};
 pub use future::ResponseFuture;
 pub use keyed::KeyedCircuitBreaker;
 pub use layer::CircuitBreakerLayer;
-pub use permit::{CallPermit, OwnedCallPermit};
+pub use permit::{OwnedPermit, Permit};
 pub use service::CircuitBreakerService;
 
 use crate::clock::TimeSource;
@@ -313,19 +313,19 @@ impl<K> CircuitBreaker<K> {
         transition
     }
 
-    /// Asks to make one call by hand: a [`CallPermit`] to record the outcome on,
+    /// Asks to make one call by hand: a [`Permit`] to record the outcome on,
     /// or the [`Rejection`]. For code that cannot hand its call to
     /// [`call`](Self::call) (a stream, a callback); dropping the permit releases it.
     #[inline(always)]
-    pub fn try_acquire(&self) -> Result<CallPermit<'_, K>, Rejection> {
-        CallPermit::acquire(&self.inner)
+    pub fn try_acquire(&self) -> Result<Permit<'_, K>, Rejection> {
+        Permit::acquire(&self.inner)
     }
 
     /// [`try_acquire`](Self::try_acquire) with an owned permit, for futures
     /// that must be `'static` (spawned tasks, tower services).
     #[inline]
-    pub fn try_acquire_owned(&self) -> Result<OwnedCallPermit<K>, Rejection> {
-        OwnedCallPermit::acquire(&self.inner)
+    pub fn try_acquire_owned(&self) -> Result<OwnedPermit<K>, Rejection> {
+        OwnedPermit::acquire(&self.inner)
     }
 
     /// Runs the future made by `f` if the breaker lets it through, and records

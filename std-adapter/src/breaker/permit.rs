@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use seawall_core::Instant;
-use seawall_core::breaker::{Outcome, Permit, Rejection, Ticket, Transition};
+use seawall_core::breaker::{Outcome, Permit as CorePermit, Rejection, Ticket, Transition};
 
 use super::{Classify, HeapWindow, Inner, Owned};
 use crate::clock::elapsed;
@@ -55,17 +55,17 @@ fn measured<K>(inner: &Inner<K>, outcome: Outcome, latency: Option<Duration>) ->
 /// # });
 /// ```
 #[must_use = "a permit dropped at once is released without an outcome"]
-pub struct CallPermit<'a, K> {
+pub struct Permit<'a, K> {
     inner: &'a Inner<K>,
     /// `None` once recorded or released (a niche: no larger than the permit).
-    permit: Option<Permit<'a, Owned, HeapWindow>>,
+    permit: Option<CorePermit<'a, Owned, HeapWindow>>,
     start: Option<Instant>,
 }
 
 // The Closed path, acquire to record, is inlined into the caller end to end
 // (`#[inline(always)]` here and in the core): a permit passed through memory
 // between out-of-line calls cost the call about 12 ns (docs/BENCHMARKS.md).
-impl<'a, K> CallPermit<'a, K> {
+impl<'a, K> Permit<'a, K> {
     #[inline(always)]
     pub(crate) fn acquire(inner: &'a Inner<K>) -> Result<Self, Rejection> {
         match inner.core.try_acquire(&inner.time.for_acquire()) {
@@ -87,7 +87,7 @@ impl<'a, K> CallPermit<'a, K> {
 
     /// Whether this permit holds a half-open probe slot.
     pub fn is_probe(&self) -> bool {
-        self.permit.as_ref().is_some_and(Permit::is_probe)
+        self.permit.as_ref().is_some_and(CorePermit::is_probe)
     }
 
     /// Records a success.
@@ -155,7 +155,7 @@ impl<'a, K> CallPermit<'a, K> {
     }
 }
 
-impl<K> Drop for CallPermit<'_, K> {
+impl<K> Drop for Permit<'_, K> {
     fn drop(&mut self) {
         // Unless the call panicked, dropping the core's permit releases it.
         if let Some(permit) = self.permit.take()
@@ -173,27 +173,27 @@ impl<K> Drop for CallPermit<'_, K> {
     }
 }
 
-impl<K> std::fmt::Debug for CallPermit<'_, K> {
+impl<K> std::fmt::Debug for Permit<'_, K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CallPermit")
+        f.debug_struct("Permit")
             .field("probe", &self.is_probe())
             .finish_non_exhaustive()
     }
 }
 
-/// Leave to make one call, owning a handle of its breaker: a [`CallPermit`] for
+/// Leave to make one call, owning a handle of its breaker: a [`Permit`] for
 /// futures that must be `'static`. It releases itself when dropped without an
-/// outcome, or records a failure when dropped by a panic, as a `CallPermit`
+/// outcome, or records a failure when dropped by a panic, as a `Permit`
 /// does.
 #[must_use = "a permit dropped at once is released without an outcome"]
-pub struct OwnedCallPermit<K> {
+pub struct OwnedPermit<K> {
     inner: Arc<Inner<K>>,
     /// `None` once recorded or released.
     ticket: Option<Ticket>,
     start: Option<Instant>,
 }
 
-impl<K> OwnedCallPermit<K> {
+impl<K> OwnedPermit<K> {
     #[inline]
     pub(crate) fn acquire(inner: &Arc<Inner<K>>) -> Result<Self, Rejection> {
         match inner.core.try_acquire_ticket(&inner.time.for_acquire()) {
@@ -228,7 +228,7 @@ impl<K> OwnedCallPermit<K> {
         self.record(Outcome::Failure)
     }
 
-    /// Records `outcome` (see [`CallPermit::record`]).
+    /// Records `outcome` (see [`Permit::record`]).
     pub fn record(mut self, outcome: Outcome) -> Option<Transition> {
         let latency = measured(&self.inner, outcome, latency(&self.inner, self.start));
         let ticket = self.ticket.take()?;
@@ -260,11 +260,11 @@ impl<K> OwnedCallPermit<K> {
     }
 }
 
-impl<K> Drop for OwnedCallPermit<K> {
+impl<K> Drop for OwnedPermit<K> {
     fn drop(&mut self) {
         if let Some(ticket) = self.ticket.take() {
             if std::thread::panicking() {
-                // The call panicked: a failure (see `CallPermit`).
+                // The call panicked: a failure (see `Permit`).
                 let latency = measured(
                     &self.inner,
                     Outcome::Failure,
@@ -283,9 +283,9 @@ impl<K> Drop for OwnedCallPermit<K> {
     }
 }
 
-impl<K> std::fmt::Debug for OwnedCallPermit<K> {
+impl<K> std::fmt::Debug for OwnedPermit<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OwnedCallPermit")
+        f.debug_struct("OwnedPermit")
             .field("probe", &self.is_probe())
             .finish_non_exhaustive()
     }

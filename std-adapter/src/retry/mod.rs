@@ -125,12 +125,12 @@ impl RetryPolicy {
     pub fn to_core(&self) -> Result<CorePolicy, ConfigError> {
         let mut builder = CorePolicy::builder()
             .max_attempts(self.max_attempts)
-            .strategy(self.strategy.to_core())
+            .strategy(self.strategy)
             .jitter(self.jitter);
         if let Some(deadline) = self.deadline {
             builder = builder.deadline(deadline);
         }
-        builder.build().map_err(strategy::rename)
+        builder.build()
     }
 
     /// Calls `f` until it succeeds or the policy gives up, asking each error

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use seawall::core::retry::GiveUp;
-use seawall::{Failure, RetryError, RetryListener, RetryPolicy, RetryStrategy, Seed};
+use seawall::{Failure, RetryError, RetryListener, RetryPolicy, Seed};
 use seawall_tests::replay::retry::{
     Config, ExpectedDecision, Step, expected_decision, expected_delays,
 };
@@ -108,7 +108,7 @@ pub(crate) fn policy_of(
     let budget = config.budget()?.map(Arc::new);
     let policy = RetryPolicy {
         max_attempts: core.max_attempts(),
-        strategy: RetryStrategy::from(core.backoff().strategy()),
+        strategy: core.backoff().strategy(),
         jitter: config.jitter()?,
         deadline: core.deadline(),
         budget: budget.clone(),
