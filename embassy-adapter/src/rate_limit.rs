@@ -88,20 +88,15 @@ impl RateLimiter {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        self.until_ready_within(max_wait).await?;
+        self.acquire(max_wait).await?;
         f().await.map_err(Error::Inner)
     }
 
-    /// Sleeps until one call is admitted (and counts it).
-    pub async fn until_ready(&self) {
-        // A wait is never refused without a maximum.
-        let _ = self.until_ready_within(Duration::MAX).await;
-    }
-
-    /// Sleeps until one call is admitted, unless the limiter says that would
-    /// take longer than `max_wait` from now: the core's [`Wait`] decides,
-    /// measured on the embassy clock; this only sleeps.
-    pub async fn until_ready_within(&self, max_wait: Duration) -> Result<(), NotUntil> {
+    /// Sleeps until one call is admitted (and counts it), unless the limiter
+    /// says that would take longer than `max_wait` from now (`Duration::MAX`:
+    /// as long as it takes). The core's [`Wait`] decides, measured on the
+    /// embassy clock; this only sleeps.
+    pub async fn acquire(&self, max_wait: Duration) -> Result<(), NotUntil> {
         let wait = Wait::start(max_wait, &EmbassyClock);
         loop {
             let not_until = match self.check() {

@@ -83,7 +83,7 @@ async fn a_full_bulkhead_says_nothing_about_the_dependency() {
         .bulkhead(bulkhead.clone())
         .build()
         .unwrap();
-    let _held = bulkhead.try_acquire().unwrap();
+    let _held = bulkhead.try_enter().unwrap();
     let error = policy
         .execute(|| async { Ok::<_, ()>(()) })
         .await
@@ -308,7 +308,7 @@ async fn tower_breaker_above_limiter_and_bulkhead_ignores_their_refusals() {
         assert!(service.clone().oneshot(()).await.is_err(), "rate limited");
     }
     tokio::time::advance(Duration::from_secs(1)).await;
-    let held = bulkhead.try_acquire().unwrap();
+    let held = bulkhead.try_enter().unwrap();
     for _ in 0..3 {
         assert!(service.clone().oneshot(()).await.is_err(), "bulkhead full");
     }

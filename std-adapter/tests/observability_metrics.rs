@@ -114,7 +114,7 @@ async fn scripted() -> (
         ..Default::default()
     });
     registry.register_bulkhead("pool", &pool).unwrap();
-    let held = pool.try_acquire().unwrap();
+    let held = pool.try_enter().unwrap();
     let limiter = RateLimiter::new(RateLimiterConfig {
         rate: 10,
         burst: 5,

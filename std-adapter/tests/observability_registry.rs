@@ -94,7 +94,7 @@ fn bulkheads_and_rate_limiters_are_found_by_name() {
         ..Default::default()
     });
     registry.register_bulkhead("pool", &bulkhead).unwrap();
-    let _held = bulkhead.try_acquire().unwrap();
+    let _held = bulkhead.try_enter().unwrap();
     assert_eq!(registry.bulkhead("pool").unwrap().available(), 1);
 
     let clock = Arc::new(ManualClock::new());

@@ -234,8 +234,8 @@ async fn a_bulkhead_queues_up_to_max_wait() {
     }
 
     // Places held longer than max_wait: refused after waiting max_wait.
-    let _a = bulkhead.try_acquire().unwrap();
-    let _b = bulkhead.try_acquire().unwrap();
+    let _a = bulkhead.try_enter().unwrap();
+    let _b = bulkhead.try_enter().unwrap();
     let start = Instant::now();
     let refused = bulkhead
         .call(|| async { Ok::<_, ()>(()) })
@@ -323,10 +323,10 @@ async fn waiting_forever_saturates_instead_of_overflowing() {
         max_wait: Duration::MAX,
         ..Default::default()
     });
-    let held = bulkhead.try_acquire().unwrap();
+    let held = bulkhead.try_enter().unwrap();
     let waiter = tokio::spawn({
         let bulkhead = bulkhead.clone();
-        async move { bulkhead.acquire().await.map(drop) }
+        async move { bulkhead.enter().await.map(drop) }
     });
     tokio::time::sleep(Duration::from_secs(10 * 365 * 86_400)).await;
     assert_eq!(bulkhead.queued(), 1);

@@ -92,12 +92,12 @@ fn a_wait_without_end_sleeps_in_bounded_turns() {
     let decades = Duration::from_secs(100 * 365 * 86_400);
     let limiter = RateLimiter::new(Quota::new(1, decades, 1).unwrap());
     assert!(limiter.check().is_ok());
-    let mut waiting = Box::pin(limiter.until_ready());
+    let mut waiting = Box::pin(limiter.acquire(Duration::MAX));
     for _ in 0..3 {
         assert!(poll(waiting.as_mut()).is_pending());
         advance(Duration::from_secs(3600));
     }
-    let refused = ready(limiter.until_ready_within(Duration::from_secs(1))).unwrap_err();
+    let refused = ready(limiter.acquire(Duration::from_secs(1))).unwrap_err();
     assert!(refused.retry_after() > Duration::from_secs(99 * 365 * 86_400));
     assert_eq!(
         Quota::new(1, 2 * decades, 1).unwrap_err().to_string(),

@@ -119,7 +119,7 @@ impl Drop for Queued<'_> {
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
 /// let bulkhead = Bulkhead::new(BulkheadConfig { max_concurrent: 1, ..Default::default() });
-/// let first = bulkhead.try_acquire().unwrap();
+/// let first = bulkhead.try_enter().unwrap();
 /// let second = bulkhead.call(|| async { Ok::<_, ()>(()) }).await;
 /// assert!(second.unwrap_err().is_bulkhead_full());
 /// drop(first);
@@ -179,14 +179,14 @@ impl Bulkhead {
     }
 
     /// A place now, or [`BulkheadFull`], without waiting.
-    pub fn try_acquire(&self) -> Result<BulkheadPermit, BulkheadFull> {
+    pub fn try_enter(&self) -> Result<BulkheadPermit, BulkheadFull> {
         let ticket = self.inner.core.try_enter_ticket()?;
         Ok(BulkheadPermit::new(Arc::clone(&self.inner), ticket))
     }
 
     /// A place, waiting up to `max_wait` for one. Dropping the future stops
     /// waiting.
-    pub async fn acquire(&self) -> Result<BulkheadPermit, BulkheadFull> {
+    pub async fn enter(&self) -> Result<BulkheadPermit, BulkheadFull> {
         let ticket = self.inner.enter().await?;
         Ok(BulkheadPermit::new(Arc::clone(&self.inner), ticket))
     }

@@ -232,7 +232,7 @@ impl<K, Fb> Policy<K, Fb> {
             limiter.acquire().await?;
         }
         let _place = match &self.bulkhead {
-            Some(bulkhead) => Some(bulkhead.acquire().await?),
+            Some(bulkhead) => Some(bulkhead.enter().await?),
             None => None,
         };
         match self.timeout {

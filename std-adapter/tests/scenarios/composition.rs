@@ -236,7 +236,7 @@ async fn replay_one(scenario: &Scenario, way: Way) -> Result<(), String> {
             }
             Step::Occupy { guard } => {
                 let bulkhead = parts.bulkhead.as_ref().ok_or("no bulkhead layer")?;
-                let place = bulkhead.try_acquire().map_err(|e| e.to_string())?;
+                let place = bulkhead.try_enter().map_err(|e| e.to_string())?;
                 if guards.insert(guard.clone(), place).is_some() {
                     return Err(format!("guard {guard:?} is already held"));
                 }

@@ -37,7 +37,7 @@ pub(super) fn replay_rate_limiter(scenario: &Scenario) -> Result<(), String> {
                 LimiterStep::Reset => limiter.reset(),
                 LimiterStep::Acquire(step) => {
                     let start = embassy_time::Instant::now();
-                    let refused = run_to_end(limiter.until_ready_within(config.max_wait()))?.err();
+                    let refused = run_to_end(limiter.acquire(config.max_wait()))?.err();
                     let waited = seawall_embassy::to_duration(embassy_time::Instant::now() - start);
                     step.check(waited, refused.map(|n| n.retry_after()))?;
                 }
