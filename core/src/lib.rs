@@ -16,6 +16,25 @@
 //! `seawall` Python package) own the clock, the sleeping, the futures and the
 //! errors of their ecosystem; they call into this crate for every decision.
 //!
+//! # Where to start
+//!
+//! An application uses an adapter: the `seawall` crate in a tokio service,
+//! `seawall-embassy` in firmware. This crate is for writing an adapter, for
+//! firmware that drives the state machines by hand, and for tests that need
+//! exact time. Start with [`breaker::CircuitBreaker`] (the example below), then
+//! [`retry::RetryPolicy`] and [`backoff::Backoff`]. The guide (the `guide`
+//! module of the `seawall` crate's documentation, `docs/CIRCUIT_BREAKER_GUIDE.md`
+//! in the source) explains the concepts, every option and its default.
+//!
+//! # Features
+//!
+//! None is on by default.
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `serde` | `Serialize` and `Deserialize` for configurations, states and statistics |
+//! | `critical-section` | atomics through the `critical-section` crate on targets without compare-and-swap (Cortex-M0, `thumbv6m-none-eabi`); the firmware provides the implementation |
+//!
 //! ```
 //! use core::time::Duration;
 //! use seawall_core::breaker::{BreakerConfig, CircuitBreaker, State};

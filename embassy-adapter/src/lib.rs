@@ -19,6 +19,20 @@
 //! embassy needs: `const` constructors, no allocation, listeners instead of
 //! `tracing`.
 //!
+//! # Where to start
+//!
+//! A [`CircuitBreaker`] in a `static` (the example below), then [`Retry`] for
+//! calls worth repeating. The firmware that CI runs under QEMU,
+//! `embassy-adapter/firmware/src/main.rs` in the source, uses each of them. The
+//! guide (the `guide` module of the `seawall` crate's documentation,
+//! `docs/CIRCUIT_BREAKER_GUIDE.md` in the source) explains the concepts and
+//! every option; its section "Embassy firmware" is about this crate.
+//!
+//! # Features
+//!
+//! This crate has none. The core's `critical-section` feature (enable it on
+//! `seawall-core`) provides atomics on Cortex-M0; see "Atomics on Cortex-M".
+//!
 //! ```
 //! use core::time::Duration;
 //! use seawall_embassy::{BreakerConfig, CircuitBreaker, Error};

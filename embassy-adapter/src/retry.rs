@@ -127,7 +127,7 @@ impl<L: RetryListener> Retry<L> {
     }
 
     /// The jitter generator (`&SharedSplitMix64` is an [`Rng`]): its state is
-    /// the seed plus one step per draw so far.
+    /// its random seed plus one step per draw so far.
     pub fn rng(&self) -> &SharedSplitMix64 {
         &self.rng
     }

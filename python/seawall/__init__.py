@@ -2,12 +2,33 @@
 
 Circuit breaker, retry with backoff and jitter, timeout, bulkhead, rate limiter
 and fallback, for ``def`` and ``async def`` code. Every decision is made by the
-same Rust core that the Rust crates use, so the same inputs (and seed) give the
-same results. ``seawall.testing.ManualClock`` makes tests exact without sleeps.
+same Rust core that the Rust crates use, so the same inputs (and the same random
+seed) give the same results. ``seawall.testing.ManualClock`` makes tests exact
+without sleeps.
 ``seawall.registry`` names policies for health reports and Prometheus metrics.
 ``seawall.RedisStore`` shares a breaker's state and a rate limit across a fleet
 of processes through Redis.
 """
+
+
+def _require_extension() -> None:
+    """Says clearly when the compiled extension is missing: the source
+    directory imported by mistake (Python run from python/ in a clone)."""
+    try:
+        from seawall import _seawall  # noqa: F401
+    except ImportError as error:
+        if getattr(error, "name", None) not in ("seawall._seawall", "seawall"):
+            raise
+        raise ImportError(
+            f"seawall's compiled extension (seawall._seawall) is not in {__path__[0]}: "
+            "Python found seawall's source directory before the installed package, "
+            "probably because it runs from python/ in a clone of seawall. Run it "
+            "from another directory, or build the extension in place with "
+            "`maturin develop` (see python/README.md)."
+        ) from None
+
+
+_require_extension()
 
 from seawall._breaker import CircuitBreaker
 from seawall._errors import (

@@ -51,7 +51,7 @@ impl Exception {
 }
 
 /// The Python argument that a core configuration field is set by: the same
-/// name, but for the seed's word for how long a breaker stays open.
+/// name, but for the classic word for how long a breaker stays open.
 fn argument_name(field: &str) -> &str {
     match field {
         "open_duration" => "timeout",

@@ -6,6 +6,36 @@
 //! clock (tokio's, so `tokio::time::pause()` makes tests exact; see
 //! [`TokioClock`]), the futures, the errors and the tower integration.
 //!
+//! # Where to start
+//!
+//! - One dependency that can hang or fail: a [`CircuitBreaker`] around its
+//!   calls ([`CircuitBreaker::call`]), with a time limit ([`with_timeout`]).
+//!   The example below is the whole pattern.
+//! - Calls worth repeating: [`RetryPolicy::execute`], with backoff, jitter and
+//!   a [`RetryBudget`].
+//! - Several policies around one call: [`Policy`], in a documented order.
+//! - A tower, axum, tonic or hyper service: the `*Layer` types in the table.
+//! - Health checks and dashboards: a [`Registry`] of named policies, its
+//!   [`HealthReport`], and Prometheus metrics (feature `prometheus`).
+//!
+//! [The guide](crate::guide) explains the concepts, every option and its
+//! default, the patterns, and how to troubleshoot a breaker in production.
+//!
+//! # Features
+//!
+//! None is on by default. These pages show every feature's items, each marked
+//! with the feature it needs (locally: `cargo doc --open -p seawall
+//! --all-features`).
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `prometheus` | `seawall::metrics`: a Prometheus collector for a registry's policies (`Registry::register_metrics`) |
+//! | `serde` | `serde::Serialize` for the [`HealthReport`], for JSON readiness endpoints |
+//! | `tracing` | `tracing` events: warn when a breaker opens, info when it closes, debug when it rejects |
+//! | `redis` | `seawall::redis`: a circuit breaker and a rate limiter whose state a fleet shares through Redis |
+//!
+//! # The policies
+//!
 //! | policy | direct | tower |
 //! |---|---|---|
 //! | circuit breaker | [`CircuitBreaker::call`], [`KeyedCircuitBreaker`] | [`CircuitBreakerLayer`] |
@@ -48,6 +78,7 @@
 //! [`BulkheadFull`](core::bulkhead::BulkheadFull),
 //! [`NotUntil`](core::rate_limit::NotUntil)), as tower's own middleware does;
 //! the retry layer keeps the inner service's error type.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod breaker;
 mod bulkhead;
@@ -56,6 +87,7 @@ mod compose;
 mod error;
 mod events;
 mod fallback;
+pub mod guide;
 pub mod health;
 #[cfg(feature = "prometheus")]
 pub mod metrics;
@@ -85,7 +117,7 @@ pub use registry::{
     AlreadyRegistered, BreakerHandle, PolicyKind, Registry, RegistryBuilder, RetryStats,
 };
 pub use retry::{
-    RetryError, RetryLayer, RetryListener, RetryPolicy, RetryStrategy, Retryable, Seed,
+    JitterSeed, RetryError, RetryLayer, RetryListener, RetryPolicy, RetryStrategy, Retryable,
 };
 pub use seawall_core::backoff::Jitter;
 pub use seawall_core::breaker::{Outcome, RejectReason, Rejection, State, Transition};
@@ -105,11 +137,6 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
-
-/// The code blocks of `docs/CIRCUIT_BREAKER_GUIDE.md`.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/CIRCUIT_BREAKER_GUIDE.md")]
-pub struct CircuitBreakerGuideDoctests;
 
 /// The code blocks of `docs/MONITORING.md`: they need the metrics and the
 /// JSON report (`cargo test -p seawall --features prometheus,serde`).

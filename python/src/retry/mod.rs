@@ -198,7 +198,7 @@ impl Retry {
         self.policy.deadline().map(secs)
     }
 
-    /// The seed of the jitter's generator.
+    /// The random seed of the jitter's generator.
     #[getter]
     fn seed(&self) -> u64 {
         self.seed

@@ -70,6 +70,8 @@ impl Metrics {
     }
 }
 
+// Outside this module's page: the badge on `Registry`'s says which feature it needs.
+#[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
 impl Registry {
     /// Registers the [`Metrics`] of this registry into `prometheus`.
     pub fn register_metrics(&self, prometheus: &mut prometheus_client::registry::Registry) {

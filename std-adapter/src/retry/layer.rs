@@ -6,7 +6,7 @@ use seawall_core::ConfigError;
 use seawall_core::retry::{RetryBudget, RetryPolicy as CorePolicy};
 use tower_layer::Layer;
 
-use super::{RetryErrors, RetryListener, RetryPolicy, RetryService, Seed};
+use super::{JitterSeed, RetryErrors, RetryListener, RetryPolicy, RetryService};
 
 /// Retries the requests of the service it wraps as a [`RetryPolicy`] says;
 /// see [`RetryService`]. Requests must be `Clone` (each attempt sends a copy).
@@ -38,7 +38,7 @@ use super::{RetryErrors, RetryListener, RetryPolicy, RetryService, Seed};
 pub struct RetryLayer<C = RetryErrors> {
     policy: CorePolicy,
     budget: Option<Arc<RetryBudget>>,
-    seed: Seed,
+    seed: JitterSeed,
     classifier: C,
     listener: Option<Arc<dyn RetryListener>>,
 }

@@ -1,4 +1,4 @@
-//! Retry with backoff: the seed's `RetryPolicy`, deciding with the core's
+//! Retry with backoff: `RetryPolicy`, deciding with the core's
 //! [`retry`](seawall_core::retry) and sleeping with tokio.
 //!
 //! The core decides after each failed attempt: retry after a delay (the
@@ -8,9 +8,10 @@
 //! (`tokio::time::sleep`, so paused time applies) and calls again.
 
 mod error;
+mod jitter_seed;
 mod layer;
+mod listener;
 mod retryable;
-mod seed;
 mod service;
 mod strategy;
 
@@ -26,9 +27,10 @@ use seawall_core::retry::{Failure, RetryBudget, RetryDecision, RetryPolicy as Co
 use seawall_core::{Clock, ConfigError, Instant};
 
 pub use error::RetryError;
+pub use jitter_seed::JitterSeed;
 pub use layer::RetryLayer;
+pub use listener::RetryListener;
 pub use retryable::Retryable;
-pub use seed::{RetryListener, Seed};
 pub use service::{RetryErrors, RetryService, ShouldRetry};
 pub use strategy::RetryStrategy;
 
@@ -36,8 +38,8 @@ use crate::clock::TokioClock;
 
 /// When and how often to call again after a failure.
 ///
-/// The seed's fields, plus the core's jitter, deadline and retry budget. The
-/// options are checked with the core's rules by [`validate`](Self::validate),
+/// Attempts and a strategy, plus the core's jitter, deadline and retry budget.
+/// The options are checked with the core's rules by [`validate`](Self::validate),
 /// by [`RetryLayer::new`] and by [`Policy`](crate::Policy)'s `build`, which
 /// return the [`ConfigError`]. A policy used directly
 /// ([`execute`](Self::execute), [`execute_with`](Self::execute_with),
@@ -82,7 +84,7 @@ pub struct RetryPolicy {
     /// cannot multiply the load during an outage (default none).
     pub budget: Option<Arc<RetryBudget>>,
     /// The jitter's generator (default: a random seed per call).
-    pub seed: Seed,
+    pub seed: JitterSeed,
     /// Hears each decision (default none).
     pub listener: Option<Arc<dyn RetryListener>>,
 }
@@ -109,7 +111,7 @@ impl Default for RetryPolicy {
             jitter: Jitter::None,
             deadline: None,
             budget: None,
-            seed: Seed::random(),
+            seed: JitterSeed::random(),
             listener: None,
         }
     }

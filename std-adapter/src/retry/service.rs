@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use seawall_core::retry::{Failure, GiveUp, RetryBudget, RetryDecision, RetryPolicy as CorePolicy};
 use tower_service::Service;
 
-use super::{RetryListener, Seed};
+use super::{JitterSeed, RetryListener};
 use crate::clock::TokioClock;
 
 /// Decides whether a result of a tower service is a failed attempt worth
@@ -52,7 +52,7 @@ pub struct RetryService<S, C> {
     pub(super) inner: S,
     pub(super) policy: CorePolicy,
     pub(super) budget: Option<Arc<RetryBudget>>,
-    pub(super) seed: Seed,
+    pub(super) seed: JitterSeed,
     pub(super) classifier: C,
     pub(super) listener: Option<Arc<dyn RetryListener>>,
 }

@@ -1,8 +1,8 @@
-//! The seed's retry strategies: the core's [`Strategy`] under the seed's name,
+//! The retry strategies: the core's [`Strategy`] under the name `RetryStrategy`,
 //! so a field added to the core is there at once, by the same name.
 
 /// How the delay between attempts grows (before jitter): the core's
-/// [`Strategy`], by the name the seed gives it.
+/// [`Strategy`], by the name this crate has always given it.
 ///
 /// ```
 /// use std::time::Duration;

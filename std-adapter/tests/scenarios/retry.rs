@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use seawall::core::retry::GiveUp;
-use seawall::{Failure, RetryError, RetryListener, RetryPolicy, Seed};
+use seawall::{Failure, JitterSeed, RetryError, RetryListener, RetryPolicy};
 use seawall_tests::replay::retry::{
     Config, ExpectedDecision, Step, expected_decision, expected_delays,
 };
@@ -112,7 +112,7 @@ pub(crate) fn policy_of(
         jitter: config.jitter()?,
         deadline: core.deadline(),
         budget: budget.clone(),
-        seed: Seed::new(config.seed()),
+        seed: JitterSeed::new(config.seed()),
         listener: None,
     };
     policy.validate().map_err(|e| e.to_string())?;
