@@ -101,15 +101,16 @@ impl Stop {
 
     /// What a retry around the policy that stopped the call knows of it:
     /// worth another attempt (no sooner than `retry_after`, the wait the
-    /// policy announced, if any), except a breaker forced open by hand.
+    /// policy announced, if any), except a breaker forced open by hand. A
+    /// timeout is of the timeout kind; the others are the caller's own
+    /// refusals, transient to a retry quota.
     pub const fn retry_failure(self, retry_after: Option<Duration>) -> Failure {
         let failure = match self {
             Stop::ForcedOpen => return Failure::not_retryable(),
-            Stop::Timeout
-            | Stop::BulkheadFull
-            | Stop::RateLimited
-            | Stop::Open
-            | Stop::HalfOpenFull => Failure::retryable(),
+            Stop::Timeout => Failure::timeout(),
+            Stop::BulkheadFull | Stop::RateLimited | Stop::Open | Stop::HalfOpenFull => {
+                Failure::retryable()
+            }
         };
         match retry_after {
             Some(after) => failure.with_retry_after(after),

@@ -4,10 +4,12 @@
 //! machines: the circuit breaker ([`breaker`]), its statistics ([`stats`]) and the
 //! time types they are driven by ([`time`]); backoff ([`backoff`]) with an
 //! injected, seedable generator ([`rng`]), retry decisions and budgets
-//! ([`retry`]), a GCRA rate limiter ([`rate_limit`]) and a bulkhead
-//! ([`bulkhead`]); between policies, the composition table ([`compose`]) and the
-//! wait for a turn within `max_wait` ([`wait`]). It is `#![no_std]`, never allocates,
-//! never reads a clock on its own, never sleeps and never logs. Every decision that
+//! ([`retry`]), a GCRA rate limiter ([`rate_limit`]), a bulkhead ([`bulkhead`]),
+//! an adaptive concurrency limit ([`limit`]) and latency histograms
+//! ([`histogram`]); between policies, the composition table ([`compose`]), the
+//! wait for a turn within `max_wait` ([`wait`]) and the order in which
+//! listeners hear a breaker's transitions ([`transitions`]). It is
+//! `#![no_std]`, never allocates,//! never reads a clock on its own, never sleeps and never logs. Every decision that
 //! depends on time takes a [`Clock`] argument, and reads it only when the decision
 //! needs it, so the same inputs always give the same outputs: on a microcontroller,
 //! in a tokio service and in a Python script.
@@ -76,6 +78,8 @@ pub mod bulkhead;
 pub mod call;
 pub mod compose;
 pub mod error;
+pub mod histogram;
+pub mod limit;
 mod math;
 pub mod rate_limit;
 pub mod retry;
@@ -91,6 +95,8 @@ pub use backoff::{Backoff, Jitter};
 pub use breaker::{BreakerConfig, CircuitBreaker, Permit, Rejection, State, Transition};
 pub use bulkhead::{Bulkhead, BulkheadPermit};
 pub use error::ConfigError;
+pub use histogram::{Histogram, RollingHistogram};
+pub use limit::{AdaptiveLimiter, LimitConfig};
 pub use rate_limit::{Quota, RateLimiter};
 pub use retry::{RetryBudget, RetryDecision, RetryPolicy};
 pub use rng::{Rng, SplitMix64};

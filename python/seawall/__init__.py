@@ -1,13 +1,15 @@
 """seawall: resilience for Python over a deterministic Rust core.
 
-Circuit breaker, retry with backoff and jitter, timeout, bulkhead, rate limiter
-and fallback, for ``def`` and ``async def`` code. Every decision is made by the
-same Rust core that the Rust crates use, so the same inputs (and the same random
-seed) give the same results. ``seawall.testing.ManualClock`` makes tests exact
-without sleeps.
+Circuit breaker, retry with backoff and jitter (with a retry budget or quota
+and an adaptive rate), timeout, bulkhead, adaptive concurrency limit, rate
+limiter and fallback, for ``def`` and ``async def`` code. Every decision is made
+by the same Rust core that the Rust crates use, so the same inputs (and the
+same random seed) give the same results. ``seawall.testing.ManualClock`` makes
+tests exact without sleeps.
 ``seawall.registry`` names policies for health reports and Prometheus metrics.
 ``seawall.RedisStore`` shares a breaker's state and a rate limit across a fleet
-of processes through Redis.
+of processes through Redis. ``seawall.simulate`` tells what a configuration
+would have done over a scenario or a recorded trace, in virtual time.
 """
 
 
@@ -30,6 +32,7 @@ def _require_extension() -> None:
 
 _require_extension()
 
+from seawall._adaptive import AdaptiveLimiter
 from seawall._breaker import CircuitBreaker
 from seawall._errors import (
     BulkheadFullError,
@@ -47,9 +50,13 @@ from seawall._redis import (
 )
 from seawall._retry import Attempt, Retry, RetryHistory, retry, retry_history
 from seawall._seawall import (
+    AdaptiveRate,
+    AttemptTimeout,
     BulkheadPermit,
+    LimiterPermit,
     Permit,
     RetryBudget,
+    RetryQuota,
     RetryStats,
     SharedPermit,
     SharedState,
@@ -57,16 +64,21 @@ from seawall._seawall import (
     WindowTotals,
     __version__,
 )
+from seawall._sim import Simulation, simulate
 from seawall._timeout import fallback, timeout
 
 __all__ = [
     "__version__",
+    "AdaptiveLimiter",
+    "AdaptiveRate",
     "Attempt",
+    "AttemptTimeout",
     "Bulkhead",
     "BulkheadFullError",
     "BulkheadPermit",
     "CircuitBreaker",
     "CircuitOpenError",
+    "LimiterPermit",
     "Permit",
     "RateLimitedError",
     "RateLimiter",
@@ -75,8 +87,10 @@ __all__ = [
     "Retry",
     "RetryBudget",
     "RetryHistory",
+    "RetryQuota",
     "RetryStats",
     "SeawallError",
+    "Simulation",
     "SharedCircuitBreaker",
     "SharedPermit",
     "SharedRateLimiter",
@@ -87,5 +101,6 @@ __all__ = [
     "fallback",
     "retry",
     "retry_history",
+    "simulate",
     "timeout",
 ]

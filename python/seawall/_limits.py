@@ -142,6 +142,10 @@ class RateLimiter(_SpendsCells, _seawall.RateLimiter):
         clock) until they are available; raises :class:`RateLimitedError` when
         they would come later than ``max_wait`` seconds (default: the
         limiter's) after the start of the wait."""
+        if self.shadow:
+            # Decides and counts; never waits.
+            self.acquire(n, max_wait)
+            return
         waiting = self._waiting(n, max_wait)
         clock = self.clock
         while True:

@@ -6,8 +6,10 @@ import asyncio
 import functools
 import inspect
 import math
+import time
 from typing import Any, Callable, Tuple, Type, TypeVar, Union
 
+from seawall import _seawall
 from seawall._errors import TimeoutExceededError
 
 __all__ = ["fallback", "timeout"]
@@ -27,15 +29,21 @@ def _seconds(value: object, name: str) -> float:
     return seconds
 
 
-def timeout(limit: float) -> Callable[[F], F]:
-    """Limits each call of an ``async def`` function to ``limit`` seconds.
+def timeout(limit: Union[float, _seawall.AttemptTimeout]) -> Callable[[F], F]:
+    """Limits each call of an ``async def`` function to ``limit`` seconds (or
+    to an :class:`AttemptTimeout`'s adaptive limit).
 
     A call still running then is cancelled and raises
     :class:`TimeoutExceededError` (a ``TimeoutError``): fail fast instead of hanging.
+    Given an :class:`AttemptTimeout` instead of a number, each call gets the
+    limit it gives at the call's start and teaches it the call's duration (or
+    the limit, if the call timed out).
 
     >>> @timeout(5.0)
     ... async def slow_operation() -> str: ...
     """
+    if isinstance(limit, _seawall.AttemptTimeout):
+        return _adaptive(limit)
     limit = _seconds(limit, "limit")
 
     def decorate(fn: F) -> F:
@@ -51,6 +59,31 @@ def timeout(limit: float) -> Callable[[F], F]:
                 return await asyncio.wait_for(fn(*args, **kwargs), limit)
             except asyncio.TimeoutError:
                 raise TimeoutExceededError(limit) from None
+
+        return limited  # type: ignore[return-value]
+
+    return decorate
+
+
+def _adaptive(attempt: _seawall.AttemptTimeout) -> Callable[[F], F]:
+    def decorate(fn: F) -> F:
+        if not inspect.iscoroutinefunction(fn):
+            raise TypeError(
+                "timeout() works on async def functions: a running def function cannot be "
+                "interrupted from the outside"
+            )
+
+        @functools.wraps(fn)
+        async def limited(*args: Any, **kwargs: Any) -> Any:
+            limit = attempt.timeout()
+            start = time.monotonic()
+            try:
+                result = await asyncio.wait_for(fn(*args, **kwargs), limit)
+            except asyncio.TimeoutError:
+                attempt.record(limit)
+                raise TimeoutExceededError(limit) from None
+            attempt.record(time.monotonic() - start)
+            return result
 
         return limited  # type: ignore[return-value]
 

@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Literal, Optional, Tuple, Union
 
+from seawall._adaptive import AdaptiveLimiter
 from seawall._breaker import CircuitBreaker
 from seawall._limits import Bulkhead, RateLimiter
 from seawall._retry import Retry
@@ -41,10 +42,10 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    _Kind = Literal["circuit_breaker", "retry", "bulkhead", "rate_limiter"]
-    _Policy = Union[CircuitBreaker, Retry, Bulkhead, RateLimiter]
+    _Kind = Literal["circuit_breaker", "retry", "bulkhead", "rate_limiter", "adaptive_limiter"]
+    _Policy = Union[CircuitBreaker, Retry, Bulkhead, RateLimiter, AdaptiveLimiter]
 
-KINDS: Tuple[_Kind, ...] = ("circuit_breaker", "retry", "bulkhead", "rate_limiter")
+KINDS: Tuple[_Kind, ...] = ("circuit_breaker", "retry", "bulkhead", "rate_limiter", "adaptive_limiter")
 """The kinds of policy, as :meth:`Registry.names` takes them."""
 
 _STATES = ("closed", "open", "half_open", "forced_open", "disabled")
@@ -66,9 +67,11 @@ def _kind(policy: object) -> _Kind:
         return "bulkhead"
     if isinstance(policy, RateLimiter):
         return "rate_limiter"
+    if isinstance(policy, AdaptiveLimiter):
+        return "adaptive_limiter"
     raise TypeError(
-        "policy must be a seawall CircuitBreaker, Retry, Bulkhead or RateLimiter, "
-        f"not {type(policy).__name__}"
+        "policy must be a seawall CircuitBreaker, Retry, Bulkhead, RateLimiter or "
+        f"AdaptiveLimiter, not {type(policy).__name__}"
     )
 
 
@@ -128,8 +131,8 @@ def _number(value: float) -> str:
 
 
 class Registry:
-    """Named policies: circuit breakers, retry policies, bulkheads and rate
-    limiters. Names are unique within a kind.
+    """Named policies: circuit breakers, retry policies, bulkheads, rate
+    limiters and adaptive limiters. Names are unique within a kind.
 
     Thread-safe. A registered policy is kept alive by the registry until
     :meth:`unregister`.
@@ -141,6 +144,7 @@ class Registry:
         self._retries: Dict[str, Retry] = {}
         self._bulkheads: Dict[str, Bulkhead] = {}
         self._rate_limiters: Dict[str, RateLimiter] = {}
+        self._adaptive_limiters: Dict[str, AdaptiveLimiter] = {}
 
     def _table(self, kind: str) -> Dict[str, Any]:
         tables: Dict[str, Dict[str, Any]] = {
@@ -148,6 +152,7 @@ class Registry:
             "retry": self._retries,
             "bulkhead": self._bulkheads,
             "rate_limiter": self._rate_limiters,
+            "adaptive_limiter": self._adaptive_limiters,
         }
         try:
             return tables[kind]
@@ -215,6 +220,11 @@ class Registry:
         """The rate limiter registered as ``name``, or None."""
         with self._lock:
             return self._rate_limiters.get(name)
+
+    def adaptive_limiter(self, name: str) -> Optional[AdaptiveLimiter]:
+        """The adaptive limiter registered as ``name``, or None."""
+        with self._lock:
+            return self._adaptive_limiters.get(name)
 
     def _get_breaker(self, name: str) -> CircuitBreaker:
         breaker = self.breaker(name)
@@ -291,7 +301,29 @@ class Registry:
                     },
                 }
             )
-        return {"status": status, "breakers": lines}
+        report: Dict[str, Any] = {"status": status, "breakers": lines}
+        with self._lock:
+            limiters = sorted(self._adaptive_limiters.items())
+        if limiters:
+            # Where each limit stands; it does not change the status.
+            report["limiters"] = [
+                {
+                    "name": name,
+                    "algorithm": limiter.algorithm,
+                    "limit": limiter.limit,
+                    "in_flight": limiter.in_flight,
+                    "baseline_seconds": limiter.baseline,
+                    "calls": {
+                        "successful": counts["succeeded"],
+                        "failed": counts["overloaded"],
+                        "released": counts["released"],
+                        "rejected": counts["rejected"],
+                    },
+                }
+                for name, limiter in limiters
+                for counts in (limiter.counts,)
+            ]
+        return report
 
     def metric_families(self) -> List[MetricFamily]:
         """Every metric of the registered policies, read now. Families with
@@ -334,6 +366,12 @@ class Registry:
             "without a window.",
             ("name",),
         )
+        shadow = MetricFamily(
+            "seawall_circuitbreaker_shadow_rejections_total",
+            "counter",
+            "Calls a circuit breaker in shadow mode would have rejected, and let through.",
+            ("name",),
+        )
         transitions = MetricFamily(
             "seawall_circuitbreaker_transitions_total",
             "counter",
@@ -345,13 +383,18 @@ class Registry:
             stats = breaker.stats
             for s in _STATES:
                 state.samples.append(((name, s), 1.0 if stats.state == s else 0.0))
+            # A shadow breaker rejects nothing: what it would have rejected
+            # has its own family.
+            in_shadow = getattr(breaker, "shadow", False)
             for kind, value in (
                 ("successful", stats.successful),
                 ("failed", stats.failed),
                 ("released", stats.released),
-                ("rejected", stats.rejected),
+                ("rejected", 0 if in_shadow else stats.rejected),
             ):
                 calls.samples.append(((name, kind), float(value)))
+            if in_shadow:
+                shadow.samples.append(((name,), float(stats.rejected)))
             slow.samples.append(((name,), float(stats.slow)))
             failure, slow_call = self._rates(breaker)
             failure_rate.samples.append(((name,), failure))
@@ -363,13 +406,14 @@ class Registry:
                     count = seen.get((old, new), 0)
                     if count or (old, new) in _USUAL_TRANSITIONS:
                         transitions.samples.append(((name, old, new), float(count)))
-        yield from (state, calls, slow, failure_rate, slow_rate, transitions)
+        yield from (state, calls, shadow, slow, failure_rate, slow_rate, transitions)
 
     def _other_families(self) -> Iterable[MetricFamily]:
         with self._lock:
             retries = sorted(self._retries.items())
             bulkheads = sorted(self._bulkheads.items())
             limiters = sorted(self._rate_limiters.items())
+            adaptive = sorted(self._adaptive_limiters.items())
         retry_calls = MetricFamily(
             "seawall_retry_calls_total",
             "counter",
@@ -406,9 +450,67 @@ class Registry:
             "Calls the rate limiter would admit now without waiting.",
             ("name",),
         )
+        refusals = MetricFamily(
+            "seawall_ratelimiter_shadow_refusals_total",
+            "counter",
+            "Calls a rate limiter in shadow mode would have refused, and let through.",
+            ("name",),
+        )
         for name, limiter in limiters:
             cells.samples.append(((name,), float(limiter.available)))
-        return (retry_calls, available, maximum, cells)
+            if getattr(limiter, "shadow", False):
+                refusals.samples.append(((name,), float(limiter.shadow_refusals)))
+        return (retry_calls, available, maximum, cells, refusals, *self._adaptive_families(retries, adaptive))
+
+    @staticmethod
+    def _adaptive_families(
+        retries: List[Tuple[str, Retry]], limiters: List[Tuple[str, AdaptiveLimiter]]
+    ) -> Tuple[MetricFamily, ...]:
+        limit = MetricFamily(
+            "seawall_adaptivelimiter_limit", "gauge", "The adaptive limiter's current limit on calls in flight.", ("name",)
+        )
+        in_flight = MetricFamily(
+            "seawall_adaptivelimiter_in_flight_calls", "gauge", "Calls in flight under the adaptive limiter now.", ("name",)
+        )
+        calls = MetricFamily(
+            "seawall_adaptivelimiter_calls_total",
+            "counter",
+            "Calls through the adaptive limiter, by outcome (overloaded: a sign of overload; "
+            "released: ended without an outcome; rejected: refused at the limit).",
+            ("name", "kind"),
+        )
+        for name, limiter in limiters:
+            limit.samples.append(((name,), float(limiter.limit)))
+            in_flight.samples.append(((name,), float(limiter.in_flight)))
+            counts = limiter.counts
+            for kind, key in (
+                ("successful", "succeeded"),
+                ("overloaded", "overloaded"),
+                ("released", "released"),
+                ("rejected", "rejected"),
+            ):
+                calls.samples.append(((name, kind), float(counts[key])))
+        quota = MetricFamily("seawall_retry_quota_available", "gauge", "The retry quota's capacity left now.", ("name",))
+        throttled = MetricFamily(
+            "seawall_retry_throttled_responses_total",
+            "counter",
+            "Throttling errors the retry policy's adaptive rate has seen.",
+            ("name",),
+        )
+        send_rate = MetricFamily(
+            "seawall_retry_send_rate",
+            "gauge",
+            "The attempts per second the adaptive rate paces to (0 until the first throttling error: unpaced).",
+            ("name",),
+        )
+        for name, retry in retries:
+            if retry.quota is not None:
+                quota.samples.append(((name,), float(retry.quota.available)))
+            rate = retry.adaptive_rate
+            if rate is not None:
+                throttled.samples.append(((name,), float(rate.throttled)))
+                send_rate.samples.append(((name,), rate.fill_rate if rate.enabled else 0.0))
+        return (limit, in_flight, calls, quota, throttled, send_rate)
 
     def prometheus_text(self) -> str:
         """Every metric in the Prometheus text exposition format (version

@@ -40,8 +40,9 @@
 //! |---|---|---|
 //! | circuit breaker | [`CircuitBreaker::call`], [`KeyedCircuitBreaker`] | [`CircuitBreakerLayer`] |
 //! | retry | [`RetryPolicy::execute`] | [`RetryLayer`] |
-//! | timeout | [`with_timeout`] | [`TimeoutLayer`] |
+//! | timeout | [`with_timeout`], [`with_attempt_timeout`] | [`TimeoutLayer`] |
 //! | bulkhead | [`Bulkhead::call`] | [`BulkheadLayer`] |
+//! | adaptive concurrency limit | [`AdaptiveLimiter::call`] | [`AdaptiveLimiterLayer`] |
 //! | rate limiter | [`RateLimiter::call`] | [`RateLimiterLayer`] |
 //! | fallback | [`with_fallback`] | |
 //! | all of them, in a documented order | [`Policy::execute`] | |
@@ -89,6 +90,7 @@ mod events;
 mod fallback;
 pub mod guide;
 pub mod health;
+mod limit;
 #[cfg(feature = "prometheus")]
 pub mod metrics;
 pub mod policy;
@@ -110,7 +112,8 @@ pub use bulkhead::{Bulkhead, BulkheadConfig, BulkheadLayer, BulkheadPermit, Bulk
 pub use clock::TokioClock;
 pub use error::Error;
 pub use fallback::{Fallback, FallbackFn, FallbackValue, NoFallback, with_fallback};
-pub use health::{BreakerCalls, BreakerHealth, HealthReport, HealthStatus};
+pub use health::{BreakerCalls, BreakerHealth, HealthReport, HealthStatus, LimiterHealth};
+pub use limit::{AdaptiveLimiter, AdaptiveLimiterLayer, AdaptiveLimiterService, LimiterPermit};
 pub use policy::{Policy, PolicyBuilder};
 pub use rate_limit::{RateLimiter, RateLimiterConfig, RateLimiterLayer, RateLimiterService};
 pub use registry::{
@@ -121,9 +124,13 @@ pub use retry::{
 };
 pub use seawall_core::backoff::Jitter;
 pub use seawall_core::breaker::{Outcome, RejectReason, Rejection, State, Transition};
-pub use seawall_core::retry::{Failure, GiveUp, RetryBudget};
+pub use seawall_core::limit::{LimitConfig, LimiterStats};
+pub use seawall_core::retry::{
+    AdaptiveRate, AdaptiveRateConfig, AttemptTimeout, AttemptTimeoutConfig, ErrorKind, Failure,
+    GiveUp, QuotaCosts, RetryBudget, RetryQuota,
+};
 pub use seawall_core::{ConfigError, Stats};
-pub use timeout::{Elapsed, TimeoutLayer, with_timeout};
+pub use timeout::{Elapsed, TimeoutLayer, with_attempt_timeout, with_timeout};
 
 /// The error type of seawall's tower services, as in tower's own middleware.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -137,6 +144,11 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The code blocks of `docs/ADAPTIVE.md`.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/ADAPTIVE.md")]
+pub struct AdaptiveDoctests;
 
 /// The code blocks of `docs/MONITORING.md`: they need the metrics and the
 /// JSON report (`cargo test -p seawall --features prometheus,serde`).

@@ -29,6 +29,7 @@ pub use retry::RetryStats;
 use crate::breaker::{CircuitBreaker, KeyedCircuitBreaker};
 use crate::bulkhead::Bulkhead;
 use crate::clock::TokioClock;
+use crate::limit::AdaptiveLimiter;
 use crate::rate_limit::RateLimiter;
 use crate::retry::RetryPolicy;
 use breaker::KeyedTracks;
@@ -45,16 +46,20 @@ pub enum PolicyKind {
     Bulkhead,
     /// A [`RateLimiter`].
     RateLimiter,
+    /// An [`AdaptiveLimiter`].
+    AdaptiveLimiter,
 }
 
 impl PolicyKind {
-    /// The kind in snake_case: `circuit_breaker`, `retry`, `bulkhead`, `rate_limiter`.
+    /// The kind in snake_case: `circuit_breaker`, `retry`, `bulkhead`,
+    /// `rate_limiter`, `adaptive_limiter`.
     pub const fn as_str(self) -> &'static str {
         match self {
             PolicyKind::CircuitBreaker => "circuit_breaker",
             PolicyKind::Retry => "retry",
             PolicyKind::Bulkhead => "bulkhead",
             PolicyKind::RateLimiter => "rate_limiter",
+            PolicyKind::AdaptiveLimiter => "adaptive_limiter",
         }
     }
 }
@@ -115,6 +120,7 @@ pub(crate) struct Shared {
     pub(crate) retries: RwLock<BTreeMap<String, RetryEntry>>,
     pub(crate) bulkheads: RwLock<BTreeMap<String, Bulkhead>>,
     pub(crate) rate_limiters: RwLock<BTreeMap<String, RateLimiter>>,
+    pub(crate) adaptive_limiters: RwLock<BTreeMap<String, AdaptiveLimiter>>,
 }
 
 /// One breaker of a registry, as reports and metrics read it.
@@ -192,6 +198,7 @@ impl RegistryBuilder {
                 retries: RwLock::default(),
                 bulkheads: RwLock::default(),
                 rate_limiters: RwLock::default(),
+                adaptive_limiters: RwLock::default(),
             }),
         }
     }
@@ -347,6 +354,21 @@ impl Registry {
         )
     }
 
+    /// Registers `limiter` under `name`.
+    pub fn register_adaptive_limiter(
+        &self,
+        name: impl Into<String>,
+        limiter: &AdaptiveLimiter,
+    ) -> Result<(), AlreadyRegistered> {
+        let name = name.into();
+        insert(
+            &self.shared.adaptive_limiters,
+            PolicyKind::AdaptiveLimiter,
+            &name,
+            || limiter.clone(),
+        )
+    }
+
     /// Forgets the policy of `kind` named `name`; false if there was none. A
     /// breaker keeps sending its transitions to the registry's notes, which
     /// nothing reads any more.
@@ -357,6 +379,7 @@ impl Registry {
             PolicyKind::Retry => write(&shared.retries).remove(name).is_some(),
             PolicyKind::Bulkhead => write(&shared.bulkheads).remove(name).is_some(),
             PolicyKind::RateLimiter => write(&shared.rate_limiters).remove(name).is_some(),
+            PolicyKind::AdaptiveLimiter => write(&shared.adaptive_limiters).remove(name).is_some(),
         }
     }
 
@@ -369,6 +392,9 @@ impl Registry {
             PolicyKind::Retry => read(&shared.retries).keys().cloned().collect(),
             PolicyKind::Bulkhead => read(&shared.bulkheads).keys().cloned().collect(),
             PolicyKind::RateLimiter => read(&shared.rate_limiters).keys().cloned().collect(),
+            PolicyKind::AdaptiveLimiter => {
+                read(&shared.adaptive_limiters).keys().cloned().collect()
+            }
         }
     }
 
@@ -406,6 +432,28 @@ impl Registry {
     /// The rate limiter registered as `name`.
     pub fn rate_limiter(&self, name: &str) -> Option<RateLimiter> {
         read(&self.shared.rate_limiters).get(name).cloned()
+    }
+
+    /// The adaptive limiter registered as `name`.
+    pub fn adaptive_limiter(&self, name: &str) -> Option<AdaptiveLimiter> {
+        read(&self.shared.adaptive_limiters).get(name).cloned()
+    }
+
+    /// Every adaptive limiter with its name, sorted by name.
+    pub(crate) fn adaptive_limiters(&self) -> Vec<(String, AdaptiveLimiter)> {
+        read(&self.shared.adaptive_limiters)
+            .iter()
+            .map(|(n, l)| (n.clone(), l.clone()))
+            .collect()
+    }
+
+    /// Every retry policy with its name, sorted by name.
+    #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
+    pub(crate) fn retry_policies(&self) -> Vec<(String, RetryPolicy)> {
+        read(&self.shared.retries)
+            .iter()
+            .map(|(n, entry)| (n.clone(), entry.policy.clone()))
+            .collect()
     }
 
     /// Every breaker with what the registry noted, sorted by name.
@@ -470,6 +518,10 @@ impl fmt::Debug for Registry {
             .field("retries", &self.names(PolicyKind::Retry))
             .field("bulkheads", &self.names(PolicyKind::Bulkhead))
             .field("rate_limiters", &self.names(PolicyKind::RateLimiter))
+            .field(
+                "adaptive_limiters",
+                &self.names(PolicyKind::AdaptiveLimiter),
+            )
             .finish()
     }
 }

@@ -4,7 +4,8 @@
 //! The core decides after each failed attempt: retry after a delay (the
 //! backoff's, raised to a server's Retry-After hint up to the maximum delay), or
 //! give up because the attempts are exhausted, the deadline would pass, the
-//! retry budget is spent or the error is not worth retrying. This module sleeps
+//! retry budget or quota is spent or the error is not worth retrying. With an
+//! adaptive rate, every attempt first waits for its turn. This module sleeps
 //! (`tokio::time::sleep`, so paused time applies) and calls again.
 
 mod error;
@@ -13,6 +14,7 @@ mod layer;
 mod listener;
 mod retryable;
 mod service;
+mod shared;
 mod strategy;
 
 use std::future::Future;
@@ -23,7 +25,10 @@ use std::time::Duration;
 
 use seawall_core::backoff::BackoffState;
 use seawall_core::backoff::Jitter;
-use seawall_core::retry::{Failure, RetryBudget, RetryDecision, RetryPolicy as CorePolicy};
+use seawall_core::retry::RetryState;
+use seawall_core::retry::{
+    AdaptiveRate, Failure, RetryBudget, RetryDecision, RetryPolicy as CorePolicy, RetryQuota,
+};
 use seawall_core::{Clock, ConfigError, Instant};
 
 pub use error::RetryError;
@@ -33,6 +38,8 @@ pub use listener::RetryListener;
 pub use retryable::Retryable;
 pub use service::{RetryErrors, RetryService, ShouldRetry};
 pub use strategy::RetryStrategy;
+
+pub(crate) use shared::Shared;
 
 use crate::clock::TokioClock;
 
@@ -83,6 +90,13 @@ pub struct RetryPolicy {
     /// A token bucket shared by the calls to one dependency, so that retries
     /// cannot multiply the load during an outage (default none).
     pub budget: Option<Arc<RetryBudget>>,
+    /// A retry quota shared by the calls to one dependency, charged by the kind
+    /// of error (`Failure::kind`) for each retry made (default none; a policy
+    /// has a budget or a quota, not both).
+    pub quota: Option<Arc<RetryQuota>>,
+    /// A client-side rate, paced by CUBIC on throttling errors, that every
+    /// attempt (the first included) waits for (default none).
+    pub adaptive_rate: Option<Arc<AdaptiveRate>>,
     /// The jitter's generator (default: a random seed per call).
     pub seed: JitterSeed,
     /// Hears each decision (default none).
@@ -97,6 +111,8 @@ impl std::fmt::Debug for RetryPolicy {
             .field("jitter", &self.jitter)
             .field("deadline", &self.deadline)
             .field("budget", &self.budget)
+            .field("quota", &self.quota)
+            .field("adaptive_rate", &self.adaptive_rate)
             .field("seed", &self.seed)
             .field("listener", &self.listener.as_ref().map(|_| "…"))
             .finish()
@@ -111,6 +127,8 @@ impl Default for RetryPolicy {
             jitter: Jitter::None,
             deadline: None,
             budget: None,
+            quota: None,
+            adaptive_rate: None,
             seed: JitterSeed::random(),
             listener: None,
         }
@@ -120,7 +138,22 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Checks every option, with the core's rules.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.budget.is_some() && self.quota.is_some() {
+            return Err(ConfigError::new(
+                "quota",
+                "must not be set with a budget: one of the two bounds retries",
+            ));
+        }
         self.to_core().map(drop)
+    }
+
+    /// The budget, quota and adaptive rate, as the calls share them.
+    pub(crate) fn shared(&self) -> Shared {
+        Shared {
+            budget: self.budget.clone(),
+            quota: self.quota.clone(),
+            rate: self.adaptive_rate.clone(),
+        }
     }
 
     /// The core's policy for these options.
@@ -200,23 +233,23 @@ impl RetryPolicy {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        let budget = self.budget.as_deref();
+        let shared = self.shared();
         let listener = self.listener.as_deref();
-        let succeeded = |attempt: u32| {
-            if let Some(budget) = budget {
-                budget.record_success();
-            }
+        let succeeded = |state: &RetryState| {
+            shared.allowance().record_success(state);
             if let Some(listener) = listener {
-                listener.on_success(attempt);
+                listener.on_success(state.attempt());
             }
         };
         let core = self.checked();
         // The first attempt needs nothing more of the policy than its start
         // (read only with a deadline).
         let started = self.deadline.map(|_| TokioClock.now());
+        shared.pace().await;
         let mut error = match f().await {
             Ok(value) => {
-                succeeded(1);
+                shared.observe(None);
+                succeeded(&RetryState::new());
                 return Ok(value);
             }
             Err(error) => error,
@@ -225,7 +258,15 @@ impl RetryPolicy {
         let mut rng = self.seed.draw();
         loop {
             let attempt = state.attempt();
-            match core.on_failure(&mut state, classify(&error), budget, &TokioClock, &mut rng) {
+            let failure = classify(&error);
+            shared.observe(Some(&failure));
+            match core.on_failure(
+                &mut state,
+                failure,
+                shared.allowance(),
+                &TokioClock,
+                &mut rng,
+            ) {
                 RetryDecision::Retry { delay } => {
                     if let Some(listener) = listener {
                         listener.on_retry(attempt, delay);
@@ -243,9 +284,11 @@ impl RetryPolicy {
                     });
                 }
             }
+            shared.pace().await;
             error = match f().await {
                 Ok(value) => {
-                    succeeded(state.attempt());
+                    shared.observe(None);
+                    succeeded(&state);
                     return Ok(value);
                 }
                 Err(error) => error,
@@ -271,7 +314,7 @@ impl RetryPolicy {
     /// The core's policy, or a panic naming the invalid option.
     #[track_caller]
     fn checked(&self) -> CorePolicy {
-        match self.to_core() {
+        match self.validate().and_then(|()| self.to_core()) {
             Ok(policy) => policy,
             Err(error) => panic!("invalid RetryPolicy: {error}"),
         }

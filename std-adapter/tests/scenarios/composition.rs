@@ -80,7 +80,7 @@ impl Parts {
             None => None,
         };
         let retry = match &config.retry {
-            Some(options) => Some(policy_of(options)?.0),
+            Some(options) => Some(policy_of(options)?),
             None => None,
         };
         Ok(Self {
