@@ -50,10 +50,12 @@ use crate::clock::TokioClock;
 /// by [`RetryLayer::new`] and by [`Policy`](crate::Policy)'s `build`, which
 /// return the [`ConfigError`]. A policy used directly
 /// ([`execute`](Self::execute), [`execute_with`](Self::execute_with),
-/// [`preview_delays`](Self::preview_delays)) is checked before its first
-/// attempt and panics with that error's message if invalid, as
+/// [`preview_delays`](Self::preview_delays)) is checked when it first has
+/// to decide (after a failed first attempt; a first attempt that succeeds
+/// needs nothing of it, and costs nothing more) and panics with that
+/// error's message if invalid, as
 /// [`CircuitBreaker::new`](crate::CircuitBreaker::new) does: an invalid policy
-/// never runs.
+/// never retries silently.
 ///
 /// ```
 /// use std::time::Duration;
@@ -241,9 +243,8 @@ impl RetryPolicy {
                 listener.on_success(state.attempt());
             }
         };
-        let core = self.checked();
-        // The first attempt needs nothing more of the policy than its start
-        // (read only with a deadline).
+        // The first attempt needs nothing of the policy but its start (read only
+        // with a deadline): a call that succeeds at once costs no more.
         let started = self.deadline.map(|_| TokioClock.now());
         shared.pace().await;
         let mut error = match f().await {
@@ -254,6 +255,7 @@ impl RetryPolicy {
             }
             Err(error) => error,
         };
+        let core = self.checked();
         let mut state = core.start(&started.unwrap_or(Instant::ZERO));
         let mut rng = self.seed.draw();
         loop {
