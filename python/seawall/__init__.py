@@ -8,7 +8,8 @@ same random seed) give the same results. ``seawall.testing.ManualClock`` makes
 tests exact without sleeps.
 ``seawall.registry`` names policies for health reports and Prometheus metrics.
 ``seawall.RedisStore`` shares a breaker's state and a rate limit across a fleet
-of processes through Redis.
+of processes through Redis. ``seawall.simulate`` tells what a configuration
+would have done over a scenario or a recorded trace, in virtual time.
 """
 
 
@@ -63,6 +64,7 @@ from seawall._seawall import (
     WindowTotals,
     __version__,
 )
+from seawall._sim import Simulation, simulate
 from seawall._timeout import fallback, timeout
 
 __all__ = [
@@ -88,6 +90,7 @@ __all__ = [
     "RetryQuota",
     "RetryStats",
     "SeawallError",
+    "Simulation",
     "SharedCircuitBreaker",
     "SharedPermit",
     "SharedRateLimiter",
@@ -98,5 +101,6 @@ __all__ = [
     "fallback",
     "retry",
     "retry_history",
+    "simulate",
     "timeout",
 ]

@@ -33,6 +33,7 @@ __all__ = [
     "Stats",
     "WindowTotals",
     "__version__",
+    "_simulate",
     "_redis_after_fork",
 ]
 
@@ -70,7 +71,10 @@ class CircuitBreaker:
         exclude: Optional[_ExceptionSet] = None,
         on_state_change: Optional[_StateListener] = None,
         clock: Optional[ManualClock] = None,
+        shadow: Optional[bool] = None,
     ) -> CircuitBreaker: ...
+    @property
+    def shadow(self) -> bool: ...
     @property
     def name(self) -> str: ...
     @property
@@ -281,7 +285,12 @@ class RateLimiter:
         max_wait: Optional[_Seconds] = None,
         name: Optional[str] = None,
         clock: Optional[ManualClock] = None,
+        shadow: Optional[bool] = None,
     ) -> RateLimiter: ...
+    @property
+    def shadow(self) -> bool: ...
+    @property
+    def shadow_refusals(self) -> int: ...
     def try_acquire(self, n: Optional[int] = None) -> bool: ...
     def check(self, n: Optional[int] = None) -> float: ...
     def acquire(self, n: Optional[int] = None, max_wait: Optional[_Seconds] = None) -> None: ...
@@ -439,6 +448,16 @@ class LimiterPermit:
     ) -> bool: ...
 
 def _redis_after_fork() -> None: ...
+def _simulate(
+    *,
+    scenario_json: Optional[str] = None,
+    scenario_path: Optional[str] = None,
+    policies_json: Optional[str] = None,
+    policies_path: Optional[str] = None,
+    trace_jsonl: Optional[str] = None,
+    trace_path: Optional[str] = None,
+    seed: Optional[int] = None,
+) -> Tuple[str, str]: ...
 
 @disjoint_base
 class RedisStore:

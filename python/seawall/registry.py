@@ -366,6 +366,12 @@ class Registry:
             "without a window.",
             ("name",),
         )
+        shadow = MetricFamily(
+            "seawall_circuitbreaker_shadow_rejections_total",
+            "counter",
+            "Calls a circuit breaker in shadow mode would have rejected, and let through.",
+            ("name",),
+        )
         transitions = MetricFamily(
             "seawall_circuitbreaker_transitions_total",
             "counter",
@@ -377,13 +383,18 @@ class Registry:
             stats = breaker.stats
             for s in _STATES:
                 state.samples.append(((name, s), 1.0 if stats.state == s else 0.0))
+            # A shadow breaker rejects nothing: what it would have rejected
+            # has its own family.
+            in_shadow = getattr(breaker, "shadow", False)
             for kind, value in (
                 ("successful", stats.successful),
                 ("failed", stats.failed),
                 ("ignored", stats.released),
-                ("rejected", stats.rejected),
+                ("rejected", 0 if in_shadow else stats.rejected),
             ):
                 calls.samples.append(((name, kind), float(value)))
+            if in_shadow:
+                shadow.samples.append(((name,), float(stats.rejected)))
             slow.samples.append(((name,), float(stats.slow)))
             failure, slow_call = self._rates(breaker)
             failure_rate.samples.append(((name,), failure))
@@ -395,7 +406,7 @@ class Registry:
                     count = seen.get((old, new), 0)
                     if count or (old, new) in _USUAL_TRANSITIONS:
                         transitions.samples.append(((name, old, new), float(count)))
-        yield from (state, calls, slow, failure_rate, slow_rate, transitions)
+        yield from (state, calls, shadow, slow, failure_rate, slow_rate, transitions)
 
     def _other_families(self) -> Iterable[MetricFamily]:
         with self._lock:
@@ -439,9 +450,17 @@ class Registry:
             "Calls the rate limiter would admit now without waiting.",
             ("name",),
         )
+        refusals = MetricFamily(
+            "seawall_ratelimiter_shadow_refusals_total",
+            "counter",
+            "Calls a rate limiter in shadow mode would have refused, and let through.",
+            ("name",),
+        )
         for name, limiter in limiters:
             cells.samples.append(((name,), float(limiter.available)))
-        return (retry_calls, available, maximum, cells, *self._adaptive_families(retries, adaptive))
+            if getattr(limiter, "shadow", False):
+                refusals.samples.append(((name,), float(limiter.shadow_refusals)))
+        return (retry_calls, available, maximum, cells, refusals, *self._adaptive_families(retries, adaptive))
 
     @staticmethod
     def _adaptive_families(

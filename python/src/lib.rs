@@ -18,6 +18,7 @@ mod rate_limit;
 #[cfg(feature = "redis")]
 mod redis;
 mod retry;
+mod sim;
 mod stats;
 mod wrapper;
 
@@ -46,6 +47,7 @@ fn _seawall(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<attempt_timeout::AttemptTimeout>()?;
     module.add_class::<limit::AdaptiveLimiter>()?;
     module.add_class::<limit::LimiterPermit>()?;
+    module.add_function(wrap_pyfunction!(sim::_simulate, module)?)?;
     #[cfg(feature = "redis")]
     redis::register(module)?;
     Ok(())

@@ -1,7 +1,7 @@
 """The documents' Python examples run, and every public name has a docstring.
 
 Every ```python block of README.md, docs/CIRCUIT_BREAKER_GUIDE.md, docs/ADAPTIVE.md,
-docs/MONITORING.md and python/README.md is executed on its own, in a fresh
+docs/MONITORING.md, docs/SIMULATOR.md and python/README.md is executed on its own, in a fresh
 namespace: the examples are programs a reader can copy. They use
 ``seawall.testing.ManualClock`` instead of sleeping, so they finish at once.
 What a block prints is shown in the ```text block right after it (only blank
@@ -30,7 +30,14 @@ import seawall.registry
 import seawall.testing
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCUMENTS = ["README.md", "docs/CIRCUIT_BREAKER_GUIDE.md", "docs/ADAPTIVE.md", "docs/MONITORING.md", "python/README.md"]
+DOCUMENTS = [
+    "README.md",
+    "docs/CIRCUIT_BREAKER_GUIDE.md",
+    "docs/ADAPTIVE.md",
+    "docs/MONITORING.md",
+    "docs/SIMULATOR.md",
+    "python/README.md",
+]
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,})(?P<tag>[^\n`]*)$")
 
 

@@ -6,7 +6,8 @@
 //!   ones are compiled, not run (they need a Redis server).
 //! - `python` blocks are run by `python/tests/test_docs.py` (those of
 //!   docs/SHARED_STATE.md by `python/tests/test_redis.py`, against a server).
-//! - `toml` blocks are dependency lines: the package and its features exist.
+//! - `toml` blocks are dependency lines: the package and its features exist;
+//!   `toml,scenario` blocks are simulator scenarios, run by `sim/tests/docs.rs`.
 //! - `rust,ignore` blocks are firmware: this file checks that each is a
 //!   verbatim excerpt of the file its first line names, a file the embassy CI
 //!   stage builds and runs under QEMU.
@@ -20,10 +21,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// The documents whose every block is checked.
-const DOCUMENTS: [&str; 10] = [
+const DOCUMENTS: [&str; 11] = [
     "README.md",
     "docs/CIRCUIT_BREAKER_GUIDE.md",
     "docs/ADAPTIVE.md",
+    "docs/SIMULATOR.md",
     "docs/MONITORING.md",
     "docs/SHARED_STATE.md",
     "docs/BENCHMARKS.md",
@@ -34,17 +36,18 @@ const DOCUMENTS: [&str; 10] = [
 ];
 
 /// The tags a block may have, and who checks it.
-const TAGS: [&str; 10] = [
-    "rust",        // doctests of the seawall crate
-    "rust,no_run", // doctests compiled, not run (they need a server)
-    "rust,ignore", // firmware excerpts, checked here
-    "python",      // python/tests/test_docs.py
-    "json",        // parsed here
-    "toml",        // dependency lines, checked here
-    "sh",          // cargo commands checked here
-    "text",        // output, diagrams (cargo commands checked here)
-    "yaml",        // configuration for other tools (Prometheus rules)
-    "promql",      // queries for Prometheus
+const TAGS: [&str; 11] = [
+    "rust",          // doctests of the seawall crate
+    "rust,no_run",   // doctests compiled, not run (they need a server)
+    "rust,ignore",   // firmware excerpts, checked here
+    "python",        // python/tests/test_docs.py
+    "json",          // parsed here
+    "toml",          // dependency lines, checked here
+    "toml,scenario", // simulator scenarios, run by sim/tests/docs.rs
+    "sh",            // cargo commands checked here
+    "text",          // output, diagrams (cargo commands checked here)
+    "yaml",          // configuration for other tools (Prometheus rules)
+    "promql",        // queries for Prometheus
 ];
 
 fn root() -> PathBuf {

@@ -13,6 +13,7 @@
 //! |---|---|---|---|
 //! | `seawall_circuitbreaker_state` | gauge | `name`, `state` | 1 for the breaker's current state, 0 for the four others |
 //! | `seawall_circuitbreaker_calls_total` | counter | `name`, `kind` | calls by outcome: `successful`, `failed`, `ignored` (let through, ended without an outcome: errors the classifier ignores and cancelled calls, the core's `released`), `rejected` |
+//! | `seawall_circuitbreaker_shadow_rejections_total` | counter | `name` | calls a breaker in shadow mode would have rejected (and let through); its `calls_total{kind="rejected"}` stays 0 |
 //! | `seawall_circuitbreaker_slow_calls_total` | counter | `name` | calls slower than `slow_call_duration` (timed only for breakers with a window) |
 //! | `seawall_circuitbreaker_failure_rate` | gauge | `name` | failure rate in 0..=1: over the sliding window, or over every call for a breaker without one |
 //! | `seawall_circuitbreaker_slow_call_rate` | gauge | `name` | slow-call rate in 0..=1, over the same calls |
@@ -22,6 +23,7 @@
 //! | `seawall_bulkhead_available_permits` | gauge | `name` | places free now |
 //! | `seawall_bulkhead_max_allowed_concurrent_calls` | gauge | `name` | the bulkhead's limit |
 //! | `seawall_ratelimiter_available_permits` | gauge | `name` | calls a rate limiter would admit now without waiting |
+//! | `seawall_ratelimiter_shadow_refusals_total` | counter | `name` | calls a rate limiter in shadow mode would have refused (and let through) |
 //! | `seawall_adaptivelimiter_limit` | gauge | `name` | an adaptive limiter's current limit |
 //! | `seawall_adaptivelimiter_in_flight_calls` | gauge | `name` | calls in flight under it now |
 //! | `seawall_adaptivelimiter_calls_total` | counter | `name`, `kind` | its calls by outcome: `successful`, `overloaded`, `ignored`, `rejected` (refused at the limit) |
@@ -143,14 +145,30 @@ impl Metrics {
             None,
             MetricType::Counter,
         )?;
-        for (name, stats) in names.iter().zip(&stats) {
+        let shadow: Vec<bool> = breakers.iter().map(|b| b.handle.is_shadow()).collect();
+        for ((name, stats), shadow) in names.iter().zip(&stats).zip(&shadow) {
+            // A shadow breaker rejects nothing: what it would have rejected
+            // is the family below.
+            let rejected = if *shadow { 0 } else { stats.rejected };
             for (kind, value) in [
                 ("successful", stats.successful),
                 ("failed", stats.failed),
                 ("ignored", stats.released),
-                ("rejected", stats.rejected),
+                ("rejected", rejected),
             ] {
                 counter(&mut metric, &[("name", name), ("kind", kind)], value)?;
+            }
+        }
+
+        if shadow.iter().any(|s| *s) {
+            let mut metric = encoder.encode_descriptor(
+                "seawall_circuitbreaker_shadow_rejections",
+                "Calls a circuit breaker in shadow mode would have rejected, and let through.",
+                None,
+                MetricType::Counter,
+            )?;
+            for ((name, stats), _) in names.iter().zip(&stats).zip(&shadow).filter(|(_, s)| **s) {
+                counter(&mut metric, &[("name", name)], stats.rejected)?;
             }
         }
 
@@ -289,6 +307,17 @@ impl Metrics {
             )?;
             for (name, limiter) in &limiters {
                 gauge(&mut metric, &[("name", name)], limiter.available())?;
+            }
+        }
+        if limiters.iter().any(|(_, l)| l.is_shadow()) {
+            let mut metric = encoder.encode_descriptor(
+                "seawall_ratelimiter_shadow_refusals",
+                "Calls a rate limiter in shadow mode would have refused, and let through.",
+                None,
+                MetricType::Counter,
+            )?;
+            for (name, limiter) in limiters.iter().filter(|(_, l)| l.is_shadow()) {
+                counter(&mut metric, &[("name", name)], limiter.shadow_refusals())?;
             }
         }
         Ok(())

@@ -184,6 +184,8 @@ impl<K, Fb> Policy<K, Fb> {
         K: Classify<T, E>,
     {
         let permit = match self.breaker.as_ref().map(CircuitBreaker::try_acquire) {
+            // Shadow mode: what the breaker would reject goes on, unrecorded.
+            Some(Err(_)) if self.breaker.as_ref().is_some_and(CircuitBreaker::is_shadow) => None,
             Some(Err(rejection)) => {
                 let error = Error::Rejected(rejection);
                 let failure = error.failure();

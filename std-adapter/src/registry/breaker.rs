@@ -46,6 +46,7 @@ trait Erased: Send + Sync {
     fn disable(&self) -> Option<Transition>;
     fn reset(&self) -> Option<Transition>;
     fn hooks(&self) -> &Hooks;
+    fn is_shadow(&self) -> bool;
 }
 
 impl<K: Send + Sync + 'static> Erased for CircuitBreaker<K> {
@@ -76,6 +77,9 @@ impl<K: Send + Sync + 'static> Erased for CircuitBreaker<K> {
     fn hooks(&self) -> &Hooks {
         &self.inner.hooks
     }
+    fn is_shadow(&self) -> bool {
+        CircuitBreaker::is_shadow(self)
+    }
 }
 
 impl BreakerHandle {
@@ -83,6 +87,11 @@ impl BreakerHandle {
         Self {
             breaker: Arc::new(breaker.clone()),
         }
+    }
+
+    /// Whether the breaker is in shadow mode (it decides without enforcing).
+    pub fn is_shadow(&self) -> bool {
+        self.breaker.is_shadow()
     }
 
     /// The breaker's name.
