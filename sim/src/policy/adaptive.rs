@@ -42,7 +42,7 @@ pub struct AdaptiveLimiterOptions {
     pub probe_interval_ms: Option<f64>,
     /// The calls at once during a probe (default 2).
     pub probe_limit: Option<u32>,
-    /// The calls a probe measures (default 10).
+    /// The calls a probe measures (default 40).
     pub probe_samples: Option<u32>,
 }
 
