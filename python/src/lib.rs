@@ -42,12 +42,12 @@ fn _seawall(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<retry::RetryCall>()?;
     module.add_class::<retry::RetryStats>()?;
     module.add_class::<retry::Retrying>()?;
+    module.add_function(wrap_pyfunction!(sim::_simulate, module)?)?;
     module.add_class::<retry::RetryQuota>()?;
     module.add_class::<retry::AdaptiveRate>()?;
     module.add_class::<attempt_timeout::AttemptTimeout>()?;
     module.add_class::<limit::AdaptiveLimiter>()?;
     module.add_class::<limit::LimiterPermit>()?;
-    module.add_function(wrap_pyfunction!(sim::_simulate, module)?)?;
     #[cfg(feature = "redis")]
     redis::register(module)?;
     Ok(())

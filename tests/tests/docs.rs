@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 const DOCUMENTS: [&str; 11] = [
     "README.md",
     "docs/CIRCUIT_BREAKER_GUIDE.md",
-    "docs/ADAPTIVE.md",
     "docs/SIMULATOR.md",
+    "docs/ADAPTIVE.md",
     "docs/MONITORING.md",
     "docs/SHARED_STATE.md",
     "docs/BENCHMARKS.md",
