@@ -36,7 +36,6 @@ DOCUMENTS = [
     "docs/ADAPTIVE.md",
     "docs/MONITORING.md",
     "docs/SIMULATOR.md",
-    "docs/ADAPTIVE.md",
     "python/README.md",
 ]
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,})(?P<tag>[^\n`]*)$")
