@@ -156,21 +156,26 @@ impl<'a, K> Permit<'a, K> {
 }
 
 impl<K> Drop for Permit<'_, K> {
+    #[inline(always)]
     fn drop(&mut self) {
-        // Unless the call panicked, dropping the core's permit releases it.
-        if let Some(permit) = self.permit.take()
-            && std::thread::panicking()
-        {
-            let latency = measured(
-                self.inner,
-                Outcome::Failure,
-                latency(self.inner, self.start),
-            );
-            let transition =
-                permit.record(Outcome::Failure, latency, &self.inner.time.for_record());
-            self.inner.notify(transition);
+        // Recorded permits are `None`: the hot path ends here.
+        if let Some(permit) = self.permit.take() {
+            dropped(self.inner, permit, self.start);
         }
     }
+}
+
+/// A permit dropped without an outcome: released, unless its call panicked
+/// (then a failure, as a panic poisons a `Mutex` held across it).
+#[cold]
+#[inline(never)]
+fn dropped<K>(inner: &Inner<K>, permit: CorePermit<'_, Owned, HeapWindow>, start: Option<Instant>) {
+    if std::thread::panicking() {
+        let latency = measured(inner, Outcome::Failure, latency(inner, start));
+        let transition = permit.record(Outcome::Failure, latency, &inner.time.for_record());
+        inner.notify(transition);
+    }
+    // Otherwise dropping the core's permit releases it.
 }
 
 impl<K> std::fmt::Debug for Permit<'_, K> {
