@@ -10,6 +10,7 @@ use seawall_core::retry::{Allowance, ErrorKind, Failure};
 
 use crate::classify::{Classifier, Matcher};
 use crate::clock::{ClockSource, ManualClock};
+use crate::compose::stop_of;
 use crate::errors::{config_error, count, given, invalid, number, seconds, secs, wrong_type};
 use crate::retry::{RetryBudget, RetryQuota};
 
@@ -299,45 +300,24 @@ impl Hedge {
         py: Python<'_>,
         call: &mut HedgeCall,
         error: &Bound<'_, PyAny>,
-    ) -> (&'static str, Py<PyAny>) {
+    ) -> PyResult<(&'static str, Py<PyAny>)> {
         let error = PyErr::from_value(error.clone());
-        // Cancellation, KeyboardInterrupt and SystemExit never start another attempt.
-        let exception = error.is_instance_of::<PyException>(py);
-        let failure = Failure {
-            retryable: exception && self.classifier.counts(py, &error),
-            retry_after: None,
-            kind: if exception
-                && self
-                    .throttle
-                    .as_ref()
-                    .is_some_and(|throttle| throttle.matches(py, &error, false))
+        let failure = self.failure(py, &error)?;
+        Ok(
+            match self
+                .core
+                .on_failure(&mut call.state, failure, &self.clock, self.allowance())
             {
-                ErrorKind::Throttling
-            } else if error.is_instance_of::<PyTimeoutError>(py) {
-                ErrorKind::Timeout
-            } else {
-                ErrorKind::Transient
+                Failed::Send { attempt } => {
+                    ("send", attempt.into_pyobject(py)?.into_any().unbind())
+                }
+                Failed::Continue => ("continue", py.None()),
+                Failed::GiveUp(reason) => (
+                    "give_up",
+                    reason.as_str().into_pyobject(py)?.into_any().unbind(),
+                ),
             },
-        };
-        match self
-            .core
-            .on_failure(&mut call.state, failure, &self.clock, self.allowance())
-        {
-            Failed::Send { attempt } => (
-                "send",
-                attempt.into_pyobject(py).unwrap().into_any().unbind(),
-            ),
-            Failed::Continue => ("continue", py.None()),
-            Failed::GiveUp(reason) => (
-                "give_up",
-                reason
-                    .as_str()
-                    .into_pyobject(py)
-                    .unwrap()
-                    .into_any()
-                    .unbind(),
-            ),
-        }
+        )
     }
 
     /// Attempt ``attempt`` answered: ``(hedged, cancelled)``.
@@ -364,6 +344,36 @@ impl Hedge {
 }
 
 impl Hedge {
+    /// What the core knows of an attempt that raised `error`, as a retry
+    /// would: cancellation, Ctrl-C and `sys.exit()` are never worth another
+    /// attempt; a policy's stop below counts as the composition table says;
+    /// otherwise `retry_on` decides, and `throttle_on` and `TimeoutError`
+    /// set the kind a quota charges.
+    fn failure(&self, py: Python<'_>, error: &PyErr) -> PyResult<Failure> {
+        if !error.is_instance_of::<PyException>(py) {
+            return Ok(Failure::not_retryable());
+        }
+        if let Some((stop, retry_after)) = stop_of(py, error) {
+            return Ok(stop.retry_failure(retry_after));
+        }
+        let throttling = match &self.throttle {
+            Some(throttle) => throttle.matches(py, error, false)?,
+            None => false,
+        };
+        let kind = if throttling {
+            ErrorKind::Throttling
+        } else if error.is_instance_of::<PyTimeoutError>(py) {
+            ErrorKind::Timeout
+        } else {
+            ErrorKind::Transient
+        };
+        Ok(Failure {
+            retryable: self.classifier.matches(py, error)?,
+            retry_after: None,
+            kind,
+        })
+    }
+
     fn allowance(&self) -> Allowance<'_> {
         match (&self.budget, &self.quota) {
             (Some(budget), _) => Allowance::Budget(&budget.get().inner),

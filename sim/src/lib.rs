@@ -99,7 +99,7 @@ pub use report::{Configuration, Detection, EpisodeSpan, Report};
 pub use scenario::{Dependency, Policies, Scenario};
 pub use timeline::Row;
 pub use trace::Trace;
-pub use traffic::{Arrivals, ClientRetries, Traffic};
+pub use traffic::{Arrivals, ClientRetries, Surge, Traffic};
 
 use draw::Draws;
 use engine::{Engine, Model, Source};
@@ -185,6 +185,10 @@ impl Simulation {
             .map(FaultPlan::build)
             .transpose()
             .map_err(|e| e.within("faults"))?;
+        let capacity = scenario
+            .dependency
+            .workers()
+            .map_err(|e| e.within("dependency"))?;
         let model = Model {
             faults,
             draws: Draws::new(scenario.seed),
@@ -193,6 +197,7 @@ impl Simulation {
             source,
             keys,
             client_retries,
+            capacity,
         };
         Ok(Self { scenario, model })
     }

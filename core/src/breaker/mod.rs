@@ -58,7 +58,8 @@ pub use permit::{Outcome, Permit, RejectReason, Rejection, Ticket};
 use state::{Pending, Tag, Word};
 pub use state::{State, Transition};
 pub use window::{
-    AnyWindow, Bucket, CountWindow, NoWindow, Slot, TimeWindow, Window, WindowTotals,
+    AnyWindow, Bucket, CountWindow, MAX_WINDOW_LEN, NoWindow, Slot, TimeWindow, Window,
+    WindowTotals,
 };
 
 use crate::stats::{Counters, Stats};
