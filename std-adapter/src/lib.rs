@@ -1,6 +1,6 @@
-//! Resilience for tokio services: circuit breaker, retry, timeout, bulkhead,
-//! rate limiter, fallback, their composition and tower layers, over the
-//! deterministic [`seawall_core`].
+//! Resilience for tokio services: circuit breaker, retry, hedging, timeout,
+//! bulkhead, rate limiter, fallback, fault injection, their composition and
+//! tower layers, over the deterministic [`seawall_core`].
 //!
 //! The core makes every decision; this crate runs it in tokio. It owns the
 //! clock (tokio's, so `tokio::time::pause()` makes tests exact; see
@@ -45,6 +45,8 @@
 //! | adaptive concurrency limit | [`AdaptiveLimiter::call`] | [`AdaptiveLimiterLayer`] |
 //! | rate limiter | [`RateLimiter::call`] | [`RateLimiterLayer`] |
 //! | fallback | [`with_fallback`] | |
+//! | hedged requests | [`Hedge::call`] | [`HedgeLayer`] |
+//! | fault injection (testing) | [`FaultInjector::call`] | [`FaultLayer`] |
 //! | all of them, in a documented order | [`Policy::execute`] | |
 //!
 //! ```
