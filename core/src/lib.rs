@@ -5,11 +5,13 @@
 //! time types they are driven by ([`time`]); backoff ([`backoff`]) with an
 //! injected, seedable generator ([`rng`]), retry decisions and budgets
 //! ([`retry`]), a GCRA rate limiter ([`rate_limit`]), a bulkhead ([`bulkhead`]),
-//! an adaptive concurrency limit ([`limit`]) and latency histograms
-//! ([`histogram`]); between policies, the composition table ([`compose`]), the
+//! an adaptive concurrency limit ([`limit`]), latency histograms
+//! ([`histogram`]), hedged requests ([`hedge`]) and fault plans for testing
+//! ([`fault`]); between policies, the composition table ([`compose`]), the
 //! wait for a turn within `max_wait` ([`wait`]) and the order in which
 //! listeners hear a breaker's transitions ([`transitions`]). It is
-//! `#![no_std]`, never allocates,//! never reads a clock on its own, never sleeps and never logs. Every decision that
+//! `#![no_std]`, never allocates,
+//! never reads a clock on its own, never sleeps and never logs. Every decision that
 //! depends on time takes a [`Clock`] argument, and reads it only when the decision
 //! needs it, so the same inputs always give the same outputs: on a microcontroller,
 //! in a tokio service and in a Python script.
