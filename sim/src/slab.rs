@@ -20,7 +20,7 @@ impl<T> Default for Slab<T> {
 
 impl<T> Slab<T> {
     /// Stores `item`: its slot and the slot's epoch.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn insert(&mut self, item: T) -> (u32, u32) {
         self.len += 1;
         match self.free.pop() {

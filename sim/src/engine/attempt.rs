@@ -16,7 +16,7 @@ use seawall_core::time::Instant;
 use seawall_core::fault::FaultKind;
 
 use super::event::What;
-use super::{Answer, Attempt, End, Engine, Kind, Phase, Source, Waiting};
+use super::{Answer, Attempt, End, Engine, Kind, Phase, Source};
 use crate::draw::Stream;
 
 impl Engine<'_> {
@@ -67,11 +67,23 @@ impl Engine<'_> {
     /// The scenario's fault plan, if any, on the answer of the attempt at
     /// `address` of call `slot`: delays add to it; an error or a replaced
     /// outcome answers in the dependency's place, after the delay.
-    #[inline]
+    #[inline(always)]
     fn inject(&self, slot: u32, address: u64, answer: Answer) -> Answer {
-        let Some(faults) = &self.model.faults else {
-            return answer;
-        };
+        match &self.model.faults {
+            None => answer,
+            Some(faults) => self.inject_with(faults, slot, address, answer),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn inject_with(
+        &self,
+        faults: &crate::faults::Faults,
+        slot: u32,
+        address: u64,
+        answer: Answer,
+    ) -> Answer {
         let call = self.calls.get(slot);
         let source = &self.model.source;
         let key = || match source {
@@ -100,7 +112,11 @@ impl Engine<'_> {
     }
 
     /// Counts what a fault plan did to an attempt that ran.
+    #[inline(always)]
     fn count_faults(&mut self, answer: &Answer) {
+        if !(answer.delayed | answer.replaced) {
+            return;
+        }
         if answer.delayed {
             self.summary.injected_delays += 1;
         }
@@ -118,7 +134,7 @@ impl Engine<'_> {
     pub(super) fn expire(&mut self, slot: u32) {
         let now = self.now;
         let phase = self.attempts.get_live_mut(slot).map(|a| a.phase);
-        if phase == Some(Phase::Cancelled(Waiting::Queued(now))) {
+        if phase == Some(Phase::CancelledQueued(now)) {
             self.attempts.remove(slot);
             return;
         }
@@ -135,6 +151,7 @@ impl Engine<'_> {
 
     /// The first attempt of a call, or a retry: a hedged group of attempts
     /// with a hedge, one attempt without.
+    #[inline]
     pub(super) fn start_attempt(&mut self, call_slot: u32, kind: Kind) {
         let hedged = self.begin_group(call_slot);
         self.send_attempt(call_slot, kind);
@@ -144,6 +161,7 @@ impl Engine<'_> {
     }
 
     /// One attempt of call `call_slot`, sent now.
+    #[inline(always)]
     pub(super) fn send_attempt(&mut self, call_slot: u32, kind: Kind) {
         let now = self.now;
         let call = self.calls.get_mut(call_slot);
@@ -194,7 +212,6 @@ impl Engine<'_> {
             limit: None,
             phase: Phase::Limiter(now),
             timed_out: false,
-            finishes: false,
             answer: Answer {
                 latency: 0,
                 failed: false,
@@ -209,7 +226,7 @@ impl Engine<'_> {
 
     pub(super) fn pass_limiter(&mut self, slot: u32) {
         let now = self.now;
-        if self.attempts.get(slot).phase == Phase::Cancelled(Waiting::Limiter) {
+        if self.attempts.get(slot).phase == Phase::CancelledLimiter {
             self.attempts.remove(slot);
             return;
         }
@@ -305,14 +322,13 @@ impl Engine<'_> {
             None if answer.hang => return,
             _ => now + answer.latency,
         };
-        attempt.finishes = true;
         self.schedule(end, What::Finish, slot);
     }
 
     pub(super) fn finish(&mut self, slot: u32) {
         let now = self.now;
         let attempt = self.attempts.remove(slot);
-        if attempt.phase == Phase::Cancelled(Waiting::Running) {
+        if attempt.phase == Phase::CancelledRunning {
             return; // its group ended without it
         }
         let Phase::Running(started) = attempt.phase else {

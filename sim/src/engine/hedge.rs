@@ -11,7 +11,7 @@ use seawall_core::retry::{Allowance, Failure};
 use seawall_core::time::Instant;
 
 use super::event::What;
-use super::{End, Engine, Kind, Phase, Waiting};
+use super::{End, Engine, Kind, Phase};
 use crate::policy::Stack;
 
 /// A call's hedged group in progress.
@@ -37,6 +37,7 @@ fn allowance(stack: &Stack) -> Allowance<'_> {
 impl Engine<'_> {
     /// Begins a hedged group for call `slot`, if the configuration hedges;
     /// false otherwise.
+    #[inline(always)]
     pub(super) fn begin_group(&mut self, slot: u32) -> bool {
         let Some(hedge) = &self.stack.hedge else {
             return false;
@@ -51,7 +52,11 @@ impl Engine<'_> {
     }
 
     /// Notes attempt `attempt` as one of call `slot`'s group.
+    #[inline(always)]
     pub(super) fn joined(&mut self, slot: u32, attempt: u32) {
+        if self.stack.hedge.is_none() {
+            return;
+        }
         if let Some(group) = &mut self.calls.get_mut(slot).hedge {
             group.running.push(attempt);
         }
@@ -113,6 +118,7 @@ impl Engine<'_> {
     /// Attempt `attempt` (if it got that far) of call `slot` ended with
     /// `failure`: the group sends the next attempt, waits for the others, or
     /// ends and hands the failure to the retry.
+    #[inline(always)]
     pub(super) fn attempt_failed(
         &mut self,
         slot: u32,
@@ -120,6 +126,9 @@ impl Engine<'_> {
         failure: Failure,
         end: End,
     ) {
+        if self.stack.hedge.is_none() {
+            return self.retry_or_end(slot, failure, end);
+        }
         let now = self.now;
         let allowance = allowance(&self.stack);
         let decision = match (&self.stack.hedge, &mut self.calls.get_mut(slot).hedge) {
@@ -151,7 +160,11 @@ impl Engine<'_> {
     }
 
     /// Attempt `attempt` of call `slot` answered: the group ends with it.
+    #[inline(always)]
     pub(super) fn group_answered(&mut self, slot: u32, attempt: u32, kind: Kind) {
+        if self.stack.hedge.is_none() {
+            return;
+        }
         let now = self.now;
         // The retry's budget is paid by the call's success; the hedge pays
         // only a budget of its own, so that a shared one is paid once.
@@ -183,20 +196,23 @@ impl Engine<'_> {
     /// unrecorded, its place is freed; it stays in its slot until the event
     /// due for it, if any, comes.
     fn cancel_attempt(&mut self, slot: u32) {
+        let timeout = self.stack.timeout;
         let attempt = self.attempts.get_mut(slot);
         let ticket = attempt.ticket.take();
         let place = attempt.place.take();
         let waiting = match attempt.phase {
-            Phase::Limiter(_) => Some(Waiting::Limiter),
-            Phase::Queued(until) => Some(Waiting::Queued(until)),
-            Phase::Running(_) if attempt.finishes => Some(Waiting::Running),
+            Phase::Limiter(_) => Some(Phase::CancelledLimiter),
+            Phase::Queued(until) => Some(Phase::CancelledQueued(until)),
             // A hang with nothing to end it: no event will come.
-            Phase::Running(_) => None,
-            Phase::Cancelled(_) => unreachable!("an attempt is cancelled once"),
+            Phase::Running(_) if attempt.answer.hang && timeout.is_none() => None,
+            Phase::Running(_) => Some(Phase::CancelledRunning),
+            Phase::CancelledLimiter | Phase::CancelledQueued(_) | Phase::CancelledRunning => {
+                unreachable!("an attempt is cancelled once")
+            }
         };
         let call = attempt.call;
         match waiting {
-            Some(waiting) => attempt.phase = Phase::Cancelled(waiting),
+            Some(phase) => attempt.phase = phase,
             None => drop(self.attempts.remove(slot)),
         }
         if let Some(ticket) = ticket {

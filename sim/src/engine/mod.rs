@@ -130,18 +130,15 @@ enum Phase {
     Queued(u64),
     /// At the dependency since the time given.
     Running(u64),
-    /// Cancelled (another attempt of its hedged group answered) while in
-    /// the phase given, kept until the event already due for it comes, so
+    /// Cancelled (another attempt of its hedged group answered) while
+    /// waiting for the rate limiter, kept until its `Resume` event comes, so
     /// that its slot is not reused under that event.
-    Cancelled(Waiting),
-}
-
-/// What a cancelled attempt's pending event is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Waiting {
-    Limiter,
-    Queued(u64),
-    Running,
+    CancelledLimiter,
+    /// Cancelled while queued for a place until the time given: kept until
+    /// its `Expire` event.
+    CancelledQueued(u64),
+    /// Cancelled while running: kept until its `Finish` event.
+    CancelledRunning,
 }
 
 /// Why an attempt was sent.
@@ -164,8 +161,6 @@ struct Attempt {
     limit: Option<Token>,
     phase: Phase,
     timed_out: bool,
-    /// Whether a `Finish` event is due for it (not for a hang that nothing ends).
-    finishes: bool,
     answer: Answer,
 }
 
@@ -422,6 +417,7 @@ impl<'a> Engine<'a> {
         self.start_attempt(slot, Kind::First);
     }
 
+    #[inline]
     fn new_call(&mut self, arrival: u64, id: u64, client: u32, key: u32, try_no: u32) -> u32 {
         self.calls
             .insert(Call {
