@@ -16,7 +16,7 @@ use crate::sync::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
 use crate::time::{Clock, duration_nanos};
 
 /// Calls, failures and slow calls currently in a window.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct WindowTotals {
     /// Calls recorded in the window.
@@ -81,6 +81,19 @@ pub trait Window: Sync {
 
     /// Forgets every outcome.
     fn reset(&self);
+
+    /// Counts a slow successful probe of round `generation`: with a window the
+    /// slow-call rule looks at the probes too. The count is tagged with the
+    /// round, so each round starts from zero on its own.
+    fn slow_probe(&self, generation: u64) {
+        let _ = generation;
+    }
+
+    /// The slow probes counted in round `generation`.
+    fn slow_probes(&self, generation: u64) -> u32 {
+        let _ = generation;
+        0
+    }
 }
 
 /// No window: the breaker trips on consecutive failures.
@@ -142,6 +155,7 @@ pub struct CountWindow<S = [Slot; 100]> {
     calls: AtomicU32,
     failed: AtomicU32,
     slow: AtomicU32,
+    probes: SliceCounter,
 }
 
 impl<const N: usize> CountWindow<[Slot; N]> {
@@ -190,6 +204,7 @@ impl<S> CountWindow<S> {
                 calls: AtomicU32::new(0),
                 failed: AtomicU32::new(0),
                 slow: AtomicU32::new(0),
+                probes: SliceCounter::new(),
             }
         }
     }
@@ -262,6 +277,14 @@ impl<S: AsRef<[Slot]> + Sync> Window for CountWindow<S> {
         self.failed.store(0, Ordering::Release);
         self.slow.store(0, Ordering::Release);
     }
+
+    fn slow_probe(&self, generation: u64) {
+        self.probes.bump(generation as u32);
+    }
+
+    fn slow_probes(&self, generation: u64) -> u32 {
+        self.probes.count_in(generation as u32, 1)
+    }
 }
 
 /// The outcomes of one time slice of a [`TimeWindow`].
@@ -306,6 +329,7 @@ impl Bucket {
 pub struct TimeWindow<S = [Bucket; 10]> {
     buckets: S,
     bucket_nanos: u64,
+    probes: SliceCounter,
 }
 
 const MIN_BUCKET_NANOS: u64 = 1_000_000;
@@ -345,6 +369,7 @@ impl<const B: usize> TimeWindow<[Bucket; B]> {
             Ok(bucket_nanos) => Ok(Self {
                 buckets: [const { Bucket::new() }; B],
                 bucket_nanos,
+                probes: SliceCounter::new(),
             }),
             Err(error) => Err(error),
         }
@@ -357,6 +382,7 @@ impl<const B: usize> TimeWindow<[Bucket; B]> {
         Ok(Self {
             buckets: core::array::from_fn(|_| Bucket::new()),
             bucket_nanos,
+            probes: SliceCounter::new(),
         })
     }
 }
@@ -368,6 +394,7 @@ impl<S: AsRef<[Bucket]>> TimeWindow<S> {
         Ok(Self {
             buckets,
             bucket_nanos,
+            probes: SliceCounter::new(),
         })
     }
 
@@ -419,6 +446,14 @@ impl<S: AsRef<[Bucket]> + Sync> Window for TimeWindow<S> {
             bucket.failed.clear();
             bucket.slow.clear();
         }
+    }
+
+    fn slow_probe(&self, generation: u64) {
+        self.probes.bump(generation as u32);
+    }
+
+    fn slow_probes(&self, generation: u64) -> u32 {
+        self.probes.count_in(generation as u32, 1)
     }
 }
 
@@ -481,6 +516,22 @@ impl<CS: AsRef<[Slot]> + Sync, TS: AsRef<[Bucket]> + Sync> Window for AnyWindow<
             AnyWindow::None => {}
             AnyWindow::Count(window) => window.reset(),
             AnyWindow::Time(window) => window.reset(),
+        }
+    }
+
+    fn slow_probe(&self, generation: u64) {
+        match self {
+            AnyWindow::None => {}
+            AnyWindow::Count(window) => window.slow_probe(generation),
+            AnyWindow::Time(window) => window.slow_probe(generation),
+        }
+    }
+
+    fn slow_probes(&self, generation: u64) -> u32 {
+        match self {
+            AnyWindow::None => 0,
+            AnyWindow::Count(window) => window.slow_probes(generation),
+            AnyWindow::Time(window) => window.slow_probes(generation),
         }
     }
 }

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use seawall_core::breaker::{BreakerConfig, CircuitBreaker, NoWindow, Resume, State};
+use seawall_core::breaker::rules::{Phase, Snapshot};
+use seawall_core::breaker::{BreakerConfig, CircuitBreaker, NoWindow, State};
 use seawall_core::time::Instant;
 
 use super::state::SharedState;
@@ -67,22 +68,30 @@ impl Mirror {
     /// (the next call probes), or the same manual state.
     pub(crate) fn fallback(&self, config: &BreakerConfig, now: Instant) -> LocalBreaker {
         let shared = &self.shared;
-        let resume = match shared.state {
-            State::Closed => Resume::Closed {
-                consecutive_failures: shared.consecutive_failures,
+        let phase = match shared.state {
+            State::Closed => Phase::Closed {
+                failures: shared.consecutive_failures,
             },
-            State::Open => Resume::Open {
+            State::Open => Phase::Open {
                 trips: shared.trips,
                 // Never later than Redis said, should the local clock have gone back.
                 until: self.deadline.min(now + shared.open_remaining),
             },
-            State::HalfOpen => Resume::HalfOpen {
+            State::HalfOpen => Phase::HalfOpen {
                 trips: shared.trips,
+                probes: 0,
+                successes: 0,
+                slow: 0,
+                active: now,
             },
-            State::ForcedOpen => Resume::ForcedOpen,
-            State::Disabled => Resume::Disabled,
+            State::ForcedOpen => Phase::ForcedOpen,
+            State::Disabled => Phase::Disabled,
         };
-        CircuitBreaker::resume(Box::new(*config), NoWindow, resume)
+        let from = Snapshot {
+            generation: 0,
+            phase,
+        };
+        CircuitBreaker::resume(Box::new(*config), NoWindow, from)
     }
 }
 
