@@ -83,7 +83,9 @@
 //! the same quota per process) or refuses, and tries Redis again after one
 //! sync interval.
 
+mod batch;
 mod breaker;
+mod codec;
 mod engine;
 mod permit;
 mod rate_limit;

@@ -155,7 +155,11 @@ impl SharedRateLimiter {
             let interval = u64::try_from(inner.quota.interval().as_nanos()).unwrap_or(u64::MAX);
             let increment = interval.saturating_mul(n.into());
             let args = [Arg::Uint(inner.tolerance), Arg::Uint(increment)];
-            if let Ok(reply) = inner.store.eval(&scripts::GCRA, &inner.key, &args).await {
+            let reply = inner
+                .store
+                .eval::<Vec<i64>>(&scripts::GCRA, &[&inner.key], &args)
+                .await;
+            if let Ok(reply) = reply {
                 match reply[..] {
                     [1, _] => return Ok(()),
                     [0, wait] => {

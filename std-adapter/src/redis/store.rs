@@ -119,6 +119,10 @@ pub enum StoreError {
     /// A script answered something this crate does not understand (another
     /// version of seawall's scripts under the same key?).
     Reply,
+    /// The shared state held values out of range in these fields (not a
+    /// number, negative, too large, an unknown state): they were read as
+    /// their defaults and the state was written back repaired.
+    Corrupt(Vec<&'static str>),
     /// The store was made outside a tokio runtime.
     NoRuntime,
     /// An option of [`SharedConfig`] is invalid.
@@ -131,6 +135,11 @@ impl fmt::Display for StoreError {
             StoreError::Timeout(after) => write!(f, "redis did not answer within {after:?}"),
             StoreError::Redis(error) => write!(f, "redis: {error}"),
             StoreError::Reply => f.write_str("redis: unexpected reply from a seawall script"),
+            StoreError::Corrupt(fields) => write!(
+                f,
+                "redis: the shared state held corrupt values ({}); read as defaults and repaired",
+                fields.join(", ")
+            ),
             StoreError::NoRuntime => {
                 f.write_str("a RedisStore must be made inside a tokio runtime")
             }
@@ -259,23 +268,35 @@ impl RedisStore {
         format!("{}:{kind}:{name}", self.inner.config.prefix)
     }
 
+    /// The keys of a breaker: its state, `{{prefix}:breaker:{name}}`, and its
+    /// window, the same with `:window`. The braces are a hash tag: both keys
+    /// are in one key slot, so a script may touch both on a Redis Cluster.
+    pub(crate) fn breaker_keys(&self, name: &str) -> [String; 2] {
+        let state = format!("{{{}}}", self.key("breaker", name));
+        let window = format!("{state}:window");
+        [state, window]
+    }
+
     pub(crate) fn runtime(&self) -> &tokio::runtime::Handle {
         &self.inner.runtime
     }
 
-    /// Runs `script` on `key` with `args`, within the timeout.
-    pub(crate) async fn eval(
+    /// Runs `script` on `keys` with `args`, within the timeout.
+    pub(crate) async fn eval<T: redis::FromRedisValue>(
         &self,
         script: &Script,
-        key: &str,
-        args: &[Arg<'_>],
-    ) -> Result<Vec<i64>, StoreError> {
-        let mut invocation = script.key(key);
+        keys: &[&str],
+        args: &[Arg],
+    ) -> Result<T, StoreError> {
+        let mut invocation = script.prepare_invoke();
+        for key in keys {
+            invocation.key(*key);
+        }
         for arg in args {
             invocation.arg(arg);
         }
         let mut connection = self.inner.connection.clone();
-        self.bounded(async move { invocation.invoke_async::<Vec<i64>>(&mut connection).await })
+        self.bounded(async move { invocation.invoke_async::<T>(&mut connection).await })
             .await
     }
 
