@@ -9,7 +9,7 @@
 //! compare-and-set on the state's version, and taken again on the state the
 //! set found if another process wrote first.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -143,6 +143,10 @@ pub(crate) struct Engine {
     woken: AtomicU64,
     token_prefix: u64,
     tokens: AtomicU64,
+    /// Probes being released in the background, and the signal that the
+    /// last one is done (a sync waits for them).
+    releasing: AtomicUsize,
+    released: Notify,
 }
 
 impl Engine {
@@ -184,6 +188,8 @@ impl Engine {
             woken: AtomicU64::new(0),
             token_prefix: token_prefix(),
             tokens: AtomicU64::new(0),
+            releasing: AtomicUsize::new(0),
+            released: Notify::new(),
         })
     }
 
@@ -510,8 +516,12 @@ impl Engine {
                 // Dropping cannot wait: free the slot in the background. Should
                 // that fail too, the lease expires.
                 let engine = Arc::clone(self);
+                self.releasing.fetch_add(1, Ordering::AcqRel);
                 self.store.runtime().spawn(async move {
                     engine.end_probe(generation, &token, None).await;
+                    if engine.releasing.fetch_sub(1, Ordering::AcqRel) == 1 {
+                        engine.released.notify_waiters();
+                    }
                 });
             }
         }
@@ -724,7 +734,9 @@ impl Engine {
     /// answers. A corrupt state is repaired, and reported as an error.
     pub(crate) async fn sync(&self) -> Result<SharedState, StoreError> {
         // One at a time: a sync that returns has seen every outcome recorded
-        // before it started, even those another sync was sending.
+        // before it started, even those another sync was sending, and every
+        // probe released before it started.
+        self.releases_done().await;
         let _one = self.syncing.lock().await;
         let (taken, now) = {
             let view = self.view.load();
@@ -741,6 +753,22 @@ impl Engine {
             self.fall_back();
         }
         result
+    }
+
+    /// Waits (at most the store's timeout) for the probes being released.
+    async fn releases_done(&self) {
+        let wait = async {
+            loop {
+                let notified = self.released.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if self.releasing.load(Ordering::Acquire) == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        let _ = tokio::time::timeout(self.store.config().timeout, wait).await;
     }
 
     async fn sync_with(&self, taken: &Taken, now: Instant) -> Result<SharedState, StoreError> {

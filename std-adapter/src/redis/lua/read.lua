@@ -13,6 +13,9 @@
 -- Integers go through string.format('%d'): tostring keeps 14 digits only.
 local state, window = KEYS[1], KEYS[2]
 local clock = redis.call('TIME')
+local function int(n)
+  return string.format('%d', n)
+end
 local i = 1
 local function arg()
   local value = ARGV[i]
@@ -32,7 +35,7 @@ end
 -- A state seen for the first time (or lost with Redis's data) starts its
 -- versions and generations at the time, so that they never repeat.
 if redis.call('HEXISTS', state, 'version') == 0 then
-  local now = string.format('%d', tonumber(clock[1]) * 1000000 + tonumber(clock[2]))
+  local now = int(tonumber(clock[1]) * 1000000 + tonumber(clock[2]))
   redis.call('HSET', state, 'version', now, 'gen', now, 'state', '0')
   redis.call('DEL', window)
 end
@@ -59,10 +62,10 @@ if kind ~= 'none' and calls > 0 and redis.call('HGET', state, 'gen') == generati
     local keep = tonumber(arg())
     local tail = tonumber(redis.call('HGET', window, 'tail') or '0') or 0
     redis.call('HSET', window, 'e' .. tail, string.format('%d %d %d', calls, failed, slow),
-      'tail', string.format('%d', tail + 1))
-    local total = redis.call('HINCRBY', window, 'calls', calls)
-    redis.call('HINCRBY', window, 'failed', failed)
-    redis.call('HINCRBY', window, 'slow', slow)
+      'tail', int(tail + 1))
+    local total = redis.call('HINCRBY', window, 'calls', int(calls))
+    redis.call('HINCRBY', window, 'failed', int(failed))
+    redis.call('HINCRBY', window, 'slow', int(slow))
     local head = tonumber(redis.call('HGET', window, 'head') or '0') or 0
     while head < tail do
       local entry = redis.call('HGET', window, 'e' .. head)
@@ -74,13 +77,13 @@ if kind ~= 'none' and calls > 0 and redis.call('HGET', state, 'gen') == generati
       if total - c < keep then
         break
       end
-      total = redis.call('HINCRBY', window, 'calls', -c)
-      redis.call('HINCRBY', window, 'failed', -tonumber(f))
-      redis.call('HINCRBY', window, 'slow', -tonumber(s))
+      total = redis.call('HINCRBY', window, 'calls', int(-c))
+      redis.call('HINCRBY', window, 'failed', int(-tonumber(f)))
+      redis.call('HINCRBY', window, 'slow', int(-tonumber(s)))
       redis.call('HDEL', window, 'e' .. head)
       head = head + 1
     end
-    redis.call('HSET', window, 'head', string.format('%d', head))
+    redis.call('HSET', window, 'head', int(head))
   end
 end
 
