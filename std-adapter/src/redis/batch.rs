@@ -2,9 +2,10 @@
 //! words, so that recording one costs a load and, at most, one compare-and-
 //! swap, and the sync task takes them all at once.
 //!
-//! Both words carry a tag of the round the outcomes belong to (its generation,
-//! modulo 8): an outcome of another round is not added, and the sync task
-//! re-tags the words when the round changes, dropping what they held.
+//! An outcome of another round than the batch's is not added. Both words
+//! also carry a tag of the round (its generation, modulo 8), for the outcome
+//! whose recorder saw the batch's round just before the round changed: its
+//! compare-and-swap then fails on the re-tagged word.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -108,6 +109,9 @@ impl Batch {
     /// Adds an outcome of round `generation` to the consecutive run.
     #[inline]
     pub(crate) fn record_run(&self, generation: u64, failed: bool) -> Recorded {
+        if self.generation() != generation {
+            return Recorded::Stale;
+        }
         let tag = tag_of(generation);
         let mut word = self.run.load(Ordering::Acquire);
         loop {
@@ -147,6 +151,9 @@ impl Batch {
     /// Adds an outcome of round `generation` to the window's counts.
     #[inline]
     pub(crate) fn record_counts(&self, generation: u64, failed: bool, slow: bool) -> Recorded {
+        if self.generation() != generation {
+            return Recorded::Stale;
+        }
         let tag = tag_of(generation);
         let add = 1 << TAG_BITS
             | u64::from(failed) << (TAG_BITS + CALL_BITS)
@@ -250,5 +257,7 @@ mod tests {
         assert_eq!(batch.peek(), (Run::default(), Counts::default()));
         assert_eq!(batch.record_counts(9, true, true), Recorded::Stale);
         assert_eq!(batch.record_counts(10, true, true), Recorded::Added);
+        // A round eight rounds away has the same tag, and is stale all the same.
+        assert_eq!(batch.record_run(18, true), Recorded::Stale);
     }
 }

@@ -827,11 +827,11 @@ impl Engine {
 
     /// A manual operation for the whole fleet.
     pub(crate) async fn manual(&self, op: Manual) -> Result<Option<Transition>, StoreError> {
-        if !self.known() {
-            match self.sync().await {
-                Ok(_) | Err(StoreError::Corrupt(_)) => {}
-                Err(error) => return Err(error),
-            }
+        // Decided on the state as it is now, not as last read: the view may
+        // say "forced open already" of a state someone has since changed.
+        match self.sync().await {
+            Ok(_) | Err(StoreError::Corrupt(_)) => {}
+            Err(error) => return Err(error),
         }
         let decided = self
             .change(None, |stored, now| {

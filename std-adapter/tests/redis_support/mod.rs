@@ -77,9 +77,50 @@ impl RedisServer {
     }
 
     /// Freezes the server (SIGSTOP): connections stay open and nothing is
-    /// answered, as with a hung server or a cut network.
+    /// answered, as with a hung server or a cut network. Returns once the
+    /// process is stopped.
     pub fn freeze(&self) {
         signal(self.pid(), "-STOP");
+        let stat = format!("/proc/{}/stat", self.pid());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        // The state is the field after the parenthesised command name.
+        while !std::fs::read_to_string(&stat)
+            .ok()
+            .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| rest.starts_with('T')))
+            .unwrap_or(false)
+        {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not stop in 20 s"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Stalls the server for `duration`: it holds every command of every
+    /// client until then (`CLIENT PAUSE ... ALL`), as a `DEBUG SLEEP` would,
+    /// but returns only once the stall has begun, so a test knows that what
+    /// it sends next waits.
+    pub fn stall(&self, duration: Duration) {
+        let millis = duration.as_millis().to_string();
+        let reply = self.command(&["CLIENT", "PAUSE", &millis, "ALL"]);
+        assert!(reply.starts_with("+OK"), "{reply}");
+    }
+
+    /// `HSET key field value`.
+    pub fn hset(&self, key: &str, field: &str, value: &str) {
+        let reply = self.command(&["HSET", key, field, value]);
+        assert!(reply.starts_with(':'), "{reply}");
+    }
+
+    /// `HGET key field`, as text (`None` when absent).
+    pub fn hget(&self, key: &str, field: &str) -> Option<String> {
+        let reply = self.command(&["HGET", key, field]);
+        let (header, rest) = reply.split_once("\r\n")?;
+        if header == "$-1" {
+            return None;
+        }
+        Some(rest.trim_end_matches("\r\n").to_owned())
     }
 
     /// Lets a frozen server run again (SIGCONT), with its data.
