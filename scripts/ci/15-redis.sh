@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Shared state on Redis (feature `redis` of the seawall crate): lints with the
 # feature, then its tests against real redis-servers that the tests start and
-# stop themselves (free 127.0.0.1 ports, no persistence). Installs Debian's
-# redis-server when it is missing. The rust stage builds and tests the
-# workspace without the feature.
+# stop themselves (free 127.0.0.1 ports, no persistence): the breaker's
+# scenario files replayed on Redis, outages, corruption, a fleet of processes.
+# Installs Debian's redis-server when it is missing. The rust stage builds and
+# tests the workspace without the feature.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/ci/lib.sh
@@ -11,5 +12,9 @@ source scripts/ci/lib.sh
 apt_install redis-server
 command -v redis-server >/dev/null
 
-cargo clippy -p seawall --features redis --all-targets --locked -- -D warnings
-cargo test -p seawall --features redis --locked
+# With the registry's features too: shared breakers and limiters in the
+# health report, the metrics and `tracing` (tests/redis_registry.rs,
+# tests/observability_tracing.rs).
+features=redis,prometheus,serde,tracing
+cargo clippy -p seawall --features "$features" --all-targets --locked -- -D warnings
+cargo test -p seawall --features "$features" --locked

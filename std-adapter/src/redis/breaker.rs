@@ -199,6 +199,20 @@ impl<K> SharedCircuitBreaker<K> {
     pub fn classifier(&self) -> &K {
         &self.inner.classifier
     }
+
+    /// Runs `operation` on this breaker on its store's runtime, without
+    /// waiting for it (manual control from a registry).
+    pub(crate) fn in_background<F, Fut>(&self, operation: F)
+    where
+        F: FnOnce(Self) -> Fut,
+        Fut: Future + Send + 'static,
+        K: Send + Sync + 'static,
+    {
+        let future = operation(self.clone());
+        self.inner.engine.store.runtime().spawn(async move {
+            future.await;
+        });
+    }
 }
 
 /// Releases the ticket of a call dropped before it finished.
@@ -336,17 +350,22 @@ impl<K> std::fmt::Debug for SharedCircuitBreakerBuilder<K> {
     }
 }
 
-/// The sync task: reports and reads at once, then every sync interval, and
-/// as soon as a failure waits to be reported. It holds the engine only while
-/// it works.
+/// The sync task: reports and reads at once (its first sync holds the sync
+/// lock from here, so any other sync comes after it), then every sync
+/// interval, and early when the engine wakes it. It holds the engine only
+/// while it works.
 fn spawn_sync(engine: &Arc<Engine>) {
     let weak: Weak<Engine> = Arc::downgrade(engine);
     let wake = Arc::clone(&engine.wake);
     let interval = engine.store.config().sync_interval;
+    let mut first = engine.first_sync_lock();
     engine.store.runtime().spawn(async move {
         loop {
             match weak.upgrade() {
-                Some(engine) => drop(engine.sync().await),
+                Some(engine) => match first.take() {
+                    Some(lock) => drop(engine.sync_locked(lock).await),
+                    None => drop(engine.sync().await),
+                },
                 None => return,
             }
             let _ = tokio::time::timeout(interval, wake.notified()).await;

@@ -132,8 +132,9 @@ pub(crate) struct Engine {
     /// Serialises the writers of `view`; readers never wait.
     writer: Mutex<()>,
     batch: Batch,
-    /// Held by the sync in progress.
-    syncing: tokio::sync::Mutex<()>,
+    /// Held by the sync in progress (from construction: by the sync task's
+    /// first one, so that every other sync comes after it).
+    syncing: Arc<tokio::sync::Mutex<()>>,
     counters: Counters,
     listener: Option<Listener>,
     pub(crate) hooks: Hooks,
@@ -180,7 +181,7 @@ impl Engine {
             view: ArcSwap::from_pointee(View::Shared(Mirror::unknown())),
             writer: Mutex::new(()),
             batch: Batch::new(0),
-            syncing: tokio::sync::Mutex::const_new(()),
+            syncing: Arc::new(tokio::sync::Mutex::const_new(())),
             counters: Counters::default(),
             listener,
             hooks: Hooks::new(),
@@ -737,7 +738,20 @@ impl Engine {
         // before it started, even those another sync was sending, and every
         // probe released before it started.
         self.releases_done().await;
-        let _one = self.syncing.lock().await;
+        let one = Arc::clone(&self.syncing).lock_owned().await;
+        self.sync_locked(one).await
+    }
+
+    /// The lock a sync holds, taken now: for the sync task's first sync.
+    pub(crate) fn first_sync_lock(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        Arc::clone(&self.syncing).try_lock_owned().ok()
+    }
+
+    /// [`sync`](Self::sync) with its lock taken.
+    pub(crate) async fn sync_locked(
+        &self,
+        _one: tokio::sync::OwnedMutexGuard<()>,
+    ) -> Result<SharedState, StoreError> {
         let (taken, now) = {
             let view = self.view.load();
             match &**view {
