@@ -208,11 +208,21 @@ impl RedisStore {
     }
 }
 
-/// `RedisUnavailableError(message)`, defined in `seawall/_redis.py`.
+/// `RedisUnavailableError(message)`, or `SharedStateCorruptError(message,
+/// fields)` for a corrupt state, both defined in `seawall/_redis.py`.
 pub(crate) fn unavailable(py: Python<'_>, error: StoreError) -> PyErr {
-    static CLASS: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-    match CLASS.import(py, "seawall._redis", "RedisUnavailableError") {
-        Ok(class) => PyErr::from_type(class.clone(), error.to_string()),
-        Err(error) => error,
+    static UNAVAILABLE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    static CORRUPT: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    let message = error.to_string();
+    let class = match &error {
+        StoreError::Corrupt(_) => CORRUPT.import(py, "seawall._redis", "SharedStateCorruptError"),
+        _ => UNAVAILABLE.import(py, "seawall._redis", "RedisUnavailableError"),
+    };
+    match (class, error) {
+        (Ok(class), StoreError::Corrupt(fields)) => {
+            PyErr::from_type(class.clone(), (message, fields))
+        }
+        (Ok(class), _) => PyErr::from_type(class.clone(), message),
+        (Err(error), _) => error,
     }
 }

@@ -26,9 +26,9 @@
 //! | `seawall_shared_fallback` | gauge | `kind`, `name` | 1 while a shared breaker or rate limiter cannot reach Redis and decides locally |
 //! | `seawall_shared_corrupt_reads_total` | counter | `name` | corrupt states a shared breaker read from Redis (and repaired) |
 //!
-//! The breaker families of a breaker shared through Redis (feature `redis`)
-//! carry one more label, `shared="true"`: its state is the fleet's, its
-//! counts are this process's.
+//! With a breaker shared through Redis registered (feature `redis`), the
+//! breaker families carry one more label, `shared` (`"true"` or `"false"`): a
+//! shared breaker's state is the fleet's, its counts are this process's.
 //!
 //! ```
 //! use prometheus_client::encoding::text::encode;
@@ -115,11 +115,18 @@ impl Metrics {
         }
         let stats: Vec<_> = breakers.iter().map(|b| b.handle.stats()).collect();
         let names: Vec<&str> = breakers.iter().map(|b| b.handle.name()).collect();
-        // `name`, with `shared="true"` for a breaker shared through Redis.
+        // `name`; with a shared breaker registered, every breaker's series
+        // also say whether it is shared (`shared="true"` or `"false"`).
+        let any_shared = breakers.iter().any(|b| b.handle.is_shared());
         let labels = |i: usize, more: &[(&'static str, &'static str)]| {
             let mut labels: Vec<(&str, &str)> = vec![("name", names[i])];
-            if breakers[i].handle.is_shared() {
-                labels.push(("shared", "true"));
+            if any_shared {
+                let shared = if breakers[i].handle.is_shared() {
+                    "true"
+                } else {
+                    "false"
+                };
+                labels.push(("shared", shared));
             }
             labels.extend_from_slice(more);
             labels
