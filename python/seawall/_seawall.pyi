@@ -1,7 +1,7 @@
 # Hand-written stubs of the extension module; checked by `python -m mypy.stubtest seawall`.
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, Awaitable, Callable, Literal, Optional, Tuple, Type, Union, final
+from typing import Any, Awaitable, Callable, List, Literal, Optional, Tuple, Type, Union, final
 
 from typing_extensions import TypeAlias, disjoint_base
 
@@ -329,7 +329,7 @@ def _redis_after_fork() -> None: ...
 class RedisStore:
     def __new__(
         cls,
-        url: str,
+        url: Union[str, List[str]],
         *,
         prefix: Optional[str] = None,
         timeout: Optional[_Seconds] = None,

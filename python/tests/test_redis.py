@@ -54,11 +54,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_cluster_port() -> int:
+    """A port for a cluster node: free, and its cluster bus port (10,000
+    above) too, which must stay below 65,536."""
+    while True:
+        port = free_port()
+        if port < 55_000:
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port + 10_000))
+                    return port
+                except OSError:
+                    pass
+
+
 class RedisServer:
     """A redis-server of our own on 127.0.0.1, without persistence."""
 
-    def __init__(self) -> None:
-        self.port = free_port()
+    def __init__(self, *extra: str, port: Optional[int] = None) -> None:
+        self.port = port if port is not None else free_port()
+        self.extra = extra
         self.process: Optional[subprocess.Popen[bytes]] = None
         self.start()
 
@@ -76,6 +91,7 @@ class RedisServer:
                 "--appendonly", "no",
                 "--protected-mode", "no",
                 "--loglevel", "warning",
+                *self.extra,
             ],
             stdout=subprocess.DEVNULL,
         )
@@ -1055,6 +1071,49 @@ def test_shared_policies_in_the_registry(redis: RedisServer, prefix: str) -> Non
     eventually("forced open elsewhere", lambda: elsewhere.sync().state == "forced_open")
     registry.reset("db")
     assert elsewhere.sync().state == "closed"
+
+
+def test_a_store_on_a_three_node_cluster(tmp_path: Any, prefix: str) -> None:
+    """Three primaries started here; breakers whose keys land on several
+    nodes trip and close across two stores, as on one server."""
+    nodes: List[RedisServer] = []
+    try:
+        for _ in range(3):
+            port = free_cluster_port()
+            nodes.append(
+                RedisServer(
+                    "--cluster-enabled", "yes",
+                    "--cluster-config-file", f"nodes-{port}.conf",
+                    "--dir", str(tmp_path),
+                    port=port,
+                )
+            )
+        subprocess.run(
+            ["redis-cli", "--cluster", "create"]
+            + [f"127.0.0.1:{node.port}" for node in nodes]
+            + ["--cluster-replicas", "0", "--cluster-yes"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        for node in nodes:
+            eventually("the cluster is ok", lambda: b"cluster_state:ok" in node.command("CLUSTER", "INFO"))
+        urls = [node.url for node in nodes]
+        a = RedisStore(urls, prefix=prefix, sync_interval=0.02, timeout=2.0)
+        b = RedisStore(urls, prefix=prefix, sync_interval=0.02, timeout=2.0)
+        for name in ("orders", "payments", "search", "ledger"):
+            here = a.circuit_breaker(name, failure_threshold=2)
+            there = b.circuit_breaker(name, failure_threshold=2)
+            fail(here)
+            here.sync()
+            fail(there)
+            there.sync()
+            eventually("open on both", lambda: here.state == "open" and there.state == "open")
+            assert not here.is_fallback
+        holding = [int(node.command("DBSIZE")[1:].strip()) for node in nodes]
+        assert sum(1 for keys in holding if keys) >= 2, holding
+    finally:
+        for node in nodes:
+            node.kill()
 
 
 # --- the document -------------------------------------------------------------

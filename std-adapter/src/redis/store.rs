@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{RedisError, Script};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, FromRedisValue, RedisError, Script};
 use seawall_core::ConfigError;
 
 use super::breaker::{SharedCircuitBreaker, SharedCircuitBreakerBuilder};
@@ -191,9 +193,21 @@ pub struct RedisStore {
 }
 
 struct StoreInner {
-    connection: ConnectionManager,
+    connection: Connection,
     config: SharedConfig,
     runtime: tokio::runtime::Handle,
+}
+
+/// One server, or a cluster.
+enum Connection {
+    /// One multiplexed connection, re-established when it breaks.
+    Single(ConnectionManager),
+    /// A cluster connection (routing each script to its key slot's node),
+    /// made on first use.
+    Cluster {
+        client: Box<ClusterClient>,
+        connection: tokio::sync::OnceCell<ClusterConnection>,
+    },
 }
 
 impl RedisStore {
@@ -214,13 +228,49 @@ impl RedisStore {
             .set_min_delay(Duration::from_millis(5))
             .set_max_delay(config.sync_interval);
         let connection = ConnectionManager::new_lazy_with_config(client, manager)?;
-        Ok(Self {
+        Ok(Self::with(Connection::Single(connection), config, runtime))
+    }
+
+    /// A store for the Redis Cluster reached through `nodes` (some of its
+    /// nodes, `redis://host:port`), with `config`. Every script of a shared
+    /// breaker touches one key slot (its keys share a hash tag), and runs on
+    /// the node that holds it. Must be called inside a tokio runtime; does
+    /// not wait for Redis (it connects on first use).
+    ///
+    /// ```no_run
+    /// use seawall::redis::{RedisStore, SharedConfig};
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let nodes = ["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"];
+    /// let store = RedisStore::cluster(&nodes, SharedConfig::default())?;
+    /// # let _ = store;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn cluster(nodes: &[&str], config: SharedConfig) -> Result<Self, StoreError> {
+        config.validate().map_err(StoreError::Config)?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| StoreError::NoRuntime)?;
+        let client = ClusterClient::builder(nodes.iter().copied())
+            .connection_timeout(config.timeout)
+            .response_timeout(config.timeout)
+            .retries(1)
+            .build()?;
+        let connection = Connection::Cluster {
+            client: Box::new(client),
+            connection: tokio::sync::OnceCell::new(),
+        };
+        Ok(Self::with(connection, config, runtime))
+    }
+
+    fn with(connection: Connection, config: SharedConfig, runtime: tokio::runtime::Handle) -> Self {
+        Self {
             inner: Arc::new(StoreInner {
                 connection,
                 config,
                 runtime,
             }),
-        })
+        }
     }
 
     /// The options.
@@ -230,11 +280,23 @@ impl RedisStore {
 
     /// Asks Redis whether it is there (within the timeout).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        let mut connection = self.inner.connection.clone();
-        let ping = redis::cmd("PING");
-        self.bounded(async move { ping.query_async::<String>(&mut connection).await })
-            .await
-            .map(drop)
+        self.query::<String>(redis::cmd("PING")).await.map(drop)
+    }
+
+    /// Runs `command` within the timeout.
+    async fn query<T: FromRedisValue>(&self, command: Cmd) -> Result<T, StoreError> {
+        self.bounded(async move {
+            match &self.inner.connection {
+                Connection::Single(manager) => command.query_async(&mut manager.clone()).await,
+                Connection::Cluster { client, connection } => {
+                    let connected = connection
+                        .get_or_try_init(|| client.get_async_connection())
+                        .await?;
+                    command.query_async(&mut connected.clone()).await
+                }
+            }
+        })
+        .await
     }
 
     /// A shared breaker named `name` with `config` (see
@@ -295,9 +357,18 @@ impl RedisStore {
         for arg in args {
             invocation.arg(arg);
         }
-        let mut connection = self.inner.connection.clone();
-        self.bounded(async move { invocation.invoke_async::<T>(&mut connection).await })
-            .await
+        self.bounded(async move {
+            match &self.inner.connection {
+                Connection::Single(manager) => invocation.invoke_async(&mut manager.clone()).await,
+                Connection::Cluster { client, connection } => {
+                    let connected = connection
+                        .get_or_try_init(|| client.get_async_connection())
+                        .await?;
+                    invocation.invoke_async(&mut connected.clone()).await
+                }
+            }
+        })
+        .await
     }
 
     async fn bounded<T>(
