@@ -303,14 +303,16 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
         }
     }
 
-    /// The snapshot `word` holds, with the instant from the second word and
-    /// the slow probes from the window.
+    /// The snapshot `word` holds, with the instant from the second word (in
+    /// HalfOpen, only when `max_wait_in_half_open` keeps one) and the slow
+    /// probes from the window.
     #[inline(always)]
     fn snapshot(&self, word: Word) -> Snapshot {
-        word.snapshot(
-            || self.instant(),
-            |generation| self.window.slow_probes(generation),
-        )
+        let instant = || match word.tag() {
+            Tag::HalfOpen if self.config.max_wait_nanos() == 0 => Instant::ZERO,
+            _ => self.instant(),
+        };
+        word.snapshot(instant, |generation| self.window.slow_probes(generation))
     }
 
     // Always inlined, as is `record_raw`: out of line, the permit goes through
@@ -340,7 +342,6 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
 
     #[inline(never)]
     fn acquire_slow<K: Clock + ?Sized>(&self, mut word: Word, clock: &K) -> Result<Raw, Rejection> {
-        let clock = &Memo::new(clock);
         loop {
             if word.tag() == Tag::Opening {
                 // The deadline is being written; it will be about this far.
@@ -459,7 +460,10 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
         }
         let totals = self.window.record(failed, slow, clock);
         let minimum = self.window.minimum_calls(self.config.minimum_calls());
-        self.record_closed_slow(word, generation, Counted::Rates { totals, minimum }, clock)
+        let counted = Counted::Rates { totals, minimum };
+        // In the common case the rates do not trip: nothing to store.
+        rules::record_closed(&self.config, &word.as_closed(), generation, counted, clock)?;
+        self.record_closed_slow(word, generation, counted, clock)
     }
 
     fn record_closed_slow<K: Clock + ?Sized>(
@@ -527,11 +531,11 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
         }
         let mut word = self.load();
         while word.tag() == Tag::HalfOpen {
-            let current = self.snapshot(word);
+            // Only the probe count changes: no instant, no slow probe is read.
+            let current = word.snapshot(|| Instant::ZERO, |_| 0);
             let Some(next) = rules::release(&current, raw.generation(), raw.kind()) else {
                 return;
             };
-            // Only the probe count changes: the instants stay as they are.
             match self.cas(word, Word::of(&next)) {
                 Ok(()) => return,
                 Err(actual) => word = actual,
@@ -542,6 +546,7 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
     /// Stores `next` in place of `current` (held in `word`), and returns the
     /// transition it made; `Err` with the current word if `word` is no longer
     /// current.
+    #[inline(always)]
     fn store(
         &self,
         word: Word,

@@ -362,7 +362,7 @@ fn acquire_open_slow(
     (Ok(issued), Some(next))
 }
 
-#[inline(never)]
+#[inline]
 fn acquire_half_open<K: Clock + ?Sized>(
     config: &BreakerConfig,
     s: &Snapshot,
