@@ -4,7 +4,9 @@
 //! machines: the circuit breaker ([`breaker`]), its statistics ([`stats`]) and the
 //! time types they are driven by ([`time`]); backoff ([`backoff`]) with an
 //! injected, seedable generator ([`rng`]), retry decisions and budgets
-//! ([`retry`]), a GCRA rate limiter ([`rate_limit`]) and a bulkhead ([`bulkhead`]). It is `#![no_std]`, never allocates,
+//! ([`retry`]), a GCRA rate limiter ([`rate_limit`]), a bulkhead ([`bulkhead`]),
+//! an adaptive concurrency limit ([`limit`]) and latency histograms
+//! ([`histogram`]). It is `#![no_std]`, never allocates,
 //! never reads a clock on its own, never sleeps and never logs. Every decision that
 //! depends on time takes a [`Clock`] argument, and reads it only when the decision
 //! needs it, so the same inputs always give the same outputs: on a microcontroller,
@@ -13,6 +15,25 @@
 //! The adapters (`seawall` for tokio, `seawall-embassy` for embassy firmware and the
 //! `seawall` Python package) own the clock, the sleeping, the futures and the
 //! errors of their ecosystem; they call into this crate for every decision.
+//!
+//! # Where to start
+//!
+//! An application uses an adapter: the `seawall` crate in a tokio service,
+//! `seawall-embassy` in firmware. This crate is for writing an adapter, for
+//! firmware that drives the state machines by hand, and for tests that need
+//! exact time. Start with [`breaker::CircuitBreaker`] (the example below), then
+//! [`retry::RetryPolicy`] and [`backoff::Backoff`]. The guide (the `guide`
+//! module of the `seawall` crate's documentation, `docs/CIRCUIT_BREAKER_GUIDE.md`
+//! in the source) explains the concepts, every option and its default.
+//!
+//! # Features
+//!
+//! None is on by default.
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `serde` | `Serialize` and `Deserialize` for configurations, states and statistics |
+//! | `critical-section` | atomics through the `critical-section` crate on targets without compare-and-swap (Cortex-M0, `thumbv6m-none-eabi`); the firmware provides the implementation |
 //!
 //! ```
 //! use core::time::Duration;
@@ -54,6 +75,8 @@ pub mod breaker;
 pub mod bulkhead;
 pub mod call;
 pub mod error;
+pub mod histogram;
+pub mod limit;
 mod math;
 pub mod rate_limit;
 pub mod retry;
@@ -67,6 +90,8 @@ pub use backoff::{Backoff, Jitter};
 pub use breaker::{BreakerConfig, CircuitBreaker, Permit, Rejection, State, Transition};
 pub use bulkhead::{Bulkhead, BulkheadGuard};
 pub use error::ConfigError;
+pub use histogram::{Histogram, RollingHistogram};
+pub use limit::{AdaptiveLimiter, LimitConfig};
 pub use rate_limit::{Quota, RateLimiter};
 pub use retry::{RetryBudget, RetryDecision, RetryPolicy};
 pub use rng::{Rng, SplitMix64};

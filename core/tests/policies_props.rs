@@ -119,8 +119,8 @@ proptest! {
         let mut retries = 0;
         for hint in hints {
             let failure = Failure {
-                retryable: true,
                 retry_after: hint.map(Duration::from_nanos),
+                ..Failure::retryable()
             };
             match policy.on_failure(&mut state, failure, None, &now, &mut rng) {
                 RetryDecision::Retry { delay } => {

@@ -12,12 +12,27 @@
 //! - [`Retry`] (and [`retry`]): the core's retry policy, sleeping with
 //!   `embassy_time::Timer`, jitter from the core's seedable generator.
 //! - [`Bulkhead`] and [`RateLimiter`]: the core's limits on calls in flight and
-//!   on their rate.
+//!   on their rate; [`AdaptiveLimiter`]: a limit on calls in flight that
+//!   follows the dependency.
 //!
 //! The words are the tokio adapter's (`seawall`): `call`, [`Error::Inner`],
 //! [`Error::Rejected`], [`Error::Timeout`], [`Classify`]; what differs is what
 //! embassy needs: `const` constructors, no allocation, listeners instead of
 //! `tracing`.
+//!
+//! # Where to start
+//!
+//! A [`CircuitBreaker`] in a `static` (the example below), then [`Retry`] for
+//! calls worth repeating. The firmware that CI runs under QEMU,
+//! `embassy-adapter/firmware/src/main.rs` in the source, uses each of them. The
+//! guide (the `guide` module of the `seawall` crate's documentation,
+//! `docs/CIRCUIT_BREAKER_GUIDE.md` in the source) explains the concepts and
+//! every option; its section "Embassy firmware" is about this crate.
+//!
+//! # Features
+//!
+//! This crate has none. The core's `critical-section` feature (enable it on
+//! `seawall-core`) provides atomics on Cortex-M0; see "Atomics on Cortex-M".
 //!
 //! ```
 //! use core::time::Duration;
@@ -82,6 +97,7 @@ mod bulkhead;
 mod classify;
 mod clock;
 mod error;
+mod limit;
 mod rate_limit;
 mod retry;
 mod timeout;
@@ -93,6 +109,7 @@ pub use bulkhead::Bulkhead;
 pub use classify::{Classify, ErrorsAreFailures, FailureWhen};
 pub use clock::{EmbassyClock, to_duration, to_embassy_duration, to_instant};
 pub use error::Error;
+pub use limit::AdaptiveLimiter;
 pub use rate_limit::RateLimiter;
 pub use retry::{Retry, RetryError, RetryListener, Retryable, retry};
 pub use seawall_core::backoff::{Backoff, Jitter, Strategy};
@@ -103,6 +120,9 @@ pub use seawall_core::breaker::{
 pub use seawall_core::bulkhead::BulkheadFull;
 pub use seawall_core::error::ConfigError;
 pub use seawall_core::rate_limit::{NotUntil, Quota};
-pub use seawall_core::retry::{Failure, GiveUp, RetryBudget, RetryPolicy};
+pub use seawall_core::retry::{
+    AdaptiveRate, AdaptiveRateConfig, ErrorKind, Failure, GiveUp, QuotaCosts, RetryBudget,
+    RetryPolicy, RetryQuota,
+};
 pub use seawall_core::stats::Stats;
 pub use timeout::{Elapsed, with_timeout};

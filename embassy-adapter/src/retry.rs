@@ -5,7 +5,10 @@ use core::future::Future;
 use core::time::Duration;
 
 use embassy_time::Timer;
-use seawall_core::retry::{Failure, GiveUp, RetryBudget, RetryDecision, RetryPolicy};
+use seawall_core::retry::{
+    AdaptiveRate, Allowance, ErrorKind, Failure, GiveUp, RetryBudget, RetryDecision, RetryPolicy,
+    RetryQuota, RetryState,
+};
 use seawall_core::rng::{Rng, SharedSplitMix64};
 
 use crate::clock::{EmbassyClock, to_embassy_duration};
@@ -42,8 +45,9 @@ pub trait RetryListener {
 /// The listener that ignores every event.
 impl RetryListener for () {}
 
-/// A retry policy with its jitter generator, an optional retry budget and a
-/// listener, meant to live in a `static`: `const` constructors all the way.
+/// A retry policy with its jitter generator, an optional retry budget or quota,
+/// an optional adaptive rate and a listener, meant to live in a `static`:
+/// `const` constructors all the way.
 ///
 /// The policy ([`RetryPolicy`]: attempts, backoff, jitter, deadline) is the
 /// core's; the generator is the core's [`SharedSplitMix64`], so a seed fixes
@@ -82,7 +86,8 @@ impl RetryListener for () {}
 pub struct Retry<L = ()> {
     policy: RetryPolicy,
     rng: SharedSplitMix64,
-    budget: Option<&'static RetryBudget>,
+    allowance: Allowance<'static>,
+    rate: Option<&'static AdaptiveRate>,
     listener: L,
 }
 
@@ -92,7 +97,8 @@ impl Retry<()> {
         Self {
             policy,
             rng: SharedSplitMix64::new(seed),
-            budget: None,
+            allowance: Allowance::None,
+            rate: None,
             listener: (),
         }
     }
@@ -102,7 +108,8 @@ impl Retry<()> {
         Retry {
             policy: self.policy,
             rng: self.rng,
-            budget: self.budget,
+            allowance: self.allowance,
+            rate: self.rate,
             listener,
         }
     }
@@ -112,7 +119,22 @@ impl<L: RetryListener> Retry<L> {
     /// This retry, drawing from `budget` (shared with other retries of the same
     /// dependency) so that retries cannot multiply the load during an outage.
     pub const fn with_budget(mut self, budget: &'static RetryBudget) -> Self {
-        self.budget = Some(budget);
+        self.allowance = Allowance::Budget(budget);
+        self
+    }
+
+    /// This retry, charging each retry to `quota` (shared with other retries
+    /// of the same dependency) by the kind of its error; replaces a budget.
+    pub const fn with_quota(mut self, quota: &'static RetryQuota) -> Self {
+        self.allowance = Allowance::Quota(quota);
+        self
+    }
+
+    /// This retry, with every attempt waiting for its turn under `rate` (shared
+    /// with other retries of the same dependency), which slows down on
+    /// throttling errors (`Failure::kind`).
+    pub const fn with_adaptive_rate(mut self, rate: &'static AdaptiveRate) -> Self {
+        self.rate = Some(rate);
         self
     }
 
@@ -127,14 +149,30 @@ impl<L: RetryListener> Retry<L> {
     }
 
     /// The jitter generator (`&SharedSplitMix64` is an [`Rng`]): its state is
-    /// the seed plus one step per draw so far.
+    /// its random seed plus one step per draw so far.
     pub fn rng(&self) -> &SharedSplitMix64 {
         &self.rng
     }
 
     /// The retry budget, if any.
     pub fn budget(&self) -> Option<&'static RetryBudget> {
-        self.budget
+        match self.allowance {
+            Allowance::Budget(budget) => Some(budget),
+            _ => None,
+        }
+    }
+
+    /// The retry quota, if any.
+    pub fn quota(&self) -> Option<&'static RetryQuota> {
+        match self.allowance {
+            Allowance::Quota(quota) => Some(quota),
+            _ => None,
+        }
+    }
+
+    /// The adaptive rate, if any.
+    pub fn adaptive_rate(&self) -> Option<&'static AdaptiveRate> {
+        self.rate
     }
 
     /// Calls `f` until it succeeds or the policy gives up, sleeping the
@@ -169,7 +207,10 @@ impl<L: RetryListener> Retry<L> {
     {
         run(
             &self.policy,
-            self.budget,
+            Shared {
+                allowance: self.allowance,
+                rate: self.rate,
+            },
             &self.rng,
             classify,
             &self.listener,
@@ -187,14 +228,49 @@ where
     E: Retryable,
     R: Rng,
 {
-    run(policy, None, rng, E::failure, &(), f)
-        .await
-        .map_err(RetryError::into_inner)
+    run(
+        policy,
+        Shared {
+            allowance: Allowance::None,
+            rate: None,
+        },
+        rng,
+        E::failure,
+        &(),
+        f,
+    )
+    .await
+    .map_err(RetryError::into_inner)
+}
+
+/// What a retry shares with other calls: what bounds retries, and the pace.
+struct Shared {
+    allowance: Allowance<'static>,
+    rate: Option<&'static AdaptiveRate>,
+}
+
+impl Shared {
+    /// Waits until the adaptive rate, if any, lets an attempt go.
+    async fn pace(&self, clock: &EmbassyClock) {
+        if let Some(rate) = self.rate {
+            while let Err(wait) = rate.try_acquire(clock) {
+                Timer::after(to_embassy_duration(wait)).await;
+            }
+        }
+    }
+
+    /// Tells the adaptive rate how an attempt ended.
+    fn observe(&self, clock: &EmbassyClock, failure: Option<&Failure>) {
+        if let Some(rate) = self.rate {
+            let throttled = failure.is_some_and(|f| f.kind == ErrorKind::Throttling);
+            rate.on_response(clock, throttled);
+        }
+    }
 }
 
 async fn run<T, E, F, Fut, R, C, L>(
     policy: &RetryPolicy,
-    budget: Option<&RetryBudget>,
+    shared: Shared,
     mut rng: R,
     mut classify: C,
     listener: &L,
@@ -208,20 +284,21 @@ where
     L: RetryListener + ?Sized,
 {
     let clock = EmbassyClock;
-    let mut state = policy.start(&clock);
+    let mut state: RetryState = policy.start(&clock);
     loop {
+        shared.pace(&clock).await;
         let error = match f().await {
             Ok(value) => {
-                if let Some(budget) = budget {
-                    budget.record_success();
-                }
+                shared.observe(&clock, None);
+                policy.on_success(&state, shared.allowance);
                 return Ok(value);
             }
             Err(error) => error,
         };
         let attempt = state.attempt();
         let failure = classify(&error);
-        match policy.on_failure(&mut state, failure, budget, &clock, &mut rng) {
+        shared.observe(&clock, Some(&failure));
+        match policy.on_failure(&mut state, failure, shared.allowance, &clock, &mut rng) {
             RetryDecision::Retry { delay } => {
                 drop(error);
                 listener.on_retry(attempt, delay);

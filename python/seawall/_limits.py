@@ -122,6 +122,10 @@ class RateLimiter(_SpendsCells, _seawall.RateLimiter):
         that would take longer than ``max_wait`` seconds (default: the limiter's)."""
         if max_wait is not None and not (float(max_wait) >= 0):
             raise ValueError(f"invalid max_wait: must not be negative, got {max_wait}")
+        if self.shadow:
+            # Decides and counts; never waits.
+            self.acquire(n, max_wait)
+            return
         delay = self.check(n)
         if delay == 0.0:
             return

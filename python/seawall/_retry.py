@@ -70,11 +70,22 @@ class Retry(_seawall.Retry):
         # made only when an attempt fails, so a first-try success allocates nothing.
         eager = self.deadline is not None
         succeeded = self._succeeded
+        pace = self._pace if self.adaptive_rate is not None else None
 
         @functools.wraps(fn)
         async def retrying(*args: Any, **kwargs: Any) -> R:
             call = start() if eager else None
             while True:
+                if pace is not None:
+                    # The adaptive rate's turn: wait until it lets the attempt go.
+                    wait = pace()
+                    while wait is not None:
+                        if clock is None:
+                            await asyncio.sleep(wait)
+                        else:
+                            clock.advance(wait)
+                            await asyncio.sleep(0)
+                        wait = pace()
                 try:
                     result = await fn(*args, **kwargs)
                 except Exception as error:
@@ -89,7 +100,7 @@ class Retry(_seawall.Retry):
                         clock.advance(delay)
                         await asyncio.sleep(0)
                 else:
-                    # Counts the call (and feeds the budget, if any).
+                    # Counts the call (and pays the budget or quota back).
                     if call is None:
                         succeeded()
                     else:
@@ -125,6 +136,9 @@ def retry(
     retry_on: Any = None,
     on_retry: Optional[Callable[[Attempt], object]] = None,
     clock: Optional[_seawall.ManualClock] = None,
+    quota: Optional[_seawall.RetryQuota] = None,
+    throttle_on: Any = None,
+    adaptive_rate: Optional[_seawall.AdaptiveRate] = None,
 ) -> Retry: ...
 
 

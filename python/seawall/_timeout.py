@@ -6,8 +6,10 @@ import asyncio
 import functools
 import inspect
 import math
+import time
 from typing import Any, Callable, Tuple, Type, TypeVar, Union
 
+from seawall import _seawall
 from seawall._errors import TimeoutExceededError
 
 __all__ = ["fallback", "timeout"]
@@ -24,15 +26,20 @@ def _seconds(value: object, name: str) -> float:
     return seconds
 
 
-def timeout(seconds: float) -> Callable[[F], F]:
+def timeout(seconds: Union[float, _seawall.AttemptTimeout]) -> Callable[[F], F]:
     """Limits each call of an ``async def`` function to ``seconds``.
 
     A call still running then is cancelled and raises
     :class:`TimeoutExceededError` (a ``TimeoutError``): fail fast instead of hanging.
+    Given an :class:`AttemptTimeout` instead of a number, each call gets the
+    limit it gives at the call's start and teaches it the call's duration (or
+    the limit, if the call timed out).
 
     >>> @timeout(5.0)
     ... async def slow_operation() -> str: ...
     """
+    if isinstance(seconds, _seawall.AttemptTimeout):
+        return _adaptive(seconds)
     limit = _seconds(seconds, "seconds")
 
     def decorate(fn: F) -> F:
@@ -48,6 +55,31 @@ def timeout(seconds: float) -> Callable[[F], F]:
                 return await asyncio.wait_for(fn(*args, **kwargs), limit)
             except asyncio.TimeoutError:
                 raise TimeoutExceededError(limit) from None
+
+        return limited  # type: ignore[return-value]
+
+    return decorate
+
+
+def _adaptive(attempt: _seawall.AttemptTimeout) -> Callable[[F], F]:
+    def decorate(fn: F) -> F:
+        if not inspect.iscoroutinefunction(fn):
+            raise TypeError(
+                "timeout() works on async def functions: a running def function cannot be "
+                "interrupted from the outside"
+            )
+
+        @functools.wraps(fn)
+        async def limited(*args: Any, **kwargs: Any) -> Any:
+            limit = attempt.timeout()
+            start = time.monotonic()
+            try:
+                result = await asyncio.wait_for(fn(*args, **kwargs), limit)
+            except asyncio.TimeoutError:
+                attempt.record(limit)
+                raise TimeoutExceededError(limit) from None
+            attempt.record(time.monotonic() - start)
+            return result
 
         return limited  # type: ignore[return-value]
 

@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Literal, Optional, Tuple, Union
 
+from seawall._adaptive import AdaptiveLimiter
 from seawall._breaker import CircuitBreaker
 from seawall._limits import Bulkhead, RateLimiter
 from seawall._redis import SharedCircuitBreaker, SharedRateLimiter
@@ -42,12 +43,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    _Kind = Literal["circuit_breaker", "retry", "bulkhead", "rate_limiter"]
+    _Kind = Literal["circuit_breaker", "retry", "bulkhead", "rate_limiter", "adaptive_limiter"]
     _Breaker = Union[CircuitBreaker, SharedCircuitBreaker]
     _Limiter = Union[RateLimiter, SharedRateLimiter]
-    _Policy = Union[_Breaker, Retry, Bulkhead, _Limiter]
+    _Policy = Union[_Breaker, Retry, Bulkhead, _Limiter, AdaptiveLimiter]
 
-KINDS: Tuple[_Kind, ...] = ("circuit_breaker", "retry", "bulkhead", "rate_limiter")
+KINDS: Tuple[_Kind, ...] = ("circuit_breaker", "retry", "bulkhead", "rate_limiter", "adaptive_limiter")
 """The kinds of policy, as :meth:`Registry.names` takes them."""
 
 _STATES = ("closed", "open", "half_open", "forced_open", "disabled")
@@ -69,9 +70,11 @@ def _kind(policy: object) -> _Kind:
         return "bulkhead"
     if isinstance(policy, (RateLimiter, SharedRateLimiter)):
         return "rate_limiter"
+    if isinstance(policy, AdaptiveLimiter):
+        return "adaptive_limiter"
     raise TypeError(
-        "policy must be a seawall CircuitBreaker, Retry, Bulkhead or RateLimiter "
-        f"(or a shared breaker or limiter), not {type(policy).__name__}"
+        "policy must be a seawall CircuitBreaker, Retry, Bulkhead, RateLimiter or "
+        f"AdaptiveLimiter (or a shared breaker or limiter), not {type(policy).__name__}"
     )
 
 
@@ -135,13 +138,9 @@ def _number(value: float) -> str:
     return repr(float(value))
 
 
-def _labels(names: Tuple[str, ...], values: Tuple[str, ...]) -> str:
-    return ",".join(f'{key}="{_escape(v)}"' for key, v in zip(names, values))
-
-
 class Registry:
-    """Named policies: circuit breakers, retry policies, bulkheads and rate
-    limiters, local or shared through Redis. Names are unique within a kind.
+    """Named policies: circuit breakers, retry policies, bulkheads, rate
+    limiters and adaptive limiters. Names are unique within a kind.
 
     Thread-safe. A registered policy is kept alive by the registry until
     :meth:`unregister`.
@@ -153,6 +152,7 @@ class Registry:
         self._retries: Dict[str, Retry] = {}
         self._bulkheads: Dict[str, Bulkhead] = {}
         self._rate_limiters: Dict[str, _Limiter] = {}
+        self._adaptive_limiters: Dict[str, AdaptiveLimiter] = {}
 
     def _table(self, kind: str) -> Dict[str, Any]:
         tables: Dict[str, Dict[str, Any]] = {
@@ -160,6 +160,7 @@ class Registry:
             "retry": self._retries,
             "bulkhead": self._bulkheads,
             "rate_limiter": self._rate_limiters,
+            "adaptive_limiter": self._adaptive_limiters,
         }
         try:
             return tables[kind]
@@ -227,6 +228,11 @@ class Registry:
         """The rate limiter registered as ``name``, or None."""
         with self._lock:
             return self._rate_limiters.get(name)
+
+    def adaptive_limiter(self, name: str) -> Optional[AdaptiveLimiter]:
+        """The adaptive limiter registered as ``name``, or None."""
+        with self._lock:
+            return self._adaptive_limiters.get(name)
 
     def _get_breaker(self, name: str) -> _Breaker:
         breaker = self.breaker(name)
@@ -309,7 +315,29 @@ class Registry:
             if fallback:
                 line["fallback"] = True
             lines.append(line)
-        return {"status": status, "breakers": lines}
+        report: Dict[str, Any] = {"status": status, "breakers": lines}
+        with self._lock:
+            limiters = sorted(self._adaptive_limiters.items())
+        if limiters:
+            # Where each limit stands; it does not change the status.
+            report["limiters"] = [
+                {
+                    "name": name,
+                    "algorithm": limiter.algorithm,
+                    "limit": limiter.limit,
+                    "in_flight": limiter.in_flight,
+                    "baseline_seconds": limiter.baseline,
+                    "calls": {
+                        "successful": counts["succeeded"],
+                        "failed": counts["overloaded"],
+                        "ignored": counts["released"],
+                        "rejected": counts["rejected"],
+                    },
+                }
+                for name, limiter in limiters
+                for counts in (limiter.counts,)
+            ]
+        return report
 
     def metric_families(self) -> List[MetricFamily]:
         """Every metric of the registered policies, read now. Families with
@@ -356,6 +384,12 @@ class Registry:
             "without a window.",
             ("name", *sh),
         )
+        shadow = MetricFamily(
+            "seawall_circuitbreaker_shadow_rejections_total",
+            "counter",
+            "Calls a circuit breaker in shadow mode would have rejected, and let through.",
+            ("name",),
+        )
         transitions = MetricFamily(
             "seawall_circuitbreaker_transitions_total",
             "counter",
@@ -380,13 +414,18 @@ class Registry:
             who: Tuple[str, ...] = (name, "true" if track.shared else "false")[: 1 + len(sh)]
             for s in _STATES:
                 state.samples.append(((*who, s), 1.0 if stats.state == s else 0.0))
+            # A shadow breaker rejects nothing: what it would have rejected
+            # has its own family.
+            in_shadow = getattr(breaker, "shadow", False)
             for kind, value in (
                 ("successful", stats.successful),
                 ("failed", stats.failed),
                 ("ignored", stats.released),
-                ("rejected", stats.rejected),
+                ("rejected", 0 if in_shadow else stats.rejected),
             ):
                 calls.samples.append(((*who, kind), float(value)))
+            if in_shadow:
+                shadow.samples.append(((name,), float(stats.rejected)))
             slow.samples.append((who, float(stats.slow)))
             failure, slow_call = self._rates(breaker)
             failure_rate.samples.append((who, failure))
@@ -406,13 +445,16 @@ class Registry:
         for name, limiter in limiters:
             if isinstance(limiter, SharedRateLimiter):
                 fallback.samples.append((("rate_limiter", name), float(limiter.is_fallback)))
-        yield from (state, calls, slow, failure_rate, slow_rate, transitions, fallback, corrupt)
+        yield from (
+            state, calls, shadow, slow, failure_rate, slow_rate, transitions, fallback, corrupt
+        )
 
     def _other_families(self) -> Iterable[MetricFamily]:
         with self._lock:
             retries = sorted(self._retries.items())
             bulkheads = sorted(self._bulkheads.items())
             limiters = sorted(self._rate_limiters.items())
+            adaptive = sorted(self._adaptive_limiters.items())
         retry_calls = MetricFamily(
             "seawall_retry_calls_total",
             "counter",
@@ -449,6 +491,12 @@ class Registry:
             "Calls the rate limiter would admit now without waiting.",
             ("name",),
         )
+        refusals = MetricFamily(
+            "seawall_ratelimiter_shadow_refusals_total",
+            "counter",
+            "Calls a rate limiter in shadow mode would have refused, and let through.",
+            ("name",),
+        )
         requests = MetricFamily(
             "seawall_ratelimiter_calls_total",
             "counter",
@@ -460,9 +508,69 @@ class Registry:
                 admitted, refused = limiter.counts
                 requests.samples.append(((name, "admitted", "true"), float(admitted)))
                 requests.samples.append(((name, "refused", "true"), float(refused)))
-            else:
-                cells.samples.append(((name,), float(limiter.available)))
-        return (retry_calls, available, maximum, cells, requests)
+                continue
+            cells.samples.append(((name,), float(limiter.available)))
+            if getattr(limiter, "shadow", False):
+                refusals.samples.append(((name,), float(limiter.shadow_refusals)))
+        return (
+            retry_calls,
+            available,
+            maximum,
+            cells,
+            refusals,
+            requests,
+            *self._adaptive_families(retries, adaptive),
+        )
+
+    @staticmethod
+    def _adaptive_families(
+        retries: List[Tuple[str, Retry]], limiters: List[Tuple[str, AdaptiveLimiter]]
+    ) -> Tuple[MetricFamily, ...]:
+        limit = MetricFamily(
+            "seawall_adaptivelimiter_limit", "gauge", "The adaptive limiter's current limit on calls in flight.", ("name",)
+        )
+        in_flight = MetricFamily(
+            "seawall_adaptivelimiter_in_flight_calls", "gauge", "Calls in flight under the adaptive limiter now.", ("name",)
+        )
+        calls = MetricFamily(
+            "seawall_adaptivelimiter_calls_total",
+            "counter",
+            "Calls through the adaptive limiter, by outcome (overloaded: a sign of overload; "
+            "ignored: ended without an outcome; rejected: refused at the limit).",
+            ("name", "kind"),
+        )
+        for name, limiter in limiters:
+            limit.samples.append(((name,), float(limiter.limit)))
+            in_flight.samples.append(((name,), float(limiter.in_flight)))
+            counts = limiter.counts
+            for kind, key in (
+                ("successful", "succeeded"),
+                ("overloaded", "overloaded"),
+                ("ignored", "released"),
+                ("rejected", "rejected"),
+            ):
+                calls.samples.append(((name, kind), float(counts[key])))
+        quota = MetricFamily("seawall_retry_quota_available", "gauge", "The retry quota's capacity left now.", ("name",))
+        throttled = MetricFamily(
+            "seawall_retry_throttled_responses_total",
+            "counter",
+            "Throttling errors the retry policy's adaptive rate has seen.",
+            ("name",),
+        )
+        send_rate = MetricFamily(
+            "seawall_retry_send_rate",
+            "gauge",
+            "The attempts per second the adaptive rate paces to (0 until the first throttling error: unpaced).",
+            ("name",),
+        )
+        for name, retry in retries:
+            if retry.quota is not None:
+                quota.samples.append(((name,), float(retry.quota.available)))
+            rate = retry.adaptive_rate
+            if rate is not None:
+                throttled.samples.append(((name,), float(rate.throttled)))
+                send_rate.samples.append(((name,), rate.fill_rate if rate.enabled else 0.0))
+        return (limit, in_flight, calls, quota, throttled, send_rate)
 
     def prometheus_text(self) -> str:
         """Every metric in the Prometheus text exposition format (version
@@ -473,7 +581,9 @@ class Registry:
             out.append(f"# HELP {family.name} {family.help}")
             out.append(f"# TYPE {family.name} {family.type}")
             for values, value in family.samples:
-                labels = _labels(family.label_names, values)
+                labels = ",".join(
+                    f'{key}="{_escape(v)}"' for key, v in zip(family.label_names, values)
+                )
                 out.append(f"{family.name}{{{labels}}} {_number(value)}")
         return "\n".join(out) + "\n" if out else ""
 

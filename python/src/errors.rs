@@ -49,7 +49,7 @@ impl Exception {
 /// The Python argument that a core configuration field is set by.
 fn argument_name(field: &str) -> &str {
     match field {
-        // The seed's word for how long the breaker stays open.
+        // The classic word for how long the breaker stays open.
         "open_duration" => "timeout",
         // The backoff's fields, as the retry policy's arguments name them.
         "initial" | "base" | "delay" => "initial_delay",

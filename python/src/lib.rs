@@ -6,16 +6,19 @@
 //! panic), converts seconds, reads the clock and maps outcomes to Python
 //! exceptions (one mapping, in `errors`).
 
+mod attempt_timeout;
 mod breaker;
 mod bulkhead;
 mod classify;
 mod clock;
 mod errors;
+mod limit;
 mod permit;
 mod rate_limit;
 #[cfg(feature = "redis")]
 mod redis;
 mod retry;
+mod sim;
 mod stats;
 mod wrapper;
 
@@ -39,6 +42,12 @@ fn _seawall(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<retry::RetryCall>()?;
     module.add_class::<retry::RetryStats>()?;
     module.add_class::<retry::Retrying>()?;
+    module.add_function(wrap_pyfunction!(sim::_simulate, module)?)?;
+    module.add_class::<retry::RetryQuota>()?;
+    module.add_class::<retry::AdaptiveRate>()?;
+    module.add_class::<attempt_timeout::AttemptTimeout>()?;
+    module.add_class::<limit::AdaptiveLimiter>()?;
+    module.add_class::<limit::LimiterPermit>()?;
     #[cfg(feature = "redis")]
     redis::register(module)?;
     Ok(())

@@ -10,7 +10,7 @@ use pyo3::types::{PyDict, PyTuple};
 use seawall_core::breaker::{Outcome, Ticket};
 use seawall_core::time::Instant;
 
-use crate::breaker::{CircuitBreaker, acquire};
+use crate::breaker::{CircuitBreaker, admit};
 use crate::errors::seconds;
 use crate::wrapper::wrapper;
 
@@ -32,11 +32,13 @@ pub(crate) struct Permit {
 }
 
 impl Permit {
-    pub(crate) fn new(breaker: &Bound<'_, CircuitBreaker>, ticket: Ticket) -> Self {
+    /// A permit for `ticket`; without one (a call a shadow breaker would have
+    /// rejected), a permit that records nothing.
+    pub(crate) fn new(breaker: &Bound<'_, CircuitBreaker>, ticket: Option<Ticket>) -> Self {
         Self {
             breaker: breaker.clone().unbind(),
-            probe: ticket.is_probe(),
-            ticket: Mutex::new(Some(ticket)),
+            probe: ticket.as_ref().is_some_and(Ticket::is_probe),
+            ticket: Mutex::new(ticket),
             started: breaker.get().start(),
         }
     }
@@ -161,7 +163,10 @@ pub(crate) fn guarded_call<'py>(
     args: &Bound<'py, PyTuple>,
     kwargs: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let ticket = acquire(breaker)?;
+    let Some(ticket) = admit(breaker)? else {
+        // A shadow breaker would have rejected it: it runs, unrecorded.
+        return fn_.call(args, kwargs);
+    };
     let core = breaker.get();
     let started = core.start();
     let result = fn_.call(args, kwargs);

@@ -25,12 +25,20 @@ use crate::errors::{Exception, config_error, count, given, int_in, invalid, seco
 ///         (default None: as long as it takes).
 ///     name: The limiter's name, in errors.
 ///     clock: A :class:`seawall.testing.ManualClock`: waits advance it.
+///     shadow: Shadow mode: decide but do not enforce. ``acquire()``, ``wait()``,
+///         the decorator and the blocks never wait nor raise; a call the limiter
+///         would have refused (or, without ``max_wait``, made wait) goes on at
+///         once, takes no cell, and counts in
+///         ``shadow_refusals`` (and the registry's
+///         ``seawall_ratelimiter_shadow_refusals_total``).
 #[pyclass(module = "seawall._seawall", name = "RateLimiter", subclass, frozen)]
 pub(crate) struct RateLimiter {
     core: seawall_core::RateLimiter,
     clock: ClockSource,
     name: Py<PyString>,
     max_wait: Option<f64>,
+    shadow: bool,
+    shadow_refusals: std::sync::atomic::AtomicU64,
 }
 
 /// The quota arguments both limiters take: `rate`, `period` (default one
@@ -90,7 +98,8 @@ pub(crate) fn limited(py: Python<'_>, name: &Py<PyString>, retry_after: f64) -> 
 #[pymethods]
 impl RateLimiter {
     #[new]
-    #[pyo3(signature = (rate, period = None, *, burst = None, max_wait = None, name = None, clock = None))]
+    #[pyo3(signature = (rate, period = None, *, burst = None, max_wait = None, name = None, clock = None, shadow = None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         rate: &Bound<'_, PyAny>,
@@ -99,7 +108,9 @@ impl RateLimiter {
         max_wait: Option<&Bound<'_, PyAny>>,
         name: Option<&Bound<'_, PyAny>>,
         clock: Option<&Bound<'_, PyAny>>,
+        shadow: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
+        let shadow = crate::breaker::shadow_arg(shadow)?;
         let (rate, period, burst) = quota_args(rate, period, burst)?;
         let quota = Quota::new(rate, period, burst).map_err(config_error)?;
         Ok(Self {
@@ -107,7 +118,22 @@ impl RateLimiter {
             clock: ClockSource::from_arg(clock)?,
             name: crate::errors::name_arg(py, name, "rate_limiter")?,
             max_wait: max_wait_arg(max_wait)?,
+            shadow,
+            shadow_refusals: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    /// Whether the limiter is in shadow mode (decides, counts, never refuses).
+    #[getter]
+    fn shadow(&self) -> bool {
+        self.shadow
+    }
+
+    /// The calls a limiter in shadow mode would have refused (and let through).
+    #[getter]
+    fn shadow_refusals(&self) -> u64 {
+        self.shadow_refusals
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Takes ``n`` cells (default 1) if they are available now; never waits.
@@ -149,6 +175,17 @@ impl RateLimiter {
             Some(limit) => Some(limit),
             None => self.max_wait,
         };
+        if self.shadow {
+            // One decision, counted, never enforced. Without a max_wait the
+            // limiter would have made the call wait: that counts too.
+            if let Err(not_until) = self.core.check_n(n, &self.clock).map_err(too_many)?
+                && max_wait.is_none_or(|limit| secs(not_until.retry_after()) > limit)
+            {
+                self.shadow_refusals
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            return Ok(());
+        }
         let mut waited = 0.0;
         loop {
             match self.core.check_n(n, &self.clock).map_err(too_many)? {

@@ -10,7 +10,22 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
-from seawall import Bulkhead, BulkheadPermit, CircuitBreaker, CircuitOpenError, Permit, RateLimiter, Retry, RetryBudget
+from seawall import (
+    AdaptiveLimiter,
+    AdaptiveRate,
+    AttemptTimeout,
+    BulkheadFullError,
+    Bulkhead,
+    BulkheadPermit,
+    CircuitBreaker,
+    CircuitOpenError,
+    LimiterPermit,
+    Permit,
+    RateLimiter,
+    Retry,
+    RetryBudget,
+    RetryQuota,
+)
 from seawall.testing import ManualClock
 
 DIRECTORY = Path(__file__).resolve().parents[2] / "tests" / "scenarios"
@@ -57,6 +72,9 @@ def replay(scenario: Dict[str, Any]) -> None:
         "retry": replay_retry,
         "rate_limiter": replay_rate_limiter,
         "bulkhead": replay_bulkhead,
+        "adaptive_limiter": replay_adaptive_limiter,
+        "adaptive_rate": replay_adaptive_rate,
+        "attempt_timeout": replay_attempt_timeout,
     }
     policy = scenario["policy"]
     if policy not in replayers:
@@ -343,18 +361,26 @@ STRATEGIES = {
 GIVE_UPS = {"attempts_exhausted", "deadline_reached", "budget_empty", "not_retryable"}
 
 
+KINDS = {"transient", "throttling", "timeout"}
+
+
 class AttemptFailed(Exception):
     """A failed attempt of a retry scenario, with what the scenario says about it."""
 
-    def __init__(self, retryable: bool, retry_after: Optional[float]) -> None:
+    def __init__(self, retryable: bool, retry_after: Optional[float], kind: str = "transient") -> None:
         super().__init__(retryable, retry_after)
         self.retryable = retryable
+        self.kind = kind
         if retry_after is not None:
             self.retry_after = retry_after
 
 
+class AttemptTimedOut(AttemptFailed, TimeoutError):
+    """A failed attempt of kind ``timeout``: a ``TimeoutError``, as a real one would be."""
+
+
 def retry_arguments(config: Dict[str, Any]) -> Dict[str, Any]:
-    keys("config", config, set(), {"max_attempts", "strategy", "jitter", "deadline_ms", "seed", "budget"})
+    keys("config", config, set(), {"max_attempts", "strategy", "jitter", "deadline_ms", "seed", "budget", "quota"})
     arguments: Dict[str, Any] = {"seed": config.get("seed", 0)}
     if "max_attempts" in config:
         arguments["max_attempts"] = config["max_attempts"]
@@ -375,14 +401,26 @@ def retry_arguments(config: Dict[str, Any]) -> Dict[str, Any]:
     if "budget" in config:
         keys("config.budget", config["budget"], {"max_tokens", "token_ratio"}, set())
         arguments["budget"] = RetryBudget(**config["budget"])
+    if "quota" in config:
+        if "budget" in config:
+            raise ScenarioError("config: a budget or a quota, not both")
+        quota = dict(config["quota"])
+        keys("config.quota", quota, {"capacity"}, {"transient_cost", "throttling_cost", "timeout_cost", "success_reward"})
+        arguments["quota"] = RetryQuota(quota.pop("capacity"), **quota)
     return arguments
 
 
 def replay_retry(scenario: Dict[str, Any]) -> None:
     clock = ManualClock(ms_to_seconds(scenario.get("start_ms", 0), "start_ms"))
     arguments = retry_arguments(scenario.get("config") or {})
-    policy = Retry(clock=clock, retry_on=lambda error: getattr(error, "retryable", True), **arguments)
+    policy = Retry(
+        clock=clock,
+        retry_on=lambda error: getattr(error, "retryable", True),
+        throttle_on=lambda error: getattr(error, "kind", None) == "throttling",
+        **arguments,
+    )
     budget: Optional[RetryBudget] = arguments.get("budget")
+    quota: Optional[RetryQuota] = arguments.get("quota")
     call: List[Any] = []  # the call in progress, if any
 
     def current() -> Any:
@@ -396,9 +434,13 @@ def replay_retry(scenario: Dict[str, Any]) -> None:
         elif op == "fail":
             expected = exactly_one(step, ["delay_ms", "delay_ns", "give_up"])
             retry_after = step.get("retry_after_ms")
-            error = AttemptFailed(
+            kind = step.get("kind", "transient")
+            if kind not in KINDS:
+                raise ScenarioError(f"unknown kind {kind!r}")
+            error = (AttemptTimedOut if kind == "timeout" else AttemptFailed)(
                 step.get("retryable", True),
                 None if retry_after is None else ms_to_seconds(retry_after, "retry_after_ms"),
+                kind,
             )
             running = current()
             delay = running.failed(error)
@@ -422,6 +464,10 @@ def replay_retry(scenario: Dict[str, Any]) -> None:
                 check("tokens", step["tokens"], budget.tokens)
             if "allows_retry" in step:
                 check("allows_retry", step["allows_retry"], budget.allows_retry)
+        elif op == "expect_quota":
+            if quota is None:
+                raise ScenarioError("the scenario has no quota")
+            check("available", step["available"], quota.available)
         elif op == "expect_delays":
             which = exactly_one(step, ["delays_ms", "delays_ns"])
             want = [d * 1_000_000 for d in step[which]] if which == "delays_ms" else list(step[which])
@@ -431,10 +477,11 @@ def replay_retry(scenario: Dict[str, Any]) -> None:
         scenario,
         {
             "start": (set(), set()),
-            "fail": (set(), {"retryable", "retry_after_ms", "delay_ms", "delay_ns", "give_up"}),
+            "fail": (set(), {"retryable", "retry_after_ms", "kind", "delay_ms", "delay_ns", "give_up"}),
             "succeed": (set(), set()),
             "expect_attempt": ({"attempt"}, set()),
             "expect_budget": (set(), {"tokens", "allows_retry"}),
+            "expect_quota": ({"available"}, set()),
             "expect_delays": (set(), {"delays_ms", "delays_ns"}),
         },
         clock,
@@ -535,6 +582,213 @@ def replay_bulkhead(scenario: Dict[str, Any]) -> None:
             "enter": (set(), {"guard", "rejected"}),
             "exit": ({"guard"}, set()),
             "expect": (set(), {"in_flight", "available"}),
+        },
+        clock,
+        handle,
+    )
+
+
+# --- adaptive_limiter ------------------------------------------------------------------
+
+ALGORITHMS = {
+    "aimd": {"backoff_ratio", "increase", "timeout_ms"},
+    "gradient": {"tolerance", "smoothing", "queue_size"},
+    "vegas": {"alpha", "beta", "smoothing"},
+}
+LIMITER_SECONDS = {"window_ms": "window", "probe_interval_ms": "probe_interval"}
+LIMITER_COUNTS = {"initial_limit", "min_limit", "max_limit", "min_samples", "probe_limit", "probe_samples"}
+
+
+def limiter_arguments(config: Dict[str, Any]) -> Dict[str, Any]:
+    keys("config", config, set(), {"algorithm", *LIMITER_SECONDS, *LIMITER_COUNTS})
+    arguments: Dict[str, Any] = {}
+    for key, value in config.items():
+        if key in LIMITER_SECONDS:
+            arguments[LIMITER_SECONDS[key]] = ms_to_seconds(value, key)
+        elif key in LIMITER_COUNTS:
+            arguments[key] = value
+    algorithm = dict(config.get("algorithm") or {"kind": "gradient"})
+    kind = algorithm.pop("kind", None)
+    if kind not in ALGORITHMS:
+        raise ScenarioError(f"config.algorithm: unknown kind {kind!r}")
+    keys("config.algorithm", algorithm, set(), ALGORITHMS[kind])
+    arguments["algorithm"] = kind
+    for key, value in algorithm.items():
+        if key == "timeout_ms":
+            arguments["timeout"] = None if value is None else ms_to_seconds(value, key)
+        else:
+            arguments[key] = value
+    return arguments
+
+
+def replay_adaptive_limiter(scenario: Dict[str, Any]) -> None:
+    clock = ManualClock(ms_to_seconds(scenario.get("start_ms", 0), "start_ms"))
+    limiter = AdaptiveLimiter(clock=clock, **limiter_arguments(scenario.get("config") or {}))
+    permits: Dict[str, LimiterPermit] = {}
+
+    def end(permit: LimiterPermit, outcome: str) -> None:
+        if outcome == "success":
+            permit.success()
+        elif outcome == "overload":
+            permit.overload()
+        else:
+            raise ScenarioError(f"unknown outcome {outcome!r}")
+
+    def handle(op: str, step: Dict[str, Any]) -> None:
+        if op == "acquire":
+            which = exactly_one(step, ["permit", "rejected"])
+            if which == "rejected":
+                if step["rejected"] is not True:
+                    raise ScenarioError("rejected must be true")
+                try:
+                    limiter.acquire()
+                except BulkheadFullError:
+                    return
+                raise ScenarioError("admitted, expected a rejection")
+            try:
+                permit = limiter.acquire()
+            except BulkheadFullError as error:
+                raise ScenarioError(f"rejected: {error}") from None
+            if step["permit"] in permits:
+                raise ScenarioError(f"permit {step['permit']!r} is already held")
+            permits[step["permit"]] = permit
+        elif op in ("record", "release"):
+            if step["permit"] not in permits:
+                raise ScenarioError(f"no permit {step['permit']!r}")
+            permit = permits.pop(step["permit"])
+            if op == "release":
+                permit.release()
+            else:
+                end(permit, step["outcome"])
+        elif op == "batch":
+            outcome = step.get("outcome", "success")
+            if outcome not in ("success", "overload"):
+                raise ScenarioError(f"unknown outcome {outcome!r}")
+            batch = []
+            for i in range(step["calls"]):
+                permit = limiter.try_acquire()
+                if permit is None:
+                    raise ScenarioError(f"call {i} of the batch rejected")
+                batch.append(permit)
+            clock.advance(ms_to_seconds(step["latency_ms"], "latency_ms"))
+            for permit in batch:
+                end(permit, outcome)
+        elif op == "reset":
+            limiter.reset()
+        elif op == "expect":
+            if len(step) == 1:
+                raise ScenarioError("expect checks nothing")
+            counts = limiter.counts
+            for key in ("limit", "in_flight", "probing"):
+                if key in step:
+                    check(key, step[key], getattr(limiter, key))
+            for key in ("succeeded", "overloaded", "released", "rejected"):
+                if key in step:
+                    check(key, step[key], counts[key])
+            if "baseline_us" in step:
+                baseline = limiter.baseline
+                check("baseline_us", step["baseline_us"], None if baseline is None else int(nanos(baseline) // 1000))
+
+    run_steps(
+        scenario,
+        {
+            "acquire": (set(), {"permit", "rejected"}),
+            "record": ({"permit", "outcome"}, set()),
+            "release": ({"permit"}, set()),
+            "batch": ({"calls", "latency_ms"}, {"outcome"}),
+            "reset": (set(), set()),
+            "expect": (set(), {"limit", "in_flight", "probing", "baseline_us", "succeeded", "overloaded", "released", "rejected"}),
+        },
+        clock,
+        handle,
+    )
+
+
+# --- adaptive_rate ----------------------------------------------------------------------
+
+RATE_CHECKS = {"enabled", "fill_rate", "measured_rate", "throttled"}
+
+
+def replay_adaptive_rate(scenario: Dict[str, Any]) -> None:
+    config = scenario.get("config") or {}
+    keys("config", config, set(), {"beta", "scale", "smoothing", "min_rate"})
+    clock = ManualClock(ms_to_seconds(scenario.get("start_ms", 0), "start_ms"))
+    rate = AdaptiveRate(clock=clock, **config)
+
+    def expect(step: Dict[str, Any]) -> None:
+        if "enabled" in step:
+            check("enabled", step["enabled"], rate.enabled)
+        if "throttled" in step:
+            check("throttled", step["throttled"], rate.throttled)
+        for key in ("fill_rate", "measured_rate"):
+            if key in step:
+                expected, actual = step[key], getattr(rate, key)
+                if abs(expected - actual) > 1e-9 * max(abs(expected), 1.0):
+                    raise ScenarioError(f"{key}: expected {expected!r}, got {actual!r}")
+
+    def handle(op: str, step: Dict[str, Any]) -> None:
+        if op == "response":
+            rate.on_response(step.get("throttled", False))
+            expect({key: value for key, value in step.items() if key != "throttled"})
+        elif op == "acquire":
+            which = exactly_one(step, ["allowed", "wait_ms"])
+            if which == "allowed" and step["allowed"] is not True:
+                raise ScenarioError("allowed must be true")
+            wait = rate.acquire()
+            if which == "allowed":
+                check("wait", None, wait)
+            elif wait is None or abs(wait * 1e3 - step["wait_ms"]) > 1e-3:
+                raise ScenarioError(f"acquire: expected a wait of {step['wait_ms']} ms, got {wait!r} s")
+        elif op == "reset":
+            rate.reset()
+        elif op == "expect":
+            if len(step) == 1:
+                raise ScenarioError("expect checks nothing")
+            expect(step)
+
+    run_steps(
+        scenario,
+        {
+            "response": (set(), {"throttled", "enabled", "fill_rate", "measured_rate"}),
+            "acquire": (set(), {"allowed", "wait_ms"}),
+            "reset": (set(), set()),
+            "expect": (set(), RATE_CHECKS),
+        },
+        clock,
+        handle,
+    )
+
+
+# --- attempt_timeout ----------------------------------------------------------------------
+
+
+def replay_attempt_timeout(scenario: Dict[str, Any]) -> None:
+    config = scenario.get("config") or {}
+    keys("config", config, set(), {"percentile", "multiplier", "min_ms", "max_ms", "min_samples", "window_ms"})
+    arguments = {
+        key[:-3] if key.endswith("_ms") else key: ms_to_seconds(value, key) if key.endswith("_ms") else value
+        for key, value in config.items()
+    }
+    clock = ManualClock(ms_to_seconds(scenario.get("start_ms", 0), "start_ms"))
+    timeout = AttemptTimeout(clock=clock, **arguments)
+
+    def handle(op: str, step: Dict[str, Any]) -> None:
+        if op == "record":
+            for _ in range(step.get("repeat", 1)):
+                timeout.record(ms_to_seconds(step["latency_ms"], "latency_ms"))
+        elif op == "expect":
+            if len(step) == 1:
+                raise ScenarioError("expect checks nothing")
+            if "timeout_us" in step:
+                check("timeout_us", step["timeout_us"], int(nanos(timeout.timeout()) // 1000))
+            if "samples" in step:
+                check("samples", step["samples"], timeout.samples)
+
+    run_steps(
+        scenario,
+        {
+            "record": ({"latency_ms"}, {"repeat"}),
+            "expect": (set(), {"timeout_us", "samples"}),
         },
         clock,
         handle,

@@ -1,9 +1,11 @@
 """The documents' Python examples run, and every public name has a docstring.
 
-Every ```python block of README.md, docs/CIRCUIT_BREAKER_GUIDE.md,
-docs/MONITORING.md and python/README.md is executed on its own, in a fresh
+Every ```python block of README.md, docs/CIRCUIT_BREAKER_GUIDE.md, docs/ADAPTIVE.md,
+docs/MONITORING.md, docs/SIMULATOR.md and python/README.md is executed on its own, in a fresh
 namespace: the examples are programs a reader can copy. They use
 ``seawall.testing.ManualClock`` instead of sleeping, so they finish at once.
+What a block prints is shown in the ```text block right after it (only blank
+lines between), and must be exactly that; a block that prints without one fails.
 (docs/SHARED_STATE.md's blocks need a Redis server: ``test_redis.py`` runs
 them. The Rust blocks are doctests of the ``seawall`` crate;
 ``tests/tests/docs.rs`` checks the other blocks.)
@@ -12,12 +14,14 @@ them. The Rust blocks are doctests of the ``seawall`` crate;
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
+import io
 import re
 import time
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterator, List, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -26,44 +30,70 @@ import seawall.registry
 import seawall.testing
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCUMENTS = ["README.md", "docs/CIRCUIT_BREAKER_GUIDE.md", "docs/MONITORING.md", "python/README.md"]
+DOCUMENTS = [
+    "README.md",
+    "docs/CIRCUIT_BREAKER_GUIDE.md",
+    "docs/MONITORING.md",
+    "docs/SIMULATOR.md",
+    "docs/ADAPTIVE.md",
+    "python/README.md",
+]
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,})(?P<tag>[^\n`]*)$")
 
 
-def python_blocks(documents: List[str]) -> Iterator[Tuple[str, int, str]]:
-    """(document, first line, code) of every ```python block of ``documents``."""
+def fenced_blocks(document: str) -> List[Tuple[int, int, str, str]]:
+    """(first line, line after the closing fence, tag, body) of every fenced
+    block of ``document``, lines counted from 1."""
+    lines = (ROOT / document).read_text(encoding="utf-8").splitlines()
+    blocks = []
+    i = 0
+    while i < len(lines):
+        match = FENCE.match(lines[i])
+        if not match:
+            i += 1
+            continue
+        fence, tag, indent = match["fence"], match["tag"].strip(), match["indent"]
+        start = i + 1
+        i = start
+        while i < len(lines) and lines[i].strip() != fence:
+            i += 1
+        body = [line[len(indent):] if line.startswith(indent) else line for line in lines[start:i]]
+        i += 1
+        blocks.append((start, i + 1, tag, "\n".join(body) + "\n"))
+    return blocks
+
+
+def python_blocks(documents: List[str]) -> Iterator[Tuple[str, int, str, Optional[str]]]:
+    """(document, first line, code, what it prints or None) of every ```python
+    block of ``documents``: what it prints is the ```text block right after it."""
     for document in documents:
         lines = (ROOT / document).read_text(encoding="utf-8").splitlines()
-        i = 0
-        while i < len(lines):
-            match = FENCE.match(lines[i])
-            if not match:
-                i += 1
+        blocks = fenced_blocks(document)
+        for k, (start, after, tag, body) in enumerate(blocks):
+            if tag != "python":
                 continue
-            fence, tag, indent = match["fence"], match["tag"].strip(), match["indent"]
-            start = i + 1
-            i = start
-            while i < len(lines) and lines[i].strip() != fence:
-                i += 1
-            if tag == "python":
-                body = [line[len(indent):] if line.startswith(indent) else line for line in lines[start:i]]
-                yield document, start, "\n".join(body) + "\n"
-            i += 1
+            output = None
+            if k + 1 < len(blocks):
+                next_start, _, next_tag, next_body = blocks[k + 1]
+                between = lines[after - 1 : next_start - 1]
+                if next_tag == "text" and all(not line.strip() for line in between):
+                    output = next_body
+            yield document, start, body, output
 
 
 BLOCKS = list(python_blocks(DOCUMENTS))
 
 
 def test_the_documents_have_python_examples() -> None:
-    documents = {document for document, _, _ in BLOCKS}
+    documents = {document for document, _, _, _ in BLOCKS}
     assert documents == set(DOCUMENTS), documents
 
 
 @pytest.mark.parametrize(
-    "document, line, code", BLOCKS, ids=[f"{document}:{line}" for document, line, _ in BLOCKS]
+    "document, line, code, output", BLOCKS, ids=[f"{document}:{line}" for document, line, _, _ in BLOCKS]
 )
 def test_python_block_runs(
-    document: str, line: int, code: str, monkeypatch: pytest.MonkeyPatch
+    document: str, line: int, code: str, output: Optional[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The examples use a ManualClock rather than sleeping: the sleeps they
     # complete are recorded (one that a timeout cancels is not), and must add
@@ -83,8 +113,21 @@ def test_python_block_runs(
 
     monkeypatch.setattr(time, "sleep", sleep)
     monkeypatch.setattr(asyncio, "sleep", async_sleep)
-    run_block(document, line, code)
+    run_and_compare(document, line, code, output)
     assert sum(slept) == 0, f"{document}:{line} sleeps {sum(slept)} s instead of using a ManualClock"
+
+
+def run_and_compare(document: str, line: int, code: str, output: Optional[str]) -> None:
+    """Runs a block, and checks that it prints what the document shows."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        run_block(document, line, code)
+    if output is None:
+        assert not printed.getvalue(), (
+            f"{document}:{line} prints, but no ```text block after it shows what:\n{printed.getvalue()}"
+        )
+    else:
+        assert printed.getvalue() == output, f"{document}:{line} prints something else than the document shows"
 
 
 def run_block(document: str, line: int, code: str) -> None:

@@ -1121,13 +1121,13 @@ def test_a_store_on_a_three_node_cluster(tmp_path: Any, prefix: str) -> None:
 
 def test_the_shared_state_document_runs(redis: RedisServer) -> None:
     """docs/SHARED_STATE.md's Python blocks, against this test's server."""
-    from test_docs import python_blocks, run_block
+    from test_docs import python_blocks, run_and_compare
 
     blocks = list(python_blocks(["docs/SHARED_STATE.md"]))
     assert blocks, "docs/SHARED_STATE.md has no python block"
-    for document, line, code in blocks:
+    for document, line, code, output in blocks:
         assert "redis://127.0.0.1:6379" in code, f"{document}:{line} names no server"
-        run_block(document, line, code.replace("redis://127.0.0.1:6379", redis.url))
+        run_and_compare(document, line, code.replace("redis://127.0.0.1:6379", redis.url), output)
     # The example forced the breaker open for the fleet: Redis says so.
     shared = RedisStore(redis.url, prefix="checkout").circuit_breaker("database").shared_state()
     assert shared.state == "forced_open", shared

@@ -15,4 +15,9 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --locked
 # events): its tests and examples need the features.
 cargo clippy -p seawall --all-targets --features prometheus,serde,tracing --locked -- -D warnings
 cargo test -p seawall --features prometheus,serde,tracing --locked
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p seawall --features prometheus,serde,tracing --locked
+# The API docs as docs.rs builds them (Cargo.toml's [package.metadata.docs.rs]):
+# every feature, each gated item marked with the feature it needs. The badges
+# are rustdoc's doc_cfg, a nightly feature that docs.rs's nightly has;
+# RUSTC_BOOTSTRAP lets this stable toolchain build the same pages.
+RUSTC_BOOTSTRAP=1 RUSTDOCFLAGS="--cfg docsrs -D warnings" \
+  cargo doc --no-deps -p seawall-core -p seawall -p seawall-embassy --all-features --locked

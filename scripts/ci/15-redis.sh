@@ -2,15 +2,16 @@
 # Shared state on Redis (feature `redis` of the seawall crate): lints with the
 # feature, then its tests against real redis-servers that the tests start and
 # stop themselves (free 127.0.0.1 ports, no persistence): the breaker's
-# scenario files replayed on Redis, outages, corruption, a fleet of processes.
-# Installs Debian's redis-server when it is missing. The rust stage builds and
-# tests the workspace without the feature.
+# scenario files replayed on Redis, outages, corruption, a fleet of processes,
+# a three-node cluster. Any redis-server (and redis-cli) on PATH, else
+# Debian's, installed here. The rust stage builds and tests the workspace
+# without the feature.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/ci/lib.sh
 
-apt_install redis-server
-command -v redis-server >/dev/null
+need_command redis-server redis-server redis
+need_command redis-cli redis-tools redis
 
 # With the registry's features too: shared breakers and limiters in the
 # health report, the metrics and `tracing` (tests/redis_registry.rs,

@@ -9,9 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/ci/lib.sh
 
-apt_install qemu-system-arm
+need_command qemu-system-arm qemu-system-arm qemu
 rust_targets thumbv7m-none-eabi thumbv7em-none-eabihf
-command -v qemu-system-arm >/dev/null
 
 cd embassy-adapter/firmware
 # Not --locked: the firmware's lock also pins the core's dependencies, and a
@@ -26,6 +25,7 @@ done
 
 elf="${CARGO_TARGET_DIR:-target}/thumbv7m-none-eabi/release/seawall-embassy-firmware"
 log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 status=0
 # -icount with sleep=off: virtual time follows the instruction count and skips
 # idle time, so the run is deterministic and takes well under a second.

@@ -1,4 +1,4 @@
-//! The seed's integration example: a tenant cache (moka) in front of a tenant
+//! An integration example: a tenant cache (moka) in front of a tenant
 //! database that goes down (hangs), and comes back; once without and once with
 //! a circuit breaker.
 //!
@@ -71,7 +71,7 @@ enum Answer {
     Rejected,
 }
 
-/// The seed's `TenantCacheV3`: the cache first, then the database through the
+/// The tenant cache: the cache first, then the database through the
 /// breaker (if any).
 struct TenantCache {
     cache: Cache<u64, Tenant>,

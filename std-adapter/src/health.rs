@@ -1,5 +1,6 @@
 //! The health report: one line per circuit breaker and an overall status, for
-//! readiness endpoints ([`Registry::health`]).
+//! readiness endpoints ([`Registry::health`]), and one line per adaptive limiter
+//! (where its limit stands; it does not change the status).
 //!
 //! The status is
 //! - **unhealthy** when a breaker registered as critical
@@ -176,6 +177,34 @@ pub struct HealthReport {
     pub status: HealthStatus,
     /// One line per breaker, sorted by name.
     pub breakers: Vec<BreakerHealth>,
+    /// One line per adaptive limiter, sorted by name (left out of the JSON
+    /// when there is none).
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Vec::is_empty"))]
+    pub limiters: Vec<LimiterHealth>,
+}
+
+/// One line of the [`HealthReport`] for an adaptive limiter: where its limit
+/// stands and how its calls ended.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct LimiterHealth {
+    /// The limiter's name.
+    pub name: String,
+    /// Its algorithm: `aimd`, `gradient` or `vegas`.
+    pub algorithm: &'static str,
+    /// The limit now.
+    pub limit: u32,
+    /// Calls in flight now.
+    pub in_flight: u32,
+    /// The measured baseline latency, once known. JSON: `baseline_seconds`, a
+    /// number or null.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "baseline_seconds", serialize_with = "ser::optional_seconds")
+    )]
+    pub baseline: Option<Duration>,
+    /// Its calls: `successful`, `failed` (overloads), `ignored`, `rejected`.
+    pub calls: BreakerCalls,
 }
 
 impl Registry {
@@ -210,9 +239,30 @@ impl Registry {
                 }
             })
             .collect();
+        let limiters = self
+            .adaptive_limiters()
+            .into_iter()
+            .map(|(name, limiter)| {
+                let stats = limiter.stats();
+                LimiterHealth {
+                    name,
+                    algorithm: limiter.config().algorithm().as_str(),
+                    limit: stats.limit,
+                    in_flight: stats.in_flight,
+                    baseline: stats.baseline,
+                    calls: BreakerCalls {
+                        successful: stats.succeeded,
+                        failed: stats.overloaded,
+                        ignored: stats.released,
+                        rejected: stats.rejected,
+                    },
+                }
+            })
+            .collect();
         HealthReport {
             status: HealthStatus::of(&breakers),
             breakers,
+            limiters,
         }
     }
 }
@@ -264,6 +314,16 @@ mod ser {
 
     pub(super) fn seconds<S: Serializer>(duration: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_f64(duration.as_secs_f64())
+    }
+
+    pub(super) fn optional_seconds<S: Serializer>(
+        duration: &Option<Duration>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match duration {
+            Some(duration) => s.serialize_f64(duration.as_secs_f64()),
+            None => s.serialize_none(),
+        }
     }
 }
 

@@ -6,12 +6,43 @@
 //! clock (tokio's, so `tokio::time::pause()` makes tests exact; see
 //! [`TokioClock`]), the futures, the errors and the tower integration.
 //!
+//! # Where to start
+//!
+//! - One dependency that can hang or fail: a [`CircuitBreaker`] around its
+//!   calls ([`CircuitBreaker::call`]), with a time limit ([`with_timeout`]).
+//!   The example below is the whole pattern.
+//! - Calls worth repeating: [`RetryPolicy::execute`], with backoff, jitter and
+//!   a [`RetryBudget`].
+//! - Several policies around one call: [`Policy`], in a documented order.
+//! - A tower, axum, tonic or hyper service: the `*Layer` types in the table.
+//! - Health checks and dashboards: a [`Registry`] of named policies, its
+//!   [`HealthReport`], and Prometheus metrics (feature `prometheus`).
+//!
+//! [The guide](crate::guide) explains the concepts, every option and its
+//! default, the patterns, and how to troubleshoot a breaker in production.
+//!
+//! # Features
+//!
+//! None is on by default. These pages show every feature's items, each marked
+//! with the feature it needs (locally: `cargo doc --open -p seawall
+//! --all-features`).
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `prometheus` | `seawall::metrics`: a Prometheus collector for a registry's policies (`Registry::register_metrics`) |
+//! | `serde` | `serde::Serialize` for the [`HealthReport`], for JSON readiness endpoints |
+//! | `tracing` | `tracing` events: warn when a breaker opens, info when it closes, debug when it rejects |
+//! | `redis` | `seawall::redis`: a circuit breaker and a rate limiter whose state a fleet shares through Redis |
+//!
+//! # The policies
+//!
 //! | policy | direct | tower |
 //! |---|---|---|
 //! | circuit breaker | [`CircuitBreaker::call`], [`KeyedCircuitBreaker`] | [`CircuitBreakerLayer`] |
 //! | retry | [`RetryPolicy::execute`] | [`RetryLayer`] |
-//! | timeout | [`with_timeout`] | [`TimeoutLayer`] |
+//! | timeout | [`with_timeout`], [`with_attempt_timeout`] | [`TimeoutLayer`] |
 //! | bulkhead | [`Bulkhead::call`] | [`BulkheadLayer`] |
+//! | adaptive concurrency limit | [`AdaptiveLimiter::call`] | [`AdaptiveLimiterLayer`] |
 //! | rate limiter | [`RateLimiter::call`] | [`RateLimiterLayer`] |
 //! | fallback | [`with_fallback`] | |
 //! | all of them, in a documented order | [`Policy::execute`] | |
@@ -48,6 +79,7 @@
 //! [`BulkheadFull`](core::bulkhead::BulkheadFull),
 //! [`NotUntil`](core::rate_limit::NotUntil)), as tower's own middleware does;
 //! the retry layer keeps the inner service's error type.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod breaker;
 mod bulkhead;
@@ -55,7 +87,9 @@ mod clock;
 mod error;
 mod events;
 mod fallback;
+pub mod guide;
 pub mod health;
+mod limit;
 #[cfg(feature = "prometheus")]
 pub mod metrics;
 pub mod policy;
@@ -77,18 +111,23 @@ pub use bulkhead::{Bulkhead, BulkheadConfig, BulkheadLayer, BulkheadPermit, Bulk
 pub use clock::TokioClock;
 pub use error::Error;
 pub use fallback::{Fallback, FallbackFn, FallbackValue, NoFallback, with_fallback};
-pub use health::{BreakerCalls, BreakerHealth, HealthReport, HealthStatus};
+pub use health::{BreakerCalls, BreakerHealth, HealthReport, HealthStatus, LimiterHealth};
+pub use limit::{AdaptiveLimiter, AdaptiveLimiterLayer, AdaptiveLimiterService, LimiterPermit};
 pub use policy::{Policy, PolicyBuilder};
 pub use rate_limit::{RateLimiter, RateLimiterConfig, RateLimiterLayer, RateLimiterService};
 pub use registry::{
     AlreadyRegistered, BreakerHandle, PolicyKind, Registry, RegistryBuilder, RetryStats,
 };
-pub use retry::{RetryError, RetryLayer, RetryListener, RetryPolicy, RetryStrategy, Seed};
+pub use retry::{JitterSeed, RetryError, RetryLayer, RetryListener, RetryPolicy, RetryStrategy};
 pub use seawall_core::backoff::Jitter;
 pub use seawall_core::breaker::{Outcome, RejectReason, Rejection, State, Transition};
-pub use seawall_core::retry::{Failure, GiveUp, RetryBudget};
+pub use seawall_core::limit::{LimitConfig, LimiterStats};
+pub use seawall_core::retry::{
+    AdaptiveRate, AdaptiveRateConfig, AttemptTimeout, AttemptTimeoutConfig, ErrorKind, Failure,
+    GiveUp, QuotaCosts, RetryBudget, RetryQuota,
+};
 pub use seawall_core::{ConfigError, Stats};
-pub use timeout::{Elapsed, TimeoutLayer, with_timeout};
+pub use timeout::{Elapsed, TimeoutLayer, with_attempt_timeout, with_timeout};
 
 /// The error type of seawall's tower services, as in tower's own middleware.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -103,10 +142,10 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
-/// The code blocks of `docs/CIRCUIT_BREAKER_GUIDE.md`.
+/// The code blocks of `docs/ADAPTIVE.md`.
 #[cfg(doctest)]
-#[doc = include_str!("../../docs/CIRCUIT_BREAKER_GUIDE.md")]
-pub struct CircuitBreakerGuideDoctests;
+#[doc = include_str!("../../docs/ADAPTIVE.md")]
+pub struct AdaptiveDoctests;
 
 /// The code blocks of `docs/MONITORING.md`: they need the metrics and the
 /// JSON report (`cargo test -p seawall --features prometheus,serde`).

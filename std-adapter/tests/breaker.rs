@@ -1,4 +1,4 @@
-//! The async circuit breaker: the seed's behaviour, statistics, manual control,
+//! The async circuit breaker: the classic behaviour, statistics, manual control,
 //! classifiers, slow calls measured on tokio's clock, keyed breakers.
 
 use std::sync::{Arc, Mutex};

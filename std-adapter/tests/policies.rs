@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use seawall::core::backoff::Jitter;
 use seawall::{
-    Bulkhead, BulkheadConfig, Error, Failure, FallbackFn, FallbackValue, GiveUp, RateLimiter,
-    RateLimiterConfig, RetryBudget, RetryPolicy, RetryStrategy, Seed, with_fallback,
+    Bulkhead, BulkheadConfig, Error, Failure, FallbackFn, FallbackValue, GiveUp, JitterSeed,
+    RateLimiter, RateLimiterConfig, RetryBudget, RetryPolicy, RetryStrategy, with_fallback,
 };
 use tokio::time::Instant;
 
@@ -183,7 +183,7 @@ async fn a_seed_fixes_the_jittered_delays() {
     let policy = || RetryPolicy {
         max_attempts: 6,
         jitter: Jitter::Full,
-        seed: Seed::new(42),
+        seed: JitterSeed::new(42),
         ..Default::default()
     };
     let (first, _) = attempts_of(&policy()).await;

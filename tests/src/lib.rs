@@ -3,4 +3,3 @@
 
 pub mod replay;
 pub mod scenario;
-pub mod timeline;

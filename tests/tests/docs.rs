@@ -6,7 +6,8 @@
 //!   ones are compiled, not run (they need a Redis server).
 //! - `python` blocks are run by `python/tests/test_docs.py` (those of
 //!   docs/SHARED_STATE.md by `python/tests/test_redis.py`, against a server).
-//! - `toml` blocks are dependency lines: the package and its features exist.
+//! - `toml` blocks are dependency lines: the package and its features exist;
+//!   `toml,scenario` blocks are simulator scenarios, run by `sim/tests/docs.rs`.
 //! - `rust,ignore` blocks are firmware: this file checks that each is a
 //!   verbatim excerpt of the file its first line names, a file the embassy CI
 //!   stage builds and runs under QEMU.
@@ -20,27 +21,33 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// The documents whose every block is checked.
-const DOCUMENTS: [&str; 6] = [
+const DOCUMENTS: [&str; 11] = [
     "README.md",
     "docs/CIRCUIT_BREAKER_GUIDE.md",
+    "docs/SIMULATOR.md",
+    "docs/ADAPTIVE.md",
     "docs/MONITORING.md",
     "docs/SHARED_STATE.md",
     "docs/BENCHMARKS.md",
     "python/README.md",
+    "core/README.md",
+    "std-adapter/README.md",
+    "embassy-adapter/README.md",
 ];
 
 /// The tags a block may have, and who checks it.
-const TAGS: [&str; 10] = [
-    "rust",        // doctests of the seawall crate
-    "rust,no_run", // doctests compiled, not run (they need a server)
-    "rust,ignore", // firmware excerpts, checked here
-    "python",      // python/tests/test_docs.py
-    "json",        // parsed here
-    "toml",        // dependency lines, checked here
-    "sh",          // cargo commands checked here
-    "text",        // output, diagrams (cargo commands checked here)
-    "yaml",        // configuration for other tools (Prometheus rules)
-    "promql",      // queries for Prometheus
+const TAGS: [&str; 11] = [
+    "rust",          // doctests of the seawall crate
+    "rust,no_run",   // doctests compiled, not run (they need a server)
+    "rust,ignore",   // firmware excerpts, checked here
+    "python",        // python/tests/test_docs.py
+    "json",          // parsed here
+    "toml",          // dependency lines, checked here
+    "toml,scenario", // simulator scenarios, run by sim/tests/docs.rs
+    "sh",            // cargo commands checked here
+    "text",          // output, diagrams (cargo commands checked here)
+    "yaml",          // configuration for other tools (Prometheus rules)
+    "promql",        // queries for Prometheus
 ];
 
 fn root() -> PathBuf {
@@ -134,6 +141,15 @@ fn the_rust_blocks_are_doctests() {
     // The documents are compiled by rustdoc only if the seawall crate
     // includes them.
     let lib = read("std-adapter/src/lib.rs");
+    // The guide is the crate's `guide` module, read through a link in the
+    // crate's directory so that the published package carries it.
+    let guide = read("std-adapter/src/guide.rs");
+    let guide_link = fs::canonicalize(root().join("std-adapter/CIRCUIT_BREAKER_GUIDE.md")).ok();
+    let rendered = |document: &str| {
+        guide.contains("include_str!(\"../CIRCUIT_BREAKER_GUIDE.md\")")
+            && guide_link.is_some()
+            && guide_link == fs::canonicalize(root().join(document)).ok()
+    };
     let blocks = all_blocks();
     let is_rust = |b: &&Block| b.tag == "rust" || b.tag == "rust,no_run";
     for document in DOCUMENTS
@@ -142,7 +158,7 @@ fn the_rust_blocks_are_doctests() {
     {
         let include = format!("include_str!(\"../../{document}\")");
         assert!(
-            lib.contains(&include),
+            lib.contains(&include) || rendered(document),
             "std-adapter/src/lib.rs lacks {include}"
         );
     }
@@ -469,11 +485,68 @@ fn cargo_commands_name_real_targets() {
 }
 
 #[test]
+fn no_document_speaks_of_the_project_requirements() {
+    // What a user reads describes behaviour in its own words: "seed" means a
+    // random-number seed, never the text the project grew from.
+    let mut files: Vec<PathBuf> = DOCUMENTS.iter().map(|d| root().join(d)).collect();
+    for dir in [
+        "core/src",
+        "std-adapter/src",
+        "std-adapter/examples",
+        "embassy-adapter/src",
+        "python/seawall",
+        "python/src",
+    ] {
+        files.extend(walk(&root().join(dir)));
+    }
+    let mut found = Vec::new();
+    for file in &files {
+        let text = fs::read_to_string(file).unwrap_or_default().to_lowercase();
+        for phrase in ["the seed's", "in the seed", "of the seed"] {
+            if text.contains(phrase) {
+                found.push(format!("{}: \"{phrase}\"", file.display()));
+            }
+        }
+    }
+    assert!(files.len() > 50, "found only {} files", files.len());
+    assert!(
+        found.is_empty(),
+        "words of the requirements in:\n{}",
+        found.join("\n")
+    );
+}
+
+/// The files under `dir`, recursively.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
 fn the_readme_keeps_the_two_commands() {
     // CI's `.ci/run` runs the README's test command.
     let readme = read("README.md");
+    let demo = "cargo run -p seawall --example tenant_cache";
     assert!(readme.contains("./scripts/test.sh"));
-    assert!(readme.contains("cargo run -p seawall --example tenant_cache"));
+    assert!(readme.contains(demo));
+    // The guide runs the same demo the same way.
+    let guide = read("docs/CIRCUIT_BREAKER_GUIDE.md");
+    let runs: Vec<&str> = guide
+        .lines()
+        .filter(|l| l.contains("--example tenant_cache"))
+        .collect();
+    assert!(
+        !runs.is_empty() && runs.iter().all(|l| l.trim() == demo),
+        "{runs:?}"
+    );
     assert!(read(".ci/run").contains("./scripts/test.sh"));
 }
 

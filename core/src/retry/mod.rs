@@ -8,8 +8,14 @@
 //!    [`RetryDecision`]: [`Retry`](RetryDecision::Retry) after a delay, or
 //!    [`GiveUp`](RetryDecision::GiveUp) with the reason. The adapter sleeps for
 //!    the delay and calls again; the state counts the attempt.
-//! 3. After a success, [`RetryBudget::record_success`] returns a share of a token
-//!    to the budget, if there is one.
+//! 3. After a success, [`RetryPolicy::on_success`] pays the budget or the quota
+//!    back, if there is one.
+//!
+//! Retries across calls can be bounded by an [`Allowance`]: a [`RetryBudget`]
+//! (gRPC's retry throttling) or a [`RetryQuota`] (the AWS SDKs' standard mode,
+//! with costs by [`ErrorKind`]). An [`AdaptiveRate`] (the AWS SDKs' adaptive
+//! mode) can pace every attempt on top, and an [`AttemptTimeout`] bound each
+//! attempt by the latency observed.
 //!
 //! # Rules, in the order they are checked
 //!
@@ -25,19 +31,28 @@
 //!    a retry that would start after it gives up ([`GiveUp::DeadlineReached`]).
 //! 6. A budget with half of its tokens or fewer left gives up
 //!    ([`GiveUp::BudgetEmpty`]).
+//! 7. A [`RetryQuota`] is charged the cost of the failure's [`ErrorKind`] last,
+//!    only for a retry that will be made; a quota that cannot pay gives up
+//!    ([`GiveUp::BudgetEmpty`]).
 //!
 //! The backoff draws from the generator at step 4 only, so a seed fixes the same
 //! delays in every binding.
 
+mod adaptive_rate;
+mod attempt_timeout;
 mod budget;
 mod error;
+mod quota;
 mod throttle;
 
 use core::fmt;
 use core::time::Duration;
 
+pub use adaptive_rate::{AdaptiveRate, AdaptiveRateConfig, RateState};
+pub use attempt_timeout::{AttemptTimeout, AttemptTimeoutConfig};
 pub use budget::RetryBudget;
 pub use error::RetryError;
+pub use quota::{ErrorKind, QuotaCosts, RetryQuota};
 pub use throttle::{AdaptiveThrottle, ThrottleBucket, Throttled};
 
 use crate::backoff::{Backoff, BackoffState, Jitter, Strategy};
@@ -146,33 +161,35 @@ impl RetryPolicy {
     /// only when the policy has a deadline.
     pub fn start<K: Clock + ?Sized>(&self, clock: &K) -> RetryState {
         RetryState {
-            attempt: 1,
             started: if self.deadline_nanos == 0 {
                 Instant::ZERO
             } else {
                 clock.now()
             },
-            backoff: BackoffState::new(),
+            ..RetryState::new()
         }
     }
 
     /// Decides what follows a failed attempt (the rules are in the
-    /// [module documentation](self)). On [`RetryDecision::Retry`], `state` counts
-    /// the next attempt. Reads the clock only when the policy has a deadline.
-    pub fn on_failure<K: Clock + ?Sized, R: Rng + ?Sized>(
+    /// [module documentation](self)). `allowance` is what bounds retries across
+    /// calls: `None`, `Some(&budget)`, `&quota` or an [`Allowance`]. On
+    /// [`RetryDecision::Retry`], `state` counts the next attempt. Reads the clock
+    /// only when the policy has a deadline.
+    pub fn on_failure<'a, K: Clock + ?Sized, R: Rng + ?Sized>(
         &self,
         state: &mut RetryState,
         failure: Failure,
-        budget: Option<&RetryBudget>,
+        allowance: impl Into<Allowance<'a>>,
         clock: &K,
         rng: &mut R,
     ) -> RetryDecision {
         if !failure.retryable {
             return RetryDecision::GiveUp(GiveUp::NotRetryable);
         }
-        let budget_allows = match budget {
-            Some(budget) => budget.record_failure(),
-            None => true,
+        let allowance = allowance.into();
+        let budget_allows = match allowance {
+            Allowance::Budget(budget) => budget.record_failure(),
+            Allowance::None | Allowance::Quota(_) => true,
         };
         if state.attempt >= self.max_attempts {
             return RetryDecision::GiveUp(GiveUp::AttemptsExhausted);
@@ -194,10 +211,71 @@ impl RetryPolicy {
         if !budget_allows {
             return RetryDecision::GiveUp(GiveUp::BudgetEmpty);
         }
+        if let Allowance::Quota(quota) = allowance {
+            match quota.try_acquire(failure.kind) {
+                Some(cost) => state.cost = cost,
+                None => return RetryDecision::GiveUp(GiveUp::BudgetEmpty),
+            }
+        }
         state.attempt += 1;
         RetryDecision::Retry {
             delay: Duration::from_nanos(delay),
         }
+    }
+
+    /// Records that the call of `state` succeeded: a budget gets its share of a
+    /// token back, a quota what the last retry cost (or its success reward when
+    /// the first attempt succeeded).
+    pub fn on_success<'a>(&self, state: &RetryState, allowance: impl Into<Allowance<'a>>) {
+        allowance.into().record_success(state);
+    }
+}
+
+/// What bounds retries across the calls to one dependency: nothing, a
+/// [`RetryBudget`] or a [`RetryQuota`].
+///
+/// [`RetryPolicy::on_failure`] and [`RetryPolicy::on_success`] take anything
+/// that converts into one: `None`, an `Option<&RetryBudget>`, a `&RetryBudget`
+/// or a `&RetryQuota`.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum Allowance<'a> {
+    /// Every retry the policy allows is made.
+    #[default]
+    None,
+    /// A gRPC-style retry budget.
+    Budget(&'a RetryBudget),
+    /// An AWS-style retry quota.
+    Quota(&'a RetryQuota),
+}
+
+impl Allowance<'_> {
+    /// Pays back for the call of `state`, which succeeded (what
+    /// [`RetryPolicy::on_success`] does; for a call that succeeded at its first
+    /// attempt, `state` may be [`RetryState::new`]).
+    pub fn record_success(self, state: &RetryState) {
+        match self {
+            Allowance::None => {}
+            Allowance::Budget(budget) => budget.record_success(),
+            Allowance::Quota(quota) => quota.record_success(state.cost),
+        }
+    }
+}
+
+impl<'a> From<Option<&'a RetryBudget>> for Allowance<'a> {
+    fn from(budget: Option<&'a RetryBudget>) -> Self {
+        budget.map_or(Allowance::None, Allowance::Budget)
+    }
+}
+
+impl<'a> From<&'a RetryBudget> for Allowance<'a> {
+    fn from(budget: &'a RetryBudget) -> Self {
+        Allowance::Budget(budget)
+    }
+}
+
+impl<'a> From<&'a RetryQuota> for Allowance<'a> {
+    fn from(quota: &'a RetryQuota) -> Self {
+        Allowance::Quota(quota)
     }
 }
 
@@ -325,9 +403,29 @@ pub struct RetryState {
     attempt: u32,
     started: Instant,
     backoff: BackoffState,
+    /// What the last retry cost a quota (0: no retry charged yet).
+    #[cfg_attr(feature = "serde", serde(default))]
+    cost: u32,
+}
+
+impl Default for RetryState {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl RetryState {
+    /// A call at its first attempt, started at [`Instant::ZERO`]: what
+    /// [`RetryPolicy::start`] gives without a deadline.
+    pub const fn new() -> Self {
+        Self {
+            attempt: 1,
+            started: Instant::ZERO,
+            backoff: BackoffState::new(),
+            cost: 0,
+        }
+    }
+
     /// The attempt in progress, 1 for the first call.
     pub const fn attempt(&self) -> u32 {
         self.attempt
@@ -343,6 +441,12 @@ impl RetryState {
     pub const fn backoff(&self) -> BackoffState {
         self.backoff
     }
+
+    /// What the last retry cost a [`RetryQuota`] (0 before any), which a
+    /// success pays back.
+    pub const fn quota_cost(&self) -> u32 {
+        self.cost
+    }
 }
 
 /// What is known about a failed attempt.
@@ -354,6 +458,10 @@ pub struct Failure {
     /// The server's hint of when to try again (an HTTP `Retry-After`, a gRPC
     /// push-back), honoured up to the backoff's maximum delay.
     pub retry_after: Option<Duration>,
+    /// What kind of error it was, which sets what a retry costs a
+    /// [`RetryQuota`] (default [`ErrorKind::Transient`]).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub kind: ErrorKind,
 }
 
 impl Failure {
@@ -362,6 +470,7 @@ impl Failure {
         Self {
             retryable: true,
             retry_after: None,
+            kind: ErrorKind::Transient,
         }
     }
 
@@ -370,7 +479,24 @@ impl Failure {
         Self {
             retryable: false,
             retry_after: None,
+            kind: ErrorKind::Transient,
         }
+    }
+
+    /// A retryable throttling error: the dependency asked to slow down.
+    pub const fn throttling() -> Self {
+        Self::retryable().with_kind(ErrorKind::Throttling)
+    }
+
+    /// A retryable timeout.
+    pub const fn timeout() -> Self {
+        Self::retryable().with_kind(ErrorKind::Timeout)
+    }
+
+    /// This failure, of `kind`.
+    pub const fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.kind = kind;
+        self
     }
 
     /// This failure with the server's hint `retry_after`.
@@ -401,7 +527,8 @@ pub enum GiveUp {
     AttemptsExhausted,
     /// The next attempt would start after the deadline.
     DeadlineReached,
-    /// The retry budget has half of its tokens or fewer left.
+    /// The retry budget has half of its tokens or fewer left, or the retry
+    /// quota cannot pay for the retry.
     BudgetEmpty,
     /// The failure is not worth retrying.
     NotRetryable,

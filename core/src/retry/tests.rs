@@ -251,3 +251,79 @@ fn give_up_names() {
     }
     assert_eq!(GiveUp::from_name("exhausted"), None);
 }
+
+#[test]
+fn the_quota_charges_retries_by_kind_and_successes_pay_back() {
+    let policy = exponential(3);
+    let clock = ManualClock::new();
+    let quota = RetryQuota::new(20, QuotaCosts::DEFAULT).unwrap();
+    let mut rng = SplitMix64::new(0);
+    let mut state = policy.start(&clock);
+    // A transient retry costs 14.
+    let decision = policy.on_failure(&mut state, Failure::retryable(), &quota, &clock, &mut rng);
+    assert_eq!(decision, retry(MS(100)));
+    assert_eq!((quota.available(), state.quota_cost()), (6, 14));
+    // The last attempt gives up before charging anything.
+    state.attempt = 3;
+    let decision = policy.on_failure(&mut state, Failure::timeout(), &quota, &clock, &mut rng);
+    assert_eq!(decision, give_up(GiveUp::AttemptsExhausted));
+    assert_eq!(quota.available(), 6);
+    // 6 left: a transient retry (14) cannot be paid, a throttling one (5) can.
+    let mut state = policy.start(&clock);
+    let decision = policy.on_failure(&mut state, Failure::retryable(), &quota, &clock, &mut rng);
+    assert_eq!(decision, give_up(GiveUp::BudgetEmpty));
+    assert_eq!(
+        (quota.available(), state.attempt()),
+        (6, 1),
+        "nothing taken"
+    );
+    let hinted = Failure::throttling().with_retry_after(MS(300));
+    let decision = policy.on_failure(&mut state, hinted, &quota, &clock, &mut rng);
+    assert_eq!(
+        decision,
+        retry(MS(300)),
+        "the server's hint, within the maximum"
+    );
+    assert_eq!((quota.available(), state.quota_cost()), (1, 5));
+    // The call succeeds: its last retry is paid back.
+    policy.on_success(&state, &quota);
+    assert_eq!(quota.available(), 6);
+    // A first-attempt success pays the reward back.
+    policy.on_success(&policy.start(&clock), &quota);
+    assert_eq!(quota.available(), 7);
+    // Without an allowance, on_success does nothing; with a budget, it refills it.
+    policy.on_success(&state, None);
+    let budget = RetryBudget::new(4, 0.5).unwrap();
+    budget.record_failure();
+    policy.on_success(&state, &budget);
+    assert_eq!(budget.tokens(), 3.5);
+    assert!(matches!(
+        Allowance::from(Some(&budget)),
+        Allowance::Budget(_)
+    ));
+    assert!(matches!(Allowance::default(), Allowance::None));
+}
+
+#[test]
+fn in_an_outage_the_quota_caps_retries() {
+    // Every attempt fails; each call may make 3 attempts. The standard quota
+    // pays for 35 transient retries, then no call retries until one succeeds.
+    let policy = exponential(3);
+    let clock = ManualClock::new();
+    let quota = RetryQuota::new(RetryQuota::STANDARD_CAPACITY, QuotaCosts::DEFAULT).unwrap();
+    let mut rng = SplitMix64::new(0);
+    let mut retries = 0;
+    for _ in 0..1000 {
+        let mut state = policy.start(&clock);
+        while let RetryDecision::Retry { .. } =
+            policy.on_failure(&mut state, Failure::retryable(), &quota, &clock, &mut rng)
+        {
+            retries += 1;
+        }
+    }
+    assert_eq!(retries, 35);
+    assert_eq!(quota.available(), 10);
+    assert_eq!(Failure::timeout().kind, ErrorKind::Timeout);
+    assert_eq!(Failure::throttling().kind, ErrorKind::Throttling);
+    assert_eq!(Failure::retryable().kind, ErrorKind::Transient);
+}

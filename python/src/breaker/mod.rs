@@ -69,6 +69,10 @@ type Core = seawall_core::CircuitBreaker<Box<BreakerConfig>, Window>;
 ///     on_state_change: ``callback(breaker, old_state, new_state)`` called after
 ///         each state transition, outside any lock.
 ///     clock: A :class:`seawall.testing.ManualClock`, or None for the monotonic clock.
+///     shadow: Shadow mode: decide but do not enforce. A call the breaker would
+///         reject runs anyway, unrecorded, and counts in ``stats.rejected`` (and
+///         the registry's ``seawall_circuitbreaker_shadow_rejections_total``):
+///         a configuration tried on real traffic before it is switched on.
 #[pyclass(module = "seawall._seawall", name = "CircuitBreaker", subclass, frozen)]
 pub(crate) struct CircuitBreaker {
     pub(crate) core: Core,
@@ -80,6 +84,8 @@ pub(crate) struct CircuitBreaker {
     /// an explicit `slow_call_duration`), as reading the clock is most of the
     /// cost of a call in the Closed state.
     pub(crate) timed: bool,
+    /// Shadow mode: decides and counts, never rejects.
+    pub(crate) shadow: bool,
 }
 
 #[pymethods]
@@ -91,7 +97,7 @@ impl CircuitBreaker {
         max_wait_in_half_open = None, window_size = None, window_duration = None,
         window_buckets = None, failure_rate_threshold = None, slow_call_rate_threshold = None,
         slow_call_duration = None, minimum_calls = None, failure_on = None, exclude = None,
-        on_state_change = None, clock = None
+        on_state_change = None, clock = None, shadow = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -115,7 +121,9 @@ impl CircuitBreaker {
         exclude: Option<&Bound<'_, PyAny>>,
         on_state_change: Option<&Bound<'_, PyAny>>,
         clock: Option<&Bound<'_, PyAny>>,
+        shadow: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
+        let shadow = shadow_arg(shadow)?;
         let name = string(name, "name")?.clone().unbind();
         let b = trip_options(
             failure_threshold,
@@ -152,6 +160,7 @@ impl CircuitBreaker {
             classifier,
             listeners: Mutex::new(listeners),
             timed,
+            shadow,
         })
     }
 
@@ -234,8 +243,15 @@ impl CircuitBreaker {
     /// ``release()``, or use it as a context manager. A permit that is
     /// garbage-collected unfinished is released, freeing its probe slot.
     fn acquire(slf: &Bound<'_, Self>) -> PyResult<Permit> {
-        let ticket = acquire(slf)?;
+        let ticket = admit(slf)?;
         Ok(Permit::new(slf, ticket))
+    }
+
+    /// Whether the breaker is in shadow mode: it decides, counts what it would
+    /// reject in ``stats.rejected``, and lets every call through (unrecorded).
+    #[getter]
+    fn shadow(&self) -> bool {
+        self.shadow
     }
 
     /// Calls ``fn(*args, **kwargs)`` through the breaker and returns its result.
@@ -364,6 +380,27 @@ pub(crate) fn acquire(slf: &Bound<'_, CircuitBreaker>) -> PyResult<Ticket> {
             }
             Err(breaker.rejected(slf.py(), rejection))
         }
+    }
+}
+
+/// The `shadow=` argument of the breaker and the rate limiter: a bool.
+pub(crate) fn shadow_arg(shadow: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
+    match given(shadow) {
+        None => Ok(false),
+        Some(v) if v.is_instance_of::<pyo3::types::PyBool>() => v.extract(),
+        Some(v) => Err(crate::errors::wrong_type("shadow", "a bool", v)),
+    }
+}
+
+/// A ticket for a call, or `None` for a call a shadow breaker would have
+/// rejected: it runs, and nothing records it (an enforcing breaker would not
+/// have seen it). Otherwise as [`acquire`].
+#[inline]
+pub(crate) fn admit(slf: &Bound<'_, CircuitBreaker>) -> PyResult<Option<Ticket>> {
+    match acquire(slf) {
+        Ok(ticket) => Ok(Some(ticket)),
+        Err(_) if slf.get().shadow => Ok(None),
+        Err(error) => Err(error),
     }
 }
 

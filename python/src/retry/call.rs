@@ -21,9 +21,10 @@ pub(crate) fn run<'py>(
     let mut state = retry.policy.start(&retry.clock);
     let mut history = Vec::new();
     loop {
+        retry.pace(py)?;
         match func.call(args, kwargs) {
             Ok(value) => {
-                retry.succeeded(state.attempt());
+                retry.succeeded(&state);
                 return Ok(value);
             }
             Err(error) => {
@@ -92,10 +93,10 @@ impl RetryCall {
         self.give_up.map(GiveUp::as_str)
     }
 
-    /// Records the call's success at its current attempt (counts it, and
-    /// returns a share of a token to the budget).
+    /// Records the call's success at its current attempt (counts it, pays
+    /// the budget or quota back and tells the adaptive rate).
     fn succeeded(&self) {
-        self.retry.get().succeeded(self.state.attempt());
+        self.retry.get().succeeded(&self.state);
     }
 }
 

@@ -6,25 +6,31 @@
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
-use pyo3::exceptions::PyException;
+use pyo3::exceptions::{PyException, PyTimeoutError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyTuple, PyType};
 use seawall_core::backoff::{BackoffState, Jitter};
-use seawall_core::retry::{Failure, GiveUp, RetryDecision, RetryPolicy, RetryState};
+use seawall_core::retry::{
+    Allowance, ErrorKind, Failure, GiveUp, RetryDecision, RetryPolicy, RetryState,
+};
 use seawall_core::rng::SharedSplitMix64;
 
+mod adaptive_rate;
 mod budget;
 mod call;
+mod quota;
 mod stats;
 mod strategy;
 
+pub(crate) use adaptive_rate::AdaptiveRate;
 pub(crate) use budget::RetryBudget;
 use call::run;
 pub(crate) use call::{RetryCall, Retrying};
+pub(crate) use quota::RetryQuota;
 pub(crate) use stats::RetryStats;
 
-use crate::classify::Classifier;
+use crate::classify::{Classifier, Matcher};
 use crate::clock::{ClockSource, ManualClock};
 use crate::errors::{
     callable, config_error, count, given, int_in, invalid, seconds, secs, string, wrong_type,
@@ -53,6 +59,13 @@ use crate::errors::{
 ///     seed: Seeds the generator of the jitter (default: a random seed).
 ///     deadline: Total time budget in seconds: no retry starts after it.
 ///     budget: A :class:`RetryBudget` shared with other policies.
+///     quota: A :class:`RetryQuota` shared with other policies (instead of a
+///         budget): each retry costs by the kind of its error.
+///     throttle_on: Errors that mean the dependency is throttling (types or a
+///         predicate; default none): they cost a quota less and slow an
+///         ``adaptive_rate`` down. A ``TimeoutError`` is a timeout; any other
+///         error is transient.
+///     adaptive_rate: An :class:`AdaptiveRate` that every attempt waits for.
 ///     retry_on: Errors worth retrying: exception types or a predicate
 ///         ``(exception) -> bool`` (default every ``Exception``). A
 ///         ``retry_after`` attribute of the error (seconds, as on
@@ -65,6 +78,9 @@ use crate::errors::{
 pub(crate) struct Retry {
     policy: RetryPolicy,
     budget: Option<Py<RetryBudget>>,
+    quota: Option<Py<RetryQuota>>,
+    rate: Option<Py<AdaptiveRate>>,
+    throttle: Option<Matcher>,
     rng: SharedSplitMix64,
     seed: u64,
     classifier: Classifier,
@@ -79,7 +95,8 @@ impl Retry {
     #[pyo3(signature = (
         *, max_attempts = None, strategy = None, initial_delay = None, max_delay = None,
         multiplier = None, increment = None, jitter = None, seed = None, deadline = None,
-        budget = None, retry_on = None, on_retry = None, clock = None
+        budget = None, retry_on = None, on_retry = None, clock = None, quota = None,
+        throttle_on = None, adaptive_rate = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -97,6 +114,9 @@ impl Retry {
         retry_on: Option<&Bound<'_, PyAny>>,
         on_retry: Option<&Bound<'_, PyAny>>,
         clock: Option<&Bound<'_, PyAny>>,
+        quota: Option<&Bound<'_, PyAny>>,
+        throttle_on: Option<&Bound<'_, PyAny>>,
+        adaptive_rate: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let mut b = RetryPolicy::builder();
         if let Some(v) = given(max_attempts) {
@@ -132,6 +152,34 @@ impl Retry {
             ),
             None => None,
         };
+        let quota = match given(quota) {
+            Some(_) if budget.is_some() => {
+                return Err(invalid(
+                    "quota",
+                    "must not be given with a budget: one of the two bounds retries",
+                ));
+            }
+            Some(v) => Some(
+                v.cast::<RetryQuota>()
+                    .map_err(|_| wrong_type("quota", "a seawall.RetryQuota or None", v))?
+                    .clone()
+                    .unbind(),
+            ),
+            None => None,
+        };
+        let rate = match given(adaptive_rate) {
+            Some(v) => Some(
+                v.cast::<AdaptiveRate>()
+                    .map_err(|_| wrong_type("adaptive_rate", "a seawall.AdaptiveRate or None", v))?
+                    .clone()
+                    .unbind(),
+            ),
+            None => None,
+        };
+        let throttle = match given(throttle_on) {
+            Some(v) => Some(Matcher::from_arg(v, "throttle_on")?),
+            None => None,
+        };
         let on_retry = match given(on_retry) {
             Some(v) => Some(callable(v, "on_retry")?),
             None => None,
@@ -139,6 +187,9 @@ impl Retry {
         Ok(Self {
             policy,
             budget,
+            quota,
+            rate,
+            throttle,
             rng: SharedSplitMix64::new(seed),
             seed,
             classifier: Classifier::from_args(py, retry_on, "retry_on", None, "")?,
@@ -178,7 +229,7 @@ impl Retry {
         self.policy.deadline().map(secs)
     }
 
-    /// The seed of the jitter's generator.
+    /// The random seed of the jitter's generator.
     #[getter]
     fn seed(&self) -> u64 {
         self.seed
@@ -188,6 +239,18 @@ impl Retry {
     #[getter]
     fn budget(&self, py: Python<'_>) -> Option<Py<RetryBudget>> {
         self.budget.as_ref().map(|b| b.clone_ref(py))
+    }
+
+    /// The retry quota, or None.
+    #[getter]
+    fn quota(&self, py: Python<'_>) -> Option<Py<RetryQuota>> {
+        self.quota.as_ref().map(|q| q.clone_ref(py))
+    }
+
+    /// The adaptive rate, or None.
+    #[getter]
+    fn adaptive_rate(&self, py: Python<'_>) -> Option<Py<AdaptiveRate>> {
+        self.rate.as_ref().map(|r| r.clone_ref(py))
     }
 
     /// The clock given to the policy (None: the monotonic clock, real sleeps).
@@ -238,10 +301,17 @@ impl Retry {
         }
     }
 
-    /// Records a call's success at its first attempt: counts it, and returns
-    /// a share of a token to the budget, if any.
+    /// Records a call's success at its first attempt: counts it, pays the
+    /// budget or quota back and tells the adaptive rate.
     fn _succeeded(&self) {
-        self.succeeded(1);
+        self.succeeded(&RetryState::new());
+    }
+
+    /// Before an attempt: None if it may go now, else the seconds the
+    /// adaptive rate asks to wait before asking again.
+    fn _pace(&self) -> Option<f64> {
+        let rate = self.rate.as_ref()?;
+        rate.get().try_acquire().err().map(secs)
     }
 
     /// A plain wrapper that calls ``fn`` with retries (used by the decorator).
@@ -298,18 +368,34 @@ impl Retry {
         error: &PyErr,
     ) -> Result<Duration, GiveUp> {
         // Cancellation, KeyboardInterrupt and SystemExit are never retried.
-        let retryable =
-            error.is_instance_of::<PyException>(py) && self.classifier.counts(py, error);
+        let exception = error.is_instance_of::<PyException>(py);
+        let retryable = exception && self.classifier.counts(py, error);
+        let kind = if exception
+            && self
+                .throttle
+                .as_ref()
+                .is_some_and(|throttle| throttle.matches(py, error, false))
+        {
+            ErrorKind::Throttling
+        } else if error.is_instance_of::<PyTimeoutError>(py) {
+            ErrorKind::Timeout
+        } else {
+            ErrorKind::Transient
+        };
         let failure = Failure {
             retryable,
             retry_after: if retryable { hint(py, error) } else { None },
+            kind,
         };
-        let budget = self.budget.as_ref().map(|b| &b.get().inner);
+        self.observe(Some(&failure));
         let attempt = state.attempt();
-        match self
-            .policy
-            .on_failure(state, failure, budget, &self.clock, &mut &self.rng)
-        {
+        match self.policy.on_failure(
+            state,
+            failure,
+            self.allowance(),
+            &self.clock,
+            &mut &self.rng,
+        ) {
             RetryDecision::Retry { delay } => Ok(delay),
             RetryDecision::GiveUp(reason) => {
                 self.counts.gave_up(attempt);
@@ -318,13 +404,40 @@ impl Retry {
         }
     }
 
-    /// A call succeeded at attempt `attempt`.
+    /// The call of `state` succeeded.
     #[inline]
-    fn succeeded(&self, attempt: u32) {
-        self.counts.succeeded(attempt);
-        if let Some(budget) = &self.budget {
-            budget.get().inner.record_success();
+    fn succeeded(&self, state: &RetryState) {
+        self.counts.succeeded(state.attempt());
+        self.allowance().record_success(state);
+        self.observe(None);
+    }
+
+    /// What bounds retries across calls.
+    fn allowance(&self) -> Allowance<'_> {
+        match (&self.budget, &self.quota) {
+            (Some(budget), _) => Allowance::Budget(&budget.get().inner),
+            (None, Some(quota)) => Allowance::Quota(&quota.get().inner),
+            (None, None) => Allowance::None,
         }
+    }
+
+    /// Tells the adaptive rate, if any, how an attempt ended.
+    fn observe(&self, failure: Option<&Failure>) {
+        if let Some(rate) = &self.rate {
+            let throttled = failure.is_some_and(|f| f.kind == ErrorKind::Throttling);
+            rate.get().observe(throttled);
+        }
+    }
+
+    /// Waits (sleeping, or advancing a manual clock) until the adaptive rate,
+    /// if any, lets an attempt go.
+    fn pace(&self, py: Python<'_>) -> PyResult<()> {
+        if let Some(rate) = &self.rate {
+            while let Err(wait) = rate.get().try_acquire() {
+                self.clock.sleep(py, wait)?;
+            }
+        }
+        Ok(())
     }
 
     /// Records a retried attempt and tells `on_retry`.

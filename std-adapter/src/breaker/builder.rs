@@ -33,6 +33,7 @@ pub struct CircuitBreakerBuilder<K = ErrorsAreFailures> {
     classifier: K,
     time: TimeSource,
     listener: Option<Listener>,
+    shadow: bool,
 }
 
 impl CircuitBreakerBuilder {
@@ -43,6 +44,7 @@ impl CircuitBreakerBuilder {
             classifier: ErrorsAreFailures,
             time: TimeSource::tokio(),
             listener: None,
+            shadow: false,
         }
     }
 }
@@ -95,6 +97,7 @@ impl<K> CircuitBreakerBuilder<K> {
             classifier,
             time: self.time,
             listener: self.listener,
+            shadow: self.shadow,
         }
     }
 
@@ -117,6 +120,19 @@ impl<K> CircuitBreakerBuilder<K> {
         self
     }
 
+    /// Shadow mode: the breaker decides but does not enforce. A call it would
+    /// reject runs anyway, unrecorded (an enforcing breaker would not have seen
+    /// it), and counts in `stats().rejected`, the registry's
+    /// `seawall_circuitbreaker_shadow_rejections_total` and nowhere else: a
+    /// configuration tried on production traffic before it is switched on.
+    /// Applies to [`call`](super::CircuitBreaker::call), the tower layer and a
+    /// [`Policy`](crate::Policy); [`try_acquire`](super::CircuitBreaker::try_acquire)
+    /// still answers the decision.
+    pub fn shadow(mut self, shadow: bool) -> Self {
+        self.shadow = shadow;
+        self
+    }
+
     /// Validates the configuration and builds the breaker.
     pub fn build(self) -> Result<CircuitBreaker<K>, ConfigError> {
         let (core, window) = self.config.build()?;
@@ -130,6 +146,7 @@ impl<K> CircuitBreakerBuilder<K> {
                 config: self.config,
                 measure_latency,
                 listener: self.listener,
+                shadow: self.shadow,
                 hooks: crate::events::Hooks::new(),
             }),
         })

@@ -1,4 +1,4 @@
-//! The breaker's configuration, in the words of the seed and of resilience4j.
+//! The breaker's configuration, in the words users know from resilience4j.
 
 use std::time::Duration;
 
@@ -28,8 +28,9 @@ pub enum SlidingWindow {
     },
 }
 
-/// How a [`CircuitBreaker`](crate::CircuitBreaker) decides: the seed's three
-/// fields and every option of the core.
+/// How a [`CircuitBreaker`](crate::CircuitBreaker) decides: the three classic
+/// fields (`failure_threshold`, `success_threshold`, `timeout`) and every
+/// option of the core.
 ///
 /// Without a [`window`](Self::window) the breaker trips after
 /// `failure_threshold` consecutive failures; with one it trips when the failure
@@ -42,7 +43,7 @@ pub enum SlidingWindow {
 /// use std::time::Duration;
 /// use seawall::{CircuitBreakerConfig, SlidingWindow};
 ///
-/// // The seed's breaker: 5 consecutive failures open it for 60 s, 2 successful
+/// // The classic breaker: 5 consecutive failures open it for 60 s, 2 successful
 /// // probes close it.
 /// let classic = CircuitBreakerConfig {
 ///     failure_threshold: 5,

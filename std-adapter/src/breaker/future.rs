@@ -46,6 +46,16 @@ impl<F, K> ResponseFuture<F, K> {
         }
     }
 
+    /// A call a shadow breaker would have rejected: it runs, and nothing records it.
+    pub(crate) fn unrecorded(future: F) -> Self {
+        Self {
+            state: State::Called {
+                future,
+                permit: None,
+            },
+        }
+    }
+
     pub(crate) fn rejected(rejection: Rejection) -> Self {
         Self {
             state: State::Rejected { rejection },

@@ -58,6 +58,8 @@ pub(crate) struct Inner<K> {
     /// Whether calls measure their latency (only windows look at slow calls).
     measure_latency: bool,
     listener: Option<Listener>,
+    /// Decides without enforcing ([`CircuitBreakerBuilder::shadow`]).
+    pub(crate) shadow: bool,
     /// Subscribers, a duration observer and `tracing` events (`crate::events`).
     pub(crate) hooks: Hooks,
 }
@@ -264,7 +266,9 @@ impl<K> CircuitBreaker<K> {
     /// Returns the call's value, [`Error::Inner`] with its error, or
     /// [`Error::Rejected`] (without calling `f`) when the breaker is open or
     /// half-open with every probe slot taken. Dropping the returned future
-    /// before it finishes releases the permit without an outcome.
+    /// before it finishes releases the permit without an outcome. In
+    /// [shadow mode](CircuitBreakerBuilder::shadow) a call it would reject
+    /// runs, unrecorded.
     pub async fn call<F, Fut, T, E>(&self, f: F) -> Result<T, Error<E>>
     where
         F: FnOnce() -> Fut,
@@ -273,11 +277,18 @@ impl<K> CircuitBreaker<K> {
     {
         let permit = match self.try_acquire() {
             Ok(permit) => permit,
+            Err(_) if self.inner.shadow => return f().await.map_err(Error::Inner),
             Err(rejection) => return Err(Error::Rejected(rejection)),
         };
         let result = f().await;
         permit.record_result(&result);
         result.map_err(Error::Inner)
+    }
+
+    /// Whether the breaker is in [shadow mode](CircuitBreakerBuilder::shadow):
+    /// it decides, counts what it would reject, and lets every call through.
+    pub fn is_shadow(&self) -> bool {
+        self.inner.shadow
     }
 
     /// Returns the classifier.

@@ -55,6 +55,10 @@ where
     fn call(&mut self, request: Req) -> Self::Future {
         match self.breaker.try_acquire_owned() {
             Ok(permit) => ResponseFuture::called(self.inner.call(request), permit),
+            // Shadow mode: what it would reject runs, unrecorded.
+            Err(_) if self.breaker.is_shadow() => {
+                ResponseFuture::unrecorded(self.inner.call(request))
+            }
             Err(rejection) => ResponseFuture::rejected(rejection),
         }
     }

@@ -13,6 +13,7 @@
 //! |---|---|---|---|
 //! | `seawall_circuitbreaker_state` | gauge | `name`, `state` | 1 for the breaker's current state, 0 for the four others |
 //! | `seawall_circuitbreaker_calls_total` | counter | `name`, `kind` | calls by outcome: `successful`, `failed`, `ignored` (let through, ended without an outcome: errors the classifier ignores and cancelled calls, the core's `released`), `rejected` |
+//! | `seawall_circuitbreaker_shadow_rejections_total` | counter | `name` | calls a breaker in shadow mode would have rejected (and let through); its `calls_total{kind="rejected"}` stays 0 |
 //! | `seawall_circuitbreaker_slow_calls_total` | counter | `name` | calls slower than `slow_call_duration` (timed only for breakers with a window) |
 //! | `seawall_circuitbreaker_failure_rate` | gauge | `name` | failure rate in 0..=1: over the sliding window, or over every call for a breaker without one |
 //! | `seawall_circuitbreaker_slow_call_rate` | gauge | `name` | slow-call rate in 0..=1, over the same calls |
@@ -22,6 +23,13 @@
 //! | `seawall_bulkhead_available_permits` | gauge | `name` | places free now |
 //! | `seawall_bulkhead_max_allowed_concurrent_calls` | gauge | `name` | the bulkhead's limit |
 //! | `seawall_ratelimiter_available_permits` | gauge | `name` | calls a rate limiter would admit now without waiting |
+//! | `seawall_ratelimiter_shadow_refusals_total` | counter | `name` | calls a rate limiter in shadow mode would have refused (and let through) |
+//! | `seawall_adaptivelimiter_limit` | gauge | `name` | an adaptive limiter's current limit |
+//! | `seawall_adaptivelimiter_in_flight_calls` | gauge | `name` | calls in flight under it now |
+//! | `seawall_adaptivelimiter_calls_total` | counter | `name`, `kind` | its calls by outcome: `successful`, `overloaded`, `ignored`, `rejected` (refused at the limit) |
+//! | `seawall_retry_quota_available` | gauge | `name` | a retry policy's quota left now |
+//! | `seawall_retry_throttled_responses_total` | counter | `name` | throttling errors its adaptive rate has seen |
+//! | `seawall_retry_send_rate` | gauge | `name` | the attempts per second its adaptive rate paces to (0: unpaced) |
 //! | `seawall_ratelimiter_calls_total` | counter | `name`, `kind`, `shared` | a shared rate limiter's requests in this process: `admitted`, `refused` |
 //! | `seawall_shared_fallback` | gauge | `kind`, `name` | 1 while a shared breaker or rate limiter cannot reach Redis and decides locally |
 //! | `seawall_shared_corrupt_reads_total` | counter | `name` | corrupt states a shared breaker read from Redis (and repaired) |
@@ -56,6 +64,8 @@ use seawall_core::breaker::State;
 
 use crate::registry::Registry;
 
+mod adaptive;
+
 /// The collector of a [`Registry`]'s metrics; see the [module
 /// documentation](self) for the names. Register it once into the
 /// `prometheus_client` registry you serve ([`Registry::register_metrics`]
@@ -77,6 +87,8 @@ impl Metrics {
     }
 }
 
+// Outside this module's page: the badge on `Registry`'s says which feature it needs.
+#[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
 impl Registry {
     /// Registers the [`Metrics`] of this registry into `prometheus`.
     pub fn register_metrics(&self, prometheus: &mut prometheus_client::registry::Registry) {
@@ -103,6 +115,7 @@ impl Collector for Metrics {
         self.encode_breakers(&mut encoder)?;
         self.encode_retries(&mut encoder)?;
         self.encode_limits(&mut encoder)?;
+        self.encode_adaptive(&mut encoder)?;
         self.encode_shared(&mut encoder)
     }
 }
@@ -152,14 +165,30 @@ impl Metrics {
             None,
             MetricType::Counter,
         )?;
-        for (i, stats) in stats.iter().enumerate() {
+        let shadow: Vec<bool> = breakers.iter().map(|b| b.handle.is_shadow()).collect();
+        for (i, (stats, shadow)) in stats.iter().zip(&shadow).enumerate() {
+            // A shadow breaker rejects nothing: what it would have rejected
+            // is the family below.
+            let rejected = if *shadow { 0 } else { stats.rejected };
             for (kind, value) in [
                 ("successful", stats.successful),
                 ("failed", stats.failed),
                 ("ignored", stats.released),
-                ("rejected", stats.rejected),
+                ("rejected", rejected),
             ] {
                 counter(&mut metric, &labels(i, &[("kind", kind)]), value)?;
+            }
+        }
+
+        if shadow.iter().any(|s| *s) {
+            let mut metric = encoder.encode_descriptor(
+                "seawall_circuitbreaker_shadow_rejections",
+                "Calls a circuit breaker in shadow mode would have rejected, and let through.",
+                None,
+                MetricType::Counter,
+            )?;
+            for ((name, stats), _) in names.iter().zip(&stats).zip(&shadow).filter(|(_, s)| **s) {
+                counter(&mut metric, &[("name", name)], stats.rejected)?;
             }
         }
 
@@ -357,6 +386,17 @@ impl Metrics {
             )?;
             for (name, limiter) in &limiters {
                 gauge(&mut metric, &[("name", name)], limiter.available())?;
+            }
+        }
+        if limiters.iter().any(|(_, l)| l.is_shadow()) {
+            let mut metric = encoder.encode_descriptor(
+                "seawall_ratelimiter_shadow_refusals",
+                "Calls a rate limiter in shadow mode would have refused, and let through.",
+                None,
+                MetricType::Counter,
+            )?;
+            for (name, limiter) in limiters.iter().filter(|(_, l)| l.is_shadow()) {
+                counter(&mut metric, &[("name", name)], limiter.shadow_refusals())?;
             }
         }
         Ok(())

@@ -97,11 +97,14 @@ impl<K, Fb> PolicyBuilder<K, Fb> {
     /// Validates the retry policy and builds.
     pub fn build(self) -> Result<Policy<K, Fb>, ConfigError> {
         let retry = match self.retry {
-            Some(source) => Some(Retry {
-                policy: source.to_core()?,
-                budget: source.budget.clone(),
-                source,
-            }),
+            Some(source) => {
+                source.validate()?;
+                Some(Retry {
+                    policy: source.to_core()?,
+                    shared: source.shared(),
+                    source,
+                })
+            }
             None => None,
         };
         Ok(Policy {

@@ -32,11 +32,10 @@
 mod builder;
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use seawall_core::breaker::Outcome;
-use seawall_core::retry::{Failure, RetryBudget, RetryDecision, RetryPolicy as CorePolicy};
+use seawall_core::retry::{Failure, RetryDecision, RetryPolicy as CorePolicy};
 
 pub use builder::PolicyBuilder;
 
@@ -46,13 +45,13 @@ use crate::clock::TokioClock;
 use crate::error::Error;
 use crate::fallback::{Fallback, NoFallback};
 use crate::rate_limit::RateLimiter;
-use crate::retry::RetryPolicy;
+use crate::retry::{RetryPolicy, Shared};
 use crate::timeout::Timeout;
 
 #[derive(Debug, Clone)]
 struct Retry {
     policy: CorePolicy,
-    budget: Option<Arc<RetryBudget>>,
+    shared: Shared,
     source: RetryPolicy,
 }
 
@@ -138,26 +137,27 @@ impl<K, Fb> Policy<K, Fb> {
         let Some(retry) = &self.retry else {
             return self.attempt(f).await.0;
         };
-        let budget = retry.budget.as_deref();
+        let shared = &retry.shared;
         let mut state = retry.policy.start(&TokioClock);
         let mut rng = None;
         loop {
+            shared.pace().await;
             let (result, failure) = self.attempt(f).await;
             let error = match result {
                 Ok(value) => {
-                    if let Some(budget) = budget {
-                        budget.record_success();
-                    }
+                    shared.observe(None);
+                    retry.policy.on_success(&state, shared.allowance());
                     return Ok(value);
                 }
                 Err(error) => error,
             };
+            shared.observe(Some(&failure));
             let rng = rng.get_or_insert_with(|| retry.source.seed.draw());
             let attempt = state.attempt();
             let listener = retry.source.listener.as_deref();
             match retry
                 .policy
-                .on_failure(&mut state, failure, budget, &TokioClock, rng)
+                .on_failure(&mut state, failure, shared.allowance(), &TokioClock, rng)
             {
                 RetryDecision::Retry { delay } => {
                     if let Some(listener) = listener {
@@ -184,6 +184,8 @@ impl<K, Fb> Policy<K, Fb> {
         K: Classify<T, E>,
     {
         let permit = match self.breaker.as_ref().map(CircuitBreaker::try_acquire) {
+            // Shadow mode: what the breaker would reject goes on, unrecorded.
+            Some(Err(_)) if self.breaker.as_ref().is_some_and(CircuitBreaker::is_shadow) => None,
             Some(Err(rejection)) => {
                 let error = Error::Rejected(rejection);
                 let failure = error.failure();

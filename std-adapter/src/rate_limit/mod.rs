@@ -11,6 +11,7 @@ mod service;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use seawall_core::rate_limit::{InsufficientCapacity, NotUntil, Quota, RateLimiter as CoreLimiter};
@@ -81,6 +82,10 @@ struct Inner {
     config: RateLimiterConfig,
     /// A clock chosen by the user; tokio's otherwise.
     clock: Option<Arc<dyn Clock + Send + Sync>>,
+    /// Shadow mode ([`RateLimiter::shadow`]): decide, count, never refuse.
+    shadow: bool,
+    /// Calls refused in shadow mode (let through).
+    shadow_refusals: AtomicU64,
 }
 
 impl Clock for Inner {
@@ -132,8 +137,54 @@ impl RateLimiter {
                 core: CoreLimiter::new(quota),
                 config,
                 clock,
+                shadow: false,
+                shadow_refusals: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// A fresh limiter with the same configuration and clock, in shadow mode:
+    /// it decides but does not enforce. [`acquire`](Self::acquire), `call` and
+    /// the tower layer never wait and never refuse; a call it would have
+    /// refused goes on at once, takes no cell (as a refused call takes none)
+    /// and is counted ([`shadow_refusals`](Self::shadow_refusals), the
+    /// registry's `seawall_ratelimiter_shadow_refusals_total`). For trying a
+    /// quota on production traffic before switching it on.
+    ///
+    /// ```
+    /// use seawall::{RateLimiter, RateLimiterConfig};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let limiter = RateLimiter::new(RateLimiterConfig { rate: 10, burst: 2, ..Default::default() }).shadow();
+    /// for _ in 0..5 {
+    ///     limiter.call(|| async { Ok::<_, ()>(()) }).await.unwrap();
+    /// }
+    /// assert_eq!(limiter.shadow_refusals(), 3);
+    /// # }
+    /// ```
+    pub fn shadow(self) -> Self {
+        let quota = self.inner.core.quota();
+        Self {
+            inner: Arc::new(Inner {
+                core: CoreLimiter::new(quota),
+                config: self.inner.config,
+                clock: self.inner.clock.clone(),
+                shadow: true,
+                shadow_refusals: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Whether the limiter is in [shadow mode](Self::shadow).
+    pub fn is_shadow(&self) -> bool {
+        self.inner.shadow
+    }
+
+    /// The calls a limiter in [shadow mode](Self::shadow) would have refused
+    /// (and let through); zero otherwise.
+    pub fn shadow_refusals(&self) -> u64 {
+        self.inner.shadow_refusals.load(Ordering::Relaxed)
     }
 
     /// The configuration.
@@ -167,6 +218,16 @@ impl RateLimiter {
     /// `max_wait`; otherwise refuses it at once. Dropping the future stops
     /// waiting (nothing was reserved).
     pub async fn acquire(&self) -> Result<(), NotUntil> {
+        if self.inner.shadow {
+            // One decision, counted, never enforced: a refusal it would have
+            // waited out within max_wait is let through as well.
+            if let Err(not_until) = self.check()
+                && not_until.retry_after() > self.inner.config.max_wait
+            {
+                self.inner.shadow_refusals.fetch_add(1, Ordering::Relaxed);
+            }
+            return Ok(());
+        }
         wait_for_turn(self.inner.config.max_wait, || {
             std::future::ready(self.check())
         })

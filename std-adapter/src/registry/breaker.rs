@@ -46,6 +46,7 @@ pub(crate) trait Erased: Send + Sync {
     fn disable(&self) -> Option<Transition>;
     fn reset(&self) -> Option<Transition>;
     fn hooks(&self) -> &Hooks;
+    fn is_shadow(&self) -> bool;
     /// Shared through Redis: whether it decides locally now (Redis is
     /// unreachable), and how many corrupt states it read. `None` for a local
     /// breaker.
@@ -89,6 +90,9 @@ impl<K: Send + Sync + 'static> Erased for CircuitBreaker<K> {
     fn hooks(&self) -> &Hooks {
         &self.inner.hooks
     }
+    fn is_shadow(&self) -> bool {
+        CircuitBreaker::is_shadow(self)
+    }
 }
 
 impl BreakerHandle {
@@ -111,6 +115,11 @@ impl BreakerHandle {
 
     pub(crate) fn shared(&self) -> Option<Shared> {
         self.breaker.shared()
+    }
+
+    /// Whether the breaker is in shadow mode (it decides without enforcing).
+    pub fn is_shadow(&self) -> bool {
+        self.breaker.is_shadow()
     }
 
     /// The breaker's name.

@@ -31,6 +31,7 @@ pub use retry::RetryStats;
 use crate::breaker::{CircuitBreaker, KeyedCircuitBreaker};
 use crate::bulkhead::Bulkhead;
 use crate::clock::TokioClock;
+use crate::limit::AdaptiveLimiter;
 use crate::rate_limit::RateLimiter;
 use crate::retry::RetryPolicy;
 use breaker::KeyedTracks;
@@ -47,16 +48,20 @@ pub enum PolicyKind {
     Bulkhead,
     /// A [`RateLimiter`].
     RateLimiter,
+    /// An [`AdaptiveLimiter`].
+    AdaptiveLimiter,
 }
 
 impl PolicyKind {
-    /// The kind in snake_case: `circuit_breaker`, `retry`, `bulkhead`, `rate_limiter`.
+    /// The kind in snake_case: `circuit_breaker`, `retry`, `bulkhead`,
+    /// `rate_limiter`, `adaptive_limiter`.
     pub const fn as_str(self) -> &'static str {
         match self {
             PolicyKind::CircuitBreaker => "circuit_breaker",
             PolicyKind::Retry => "retry",
             PolicyKind::Bulkhead => "bulkhead",
             PolicyKind::RateLimiter => "rate_limiter",
+            PolicyKind::AdaptiveLimiter => "adaptive_limiter",
         }
     }
 }
@@ -117,6 +122,7 @@ pub(crate) struct Shared {
     pub(crate) retries: RwLock<BTreeMap<String, RetryEntry>>,
     pub(crate) bulkheads: RwLock<BTreeMap<String, Bulkhead>>,
     pub(crate) rate_limiters: RwLock<BTreeMap<String, RateLimiter>>,
+    pub(crate) adaptive_limiters: RwLock<BTreeMap<String, AdaptiveLimiter>>,
     #[cfg(feature = "redis")]
     pub(crate) shared_rate_limiters: RwLock<BTreeMap<String, crate::redis::SharedRateLimiter>>,
 }
@@ -196,6 +202,7 @@ impl RegistryBuilder {
                 retries: RwLock::default(),
                 bulkheads: RwLock::default(),
                 rate_limiters: RwLock::default(),
+                adaptive_limiters: RwLock::default(),
                 #[cfg(feature = "redis")]
                 shared_rate_limiters: RwLock::default(),
             }),
@@ -360,6 +367,21 @@ impl Registry {
         )
     }
 
+    /// Registers `limiter` under `name`.
+    pub fn register_adaptive_limiter(
+        &self,
+        name: impl Into<String>,
+        limiter: &AdaptiveLimiter,
+    ) -> Result<(), AlreadyRegistered> {
+        let name = name.into();
+        insert(
+            &self.shared.adaptive_limiters,
+            PolicyKind::AdaptiveLimiter,
+            &name,
+            || limiter.clone(),
+        )
+    }
+
     /// Forgets the policy of `kind` named `name`; false if there was none. A
     /// breaker keeps sending its transitions to the registry's notes, which
     /// nothing reads any more.
@@ -376,6 +398,7 @@ impl Registry {
                 }
                 write(&shared.rate_limiters).remove(name).is_some()
             }
+            PolicyKind::AdaptiveLimiter => write(&shared.adaptive_limiters).remove(name).is_some(),
         }
     }
 
@@ -396,6 +419,9 @@ impl Registry {
                     names.sort();
                 }
                 names
+            }
+            PolicyKind::AdaptiveLimiter => {
+                read(&shared.adaptive_limiters).keys().cloned().collect()
             }
         }
     }
@@ -434,6 +460,28 @@ impl Registry {
     /// The rate limiter registered as `name`.
     pub fn rate_limiter(&self, name: &str) -> Option<RateLimiter> {
         read(&self.shared.rate_limiters).get(name).cloned()
+    }
+
+    /// The adaptive limiter registered as `name`.
+    pub fn adaptive_limiter(&self, name: &str) -> Option<AdaptiveLimiter> {
+        read(&self.shared.adaptive_limiters).get(name).cloned()
+    }
+
+    /// Every adaptive limiter with its name, sorted by name.
+    pub(crate) fn adaptive_limiters(&self) -> Vec<(String, AdaptiveLimiter)> {
+        read(&self.shared.adaptive_limiters)
+            .iter()
+            .map(|(n, l)| (n.clone(), l.clone()))
+            .collect()
+    }
+
+    /// Every retry policy with its name, sorted by name.
+    #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
+    pub(crate) fn retry_policies(&self) -> Vec<(String, RetryPolicy)> {
+        read(&self.shared.retries)
+            .iter()
+            .map(|(n, entry)| (n.clone(), entry.policy.clone()))
+            .collect()
     }
 
     /// Every breaker with what the registry noted, sorted by name.
@@ -498,6 +546,10 @@ impl fmt::Debug for Registry {
             .field("retries", &self.names(PolicyKind::Retry))
             .field("bulkheads", &self.names(PolicyKind::Bulkhead))
             .field("rate_limiters", &self.names(PolicyKind::RateLimiter))
+            .field(
+                "adaptive_limiters",
+                &self.names(PolicyKind::AdaptiveLimiter),
+            )
             .finish()
     }
 }

@@ -42,6 +42,9 @@ impl<K: Send + Sync + 'static> Erased for SharedCircuitBreaker<K> {
     fn hooks(&self) -> &Hooks {
         &self.inner.engine.hooks
     }
+    fn is_shadow(&self) -> bool {
+        false
+    }
     fn shared(&self) -> Option<Shared> {
         Some(Shared {
             fallback: self.is_fallback(),

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use seawall_core::ConfigError;
-use seawall_core::retry::{RetryBudget, RetryPolicy as CorePolicy};
+use seawall_core::retry::RetryPolicy as CorePolicy;
 use tower_layer::Layer;
 
-use super::{RetryErrors, RetryListener, RetryPolicy, RetryService, Seed};
+use super::{JitterSeed, RetryErrors, RetryListener, RetryPolicy, RetryService, Shared};
 
 /// Retries the requests of the service it wraps as a [`RetryPolicy`] says;
 /// see [`RetryService`]. Requests must be `Clone` (each attempt sends a copy).
@@ -37,8 +37,8 @@ use super::{RetryErrors, RetryListener, RetryPolicy, RetryService, Seed};
 #[derive(Clone)]
 pub struct RetryLayer<C = RetryErrors> {
     policy: CorePolicy,
-    budget: Option<Arc<RetryBudget>>,
-    seed: Seed,
+    shared: Shared,
+    seed: JitterSeed,
     classifier: C,
     listener: Option<Arc<dyn RetryListener>>,
 }
@@ -47,7 +47,7 @@ impl<C: std::fmt::Debug> std::fmt::Debug for RetryLayer<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RetryLayer")
             .field("policy", &self.policy)
-            .field("budget", &self.budget)
+            .field("shared", &self.shared)
             .field("seed", &self.seed)
             .field("classifier", &self.classifier)
             .field("listener", &self.listener.as_ref().map(|_| "…"))
@@ -59,9 +59,10 @@ impl RetryLayer {
     /// A layer retrying every error as `policy` says, or the policy's first
     /// invalid option.
     pub fn new(policy: RetryPolicy) -> Result<Self, ConfigError> {
+        policy.validate()?;
         Ok(Self {
             policy: policy.to_core()?,
-            budget: policy.budget,
+            shared: policy.shared(),
             seed: policy.seed,
             classifier: RetryErrors,
             listener: policy.listener,
@@ -76,7 +77,7 @@ impl<C> RetryLayer<C> {
     pub fn classifier<C2>(self, classifier: C2) -> RetryLayer<C2> {
         RetryLayer {
             policy: self.policy,
-            budget: self.budget,
+            shared: self.shared,
             seed: self.seed.clone(),
             classifier,
             listener: self.listener,
@@ -91,7 +92,7 @@ impl<S, C: Clone> Layer<S> for RetryLayer<C> {
         RetryService {
             inner,
             policy: self.policy,
-            budget: self.budget.clone(),
+            shared: self.shared.clone(),
             seed: self.seed.clone(),
             classifier: self.classifier.clone(),
             listener: self.listener.clone(),

@@ -1,16 +1,19 @@
-//! Retry with backoff: the seed's `RetryPolicy`, deciding with the core's
+//! Retry with backoff: `RetryPolicy`, deciding with the core's
 //! [`retry`](seawall_core::retry) and sleeping with tokio.
 //!
 //! The core decides after each failed attempt: retry after a delay (the
 //! backoff's, raised to a server's Retry-After hint up to the maximum delay), or
 //! give up because the attempts are exhausted, the deadline would pass, the
-//! retry budget is spent or the error is not worth retrying. This module sleeps
+//! retry budget or quota is spent or the error is not worth retrying. With an
+//! adaptive rate, every attempt first waits for its turn. This module sleeps
 //! (`tokio::time::sleep`, so paused time applies) and calls again.
 
 mod error;
+mod jitter_seed;
 mod layer;
-mod seed;
+mod listener;
 mod service;
+mod shared;
 mod strategy;
 
 use std::future::Future;
@@ -21,20 +24,26 @@ use std::time::Duration;
 
 use seawall_core::backoff::BackoffState;
 use seawall_core::backoff::Jitter;
-use seawall_core::retry::{Failure, RetryBudget, RetryDecision, RetryPolicy as CorePolicy};
+use seawall_core::retry::RetryState;
+use seawall_core::retry::{
+    AdaptiveRate, Failure, RetryBudget, RetryDecision, RetryPolicy as CorePolicy, RetryQuota,
+};
 use seawall_core::{Clock, ConfigError, Instant};
 
 pub use error::RetryError;
+pub use jitter_seed::JitterSeed;
 pub use layer::RetryLayer;
-pub use seed::{RetryListener, Seed};
+pub use listener::RetryListener;
 pub use service::{RetryErrors, RetryService, ShouldRetry};
 pub use strategy::RetryStrategy;
+
+pub(crate) use shared::Shared;
 
 use crate::clock::TokioClock;
 
 /// When and how often to call again after a failure.
 ///
-/// The seed's fields, plus the core's jitter, deadline and retry budget. The
+/// Attempts and a strategy, plus the core's jitter, deadline and retry budget. The
 /// options are checked by [`validate`](Self::validate) (call it at startup): a
 /// policy that does not validate never retries, as [`execute`](Self::execute)
 /// must not panic.
@@ -74,8 +83,15 @@ pub struct RetryPolicy {
     /// A token bucket shared by the calls to one dependency, so that retries
     /// cannot multiply the load during an outage (default none).
     pub budget: Option<Arc<RetryBudget>>,
+    /// A retry quota shared by the calls to one dependency, charged by the kind
+    /// of error (`Failure::kind`) for each retry made (default none; a policy
+    /// has a budget or a quota, not both).
+    pub quota: Option<Arc<RetryQuota>>,
+    /// A client-side rate, paced by CUBIC on throttling errors, that every
+    /// attempt (the first included) waits for (default none).
+    pub adaptive_rate: Option<Arc<AdaptiveRate>>,
     /// The jitter's generator (default: a random seed per call).
-    pub seed: Seed,
+    pub seed: JitterSeed,
     /// Hears each decision (default none).
     pub listener: Option<Arc<dyn RetryListener>>,
 }
@@ -88,6 +104,8 @@ impl std::fmt::Debug for RetryPolicy {
             .field("jitter", &self.jitter)
             .field("deadline", &self.deadline)
             .field("budget", &self.budget)
+            .field("quota", &self.quota)
+            .field("adaptive_rate", &self.adaptive_rate)
             .field("seed", &self.seed)
             .field("listener", &self.listener.as_ref().map(|_| "…"))
             .finish()
@@ -102,7 +120,9 @@ impl Default for RetryPolicy {
             jitter: Jitter::None,
             deadline: None,
             budget: None,
-            seed: Seed::random(),
+            quota: None,
+            adaptive_rate: None,
+            seed: JitterSeed::random(),
             listener: None,
         }
     }
@@ -111,7 +131,22 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Checks every option, with the core's rules.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.budget.is_some() && self.quota.is_some() {
+            return Err(ConfigError::new(
+                "quota",
+                "must not be set with a budget: one of the two bounds retries",
+            ));
+        }
         self.to_core().map(drop)
+    }
+
+    /// The budget, quota and adaptive rate, as the calls share them.
+    pub(crate) fn shared(&self) -> Shared {
+        Shared {
+            budget: self.budget.clone(),
+            quota: self.quota.clone(),
+            rate: self.adaptive_rate.clone(),
+        }
     }
 
     /// The core's policy for these options.
@@ -171,32 +206,44 @@ impl RetryPolicy {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        let budget = self.budget.as_deref();
+        let shared = self.shared();
         let listener = self.listener.as_deref();
-        let succeeded = |attempt: u32| {
-            if let Some(budget) = budget {
-                budget.record_success();
-            }
+        let succeeded = |state: &RetryState| {
+            shared.allowance().record_success(state);
             if let Some(listener) = listener {
-                listener.on_success(attempt);
+                listener.on_success(state.attempt());
             }
         };
         // The first attempt needs nothing of the policy but its start (read only
         // with a deadline): a call that succeeds at once costs no more.
         let started = self.deadline.map(|_| TokioClock.now());
+        shared.pace().await;
         let mut error = match f().await {
             Ok(value) => {
-                succeeded(1);
+                shared.observe(None);
+                succeeded(&RetryState::new());
                 return Ok(value);
             }
             Err(error) => error,
         };
-        let core = self.to_core().unwrap_or(SINGLE_ATTEMPT);
+        // A policy that does not validate never retries (and cannot panic).
+        let core = match self.validate() {
+            Ok(()) => self.to_core().unwrap_or(SINGLE_ATTEMPT),
+            Err(_) => SINGLE_ATTEMPT,
+        };
         let mut state = core.start(&started.unwrap_or(Instant::ZERO));
         let mut rng = self.seed.draw();
         loop {
             let attempt = state.attempt();
-            match core.on_failure(&mut state, classify(&error), budget, &TokioClock, &mut rng) {
+            let failure = classify(&error);
+            shared.observe(Some(&failure));
+            match core.on_failure(
+                &mut state,
+                failure,
+                shared.allowance(),
+                &TokioClock,
+                &mut rng,
+            ) {
                 RetryDecision::Retry { delay } => {
                     if let Some(listener) = listener {
                         listener.on_retry(attempt, delay);
@@ -214,9 +261,11 @@ impl RetryPolicy {
                     });
                 }
             }
+            shared.pace().await;
             error = match f().await {
                 Ok(value) => {
-                    succeeded(state.attempt());
+                    shared.observe(None);
+                    succeeded(&state);
                     return Ok(value);
                 }
                 Err(error) => error,

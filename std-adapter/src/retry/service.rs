@@ -5,10 +5,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use seawall_core::retry::{Failure, GiveUp, RetryBudget, RetryDecision, RetryPolicy as CorePolicy};
+use seawall_core::retry::{Failure, GiveUp, RetryDecision, RetryPolicy as CorePolicy};
 use tower_service::Service;
 
-use super::{RetryListener, Seed};
+use super::{JitterSeed, RetryListener, Shared};
 use crate::clock::TokioClock;
 
 /// Decides whether a result of a tower service is a failed attempt worth
@@ -48,8 +48,8 @@ impl<Res, Err, F: Fn(&Result<Res, Err>) -> Option<Failure>> ShouldRetry<Res, Err
 pub struct RetryService<S, C> {
     pub(super) inner: S,
     pub(super) policy: CorePolicy,
-    pub(super) budget: Option<Arc<RetryBudget>>,
-    pub(super) seed: Seed,
+    pub(super) shared: Shared,
+    pub(super) seed: JitterSeed,
     pub(super) classifier: C,
     pub(super) listener: Option<Arc<dyn RetryListener>>,
 }
@@ -59,7 +59,7 @@ impl<S: std::fmt::Debug, C: std::fmt::Debug> std::fmt::Debug for RetryService<S,
         f.debug_struct("RetryService")
             .field("inner", &self.inner)
             .field("policy", &self.policy)
-            .field("budget", &self.budget)
+            .field("shared", &self.shared)
             .field("seed", &self.seed)
             .field("classifier", &self.classifier)
             .field("listener", &self.listener.as_ref().map(|_| "…"))
@@ -91,19 +91,20 @@ where
         let clone = self.inner.clone();
         let mut service = std::mem::replace(&mut self.inner, clone);
         let policy = self.policy;
-        let budget = self.budget.clone();
+        let shared = self.shared.clone();
         let seed = self.seed.clone();
         let classifier = self.classifier.clone();
         let listener = self.listener.clone();
         Box::pin(async move {
             let mut state = policy.start(&TokioClock);
             let mut rng = None;
+            shared.pace().await;
             let mut result = service.call(request.clone()).await;
             loop {
-                let Some(failure) = classifier.should_retry(&result) else {
-                    if let Some(budget) = &budget {
-                        budget.record_success();
-                    }
+                let failure = classifier.should_retry(&result);
+                shared.observe(failure.as_ref());
+                let Some(failure) = failure else {
+                    policy.on_success(&state, shared.allowance());
                     if let Some(listener) = &listener {
                         // A final error is one not worth retrying.
                         match &result {
@@ -115,7 +116,7 @@ where
                 };
                 let rng = rng.get_or_insert_with(|| seed.draw());
                 let attempt = state.attempt();
-                match policy.on_failure(&mut state, failure, budget.as_deref(), &TokioClock, rng) {
+                match policy.on_failure(&mut state, failure, shared.allowance(), &TokioClock, rng) {
                     RetryDecision::Retry { delay } => {
                         if let Some(listener) = &listener {
                             listener.on_retry(attempt, delay);
@@ -129,6 +130,7 @@ where
                         return result;
                     }
                 }
+                shared.pace().await;
                 poll_fn(|cx| service.poll_ready(cx)).await?;
                 result = service.call(request.clone()).await;
             }

@@ -1,4 +1,4 @@
-//! The seed's retry strategies, in its words, over the core's backoff.
+//! The retry strategies (fixed, linear, exponential), over the core's backoff.
 
 use std::time::Duration;
 

@@ -1,9 +1,11 @@
 //! Timeouts: limit how long a call may take.
 //!
 //! [`with_timeout`] limits one call; [`TimeoutLayer`] limits every request of a
-//! tower service. Both use tokio's timer, so paused time applies, and both drop
-//! (cancel) the call when its time is up.
+//! tower service; [`with_attempt_timeout`] limits a call by the latency
+//! observed. They use tokio's timer, so paused time applies, and drop (cancel)
+//! the call when its time is up.
 
+mod adaptive;
 mod error;
 mod future;
 mod layer;
@@ -12,6 +14,7 @@ mod service;
 use std::future::Future;
 use std::time::Duration;
 
+pub use adaptive::with_attempt_timeout;
 pub use error::Elapsed;
 pub use future::Timeout;
 pub use layer::TimeoutLayer;

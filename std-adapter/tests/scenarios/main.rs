@@ -1,12 +1,16 @@
 //! Replays every shared scenario file (`tests/scenarios/` at the workspace
 //! root) through the tokio adapter's async API, with paused tokio time: the
-//! circuit breaker, the retry, the rate limiter and the bulkhead.
+//! circuit breaker, the retry, the rate limiter, the bulkhead, the adaptive
+//! limiter, the adaptive rate and the attempt timeout.
 //!
 //! Scenarios whose results depend on the clock's absolute value (time-window
 //! buckets, `set_time`) run with [`aligned::AlignedClock`], paused tokio time
 //! shifted to read the scenario's time; the others on tokio's clock itself.
 
+mod adaptive_limiter;
+mod adaptive_rate;
 mod aligned;
+mod attempt_timeout;
 mod breaker;
 mod bulkhead;
 mod rate_limiter;
@@ -20,6 +24,9 @@ async fn replay(scenario: &Scenario) -> Result<(), String> {
         "retry" => retry::replay(scenario).await,
         "rate_limiter" => rate_limiter::replay(scenario).await,
         "bulkhead" => bulkhead::replay(scenario).await,
+        "adaptive_limiter" => adaptive_limiter::replay(scenario).await,
+        "adaptive_rate" => adaptive_rate::replay(scenario).await,
+        "attempt_timeout" => attempt_timeout::replay(scenario).await,
         other => Err(format!("no async replayer for policy {other:?}")),
     }
 }
@@ -72,10 +79,25 @@ async fn every_bulkhead_scenario_replays_through_the_async_api() {
     replay_all(Some("bulkhead"), 3).await;
 }
 
+#[tokio::test(start_paused = true)]
+async fn every_adaptive_limiter_scenario_replays_through_the_async_api() {
+    replay_all(Some("adaptive_limiter"), 4).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_adaptive_rate_scenario_replays_through_the_async_api() {
+    replay_all(Some("adaptive_rate"), 2).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_attempt_timeout_scenario_replays_through_the_async_api() {
+    replay_all(Some("attempt_timeout"), 1).await;
+}
+
 /// No file is left out: every policy in the directory has a replayer here.
 #[tokio::test(start_paused = true)]
 async fn every_scenario_file_replays_through_the_async_api() {
-    replay_all(None, 43).await;
+    replay_all(None, 52).await;
 }
 
 #[tokio::test(start_paused = true)]

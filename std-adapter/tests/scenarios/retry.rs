@@ -10,9 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use seawall::core::retry::GiveUp;
-use seawall::{Failure, RetryError, RetryListener, RetryPolicy, RetryStrategy, Seed};
+use seawall::{
+    ErrorKind, Failure, JitterSeed, RetryError, RetryListener, RetryPolicy, RetryStrategy,
+};
 use seawall_tests::replay::retry::{
-    Config, ExpectedDecision, Step, expected_decision, expected_delays,
+    Config, ExpectedDecision, Step, error_kind, expected_decision, expected_delays,
 };
 use seawall_tests::replay::{check, for_each_step_async};
 use seawall_tests::scenario::Scenario;
@@ -24,6 +26,7 @@ use tokio::task::JoinHandle;
 struct Failed {
     retryable: bool,
     retry_after: Option<Duration>,
+    kind: ErrorKind,
 }
 
 type Ending = oneshot::Sender<Result<(), Failed>>;
@@ -67,6 +70,7 @@ impl Call {
                         } else {
                             Failure::not_retryable()
                         };
+                        let failure = failure.with_kind(failed.kind);
                         match failed.retry_after {
                             Some(after) => failure.with_retry_after(after),
                             None => failure,
@@ -101,25 +105,25 @@ impl Call {
     }
 }
 
-fn policy_of(config: &Config) -> Result<(RetryPolicy, Option<Arc<seawall::RetryBudget>>), String> {
+fn policy_of(config: &Config) -> Result<RetryPolicy, String> {
     let core = config.policy()?;
-    let budget = config.budget()?.map(Arc::new);
     let policy = RetryPolicy {
         max_attempts: core.max_attempts(),
         strategy: RetryStrategy::from(core.backoff().strategy()),
         jitter: config.jitter()?,
         deadline: core.deadline(),
-        budget: budget.clone(),
-        seed: Seed::new(config.seed()),
-        listener: None,
+        budget: config.budget()?.map(Arc::new),
+        quota: config.quota()?.map(Arc::new),
+        seed: JitterSeed::new(config.seed()),
+        ..RetryPolicy::default()
     };
     policy.validate().map_err(|e| e.to_string())?;
-    Ok((policy, budget))
+    Ok(policy)
 }
 
 pub(crate) async fn replay(scenario: &Scenario) -> Result<(), String> {
     let config: Config = scenario.config()?;
-    let (mut policy, budget) = policy_of(&config)?;
+    let mut policy = policy_of(&config)?;
     let (events, mut decisions) = mpsc::unbounded_channel();
     policy.listener = Some(Arc::new(Listener(events)));
     let mut call: Option<Call> = None;
@@ -143,6 +147,7 @@ pub(crate) async fn replay(scenario: &Scenario) -> Result<(), String> {
             Step::Fail {
                 retryable,
                 retry_after_ms,
+                kind,
                 delay_ms,
                 delay_ns,
                 give_up,
@@ -153,6 +158,7 @@ pub(crate) async fn replay(scenario: &Scenario) -> Result<(), String> {
                 let failed = Failed {
                     retryable: retryable.unwrap_or(true),
                     retry_after: retry_after_ms.map(Duration::from_millis),
+                    kind: error_kind(kind.as_deref())?,
                 };
                 ending
                     .send(Err(failed))
@@ -185,8 +191,12 @@ pub(crate) async fn replay(scenario: &Scenario) -> Result<(), String> {
                 let running = call.as_ref().ok_or("no call in progress")?;
                 check("attempt", &attempt, &running.attempt)?;
             }
+            Step::ExpectQuota { available } => {
+                let quota = policy.quota.as_ref().ok_or("no quota")?;
+                check("available", &available, &quota.available())?;
+            }
             Step::ExpectBudget(expected) => {
-                let budget = budget.as_ref().ok_or("no budget")?;
+                let budget = policy.budget.as_ref().ok_or("no budget")?;
                 if expected.is_empty() {
                     return Err("expect_budget checks nothing".into());
                 }

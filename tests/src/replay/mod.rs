@@ -1,5 +1,8 @@
 //! Replaying scenarios against the core, one module per policy.
 
+pub mod adaptive_limiter;
+pub mod adaptive_rate;
+pub mod attempt_timeout;
 pub mod breaker;
 pub mod bulkhead;
 pub mod rate_limiter;
@@ -16,6 +19,9 @@ pub fn replay(scenario: &Scenario) -> Result<(), String> {
         "retry" => retry::replay(scenario),
         "rate_limiter" => rate_limiter::replay(scenario),
         "bulkhead" => bulkhead::replay(scenario),
+        "adaptive_limiter" => adaptive_limiter::replay(scenario),
+        "adaptive_rate" => adaptive_rate::replay(scenario),
+        "attempt_timeout" => attempt_timeout::replay(scenario),
         other => Err(format!("unknown policy {other:?}")),
     }
 }

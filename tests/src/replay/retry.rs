@@ -3,7 +3,10 @@
 use std::time::Duration;
 
 use seawall_core::backoff::{Backoff, BackoffState, Jitter, Strategy};
-use seawall_core::retry::{Failure, GiveUp, RetryBudget, RetryDecision, RetryPolicy, RetryState};
+use seawall_core::retry::{
+    Allowance, ErrorKind, Failure, GiveUp, QuotaCosts, RetryBudget, RetryDecision, RetryPolicy,
+    RetryQuota, RetryState,
+};
 use seawall_core::rng::SplitMix64;
 use seawall_core::time::{Instant, ManualClock};
 use serde::Deserialize;
@@ -21,6 +24,7 @@ pub struct Config {
     deadline_ms: Option<u64>,
     seed: Option<u64>,
     budget: Option<BudgetSpec>,
+    quota: Option<QuotaSpec>,
 }
 
 /// The `strategy` key: the backoff, durations in milliseconds.
@@ -90,6 +94,40 @@ pub struct BudgetSpec {
     pub token_ratio: f64,
 }
 
+/// The `quota` key: one retry quota shared by every call of the scenario
+/// (absent costs: the standard ones).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // the fields are the README's, one to one
+pub struct QuotaSpec {
+    pub capacity: u32,
+    pub transient_cost: Option<u32>,
+    pub throttling_cost: Option<u32>,
+    pub timeout_cost: Option<u32>,
+    pub success_reward: Option<u32>,
+}
+
+impl QuotaSpec {
+    /// The costs these keys describe.
+    pub fn costs(&self) -> QuotaCosts {
+        let d = QuotaCosts::DEFAULT;
+        QuotaCosts {
+            transient: self.transient_cost.unwrap_or(d.transient),
+            throttling: self.throttling_cost.unwrap_or(d.throttling),
+            timeout: self.timeout_cost.unwrap_or(d.timeout),
+            success: self.success_reward.unwrap_or(d.success),
+        }
+    }
+}
+
+/// The error kind named `name` (absent: transient).
+pub fn error_kind(name: Option<&str>) -> Result<ErrorKind, String> {
+    match name {
+        None => Ok(ErrorKind::Transient),
+        Some(name) => ErrorKind::from_name(name).ok_or_else(|| format!("unknown kind {name:?}")),
+    }
+}
+
 impl Config {
     /// The core policy these keys describe.
     pub fn policy(&self) -> Result<RetryPolicy, String> {
@@ -122,10 +160,25 @@ impl Config {
 
     /// The retry budget, if the scenario has one.
     pub fn budget(&self) -> Result<Option<RetryBudget>, String> {
+        if self.budget.is_some() && self.quota.is_some() {
+            return Err("config: a budget or a quota, not both".into());
+        }
         self.budget
             .map(|spec| {
                 RetryBudget::new(spec.max_tokens, spec.token_ratio).map_err(|e| e.to_string())
             })
+            .transpose()
+    }
+
+    /// The `quota` key, if the scenario has one.
+    pub fn quota_spec(&self) -> Option<QuotaSpec> {
+        self.quota
+    }
+
+    /// The retry quota, if the scenario has one.
+    pub fn quota(&self) -> Result<Option<RetryQuota>, String> {
+        self.quota
+            .map(|spec| RetryQuota::new(spec.capacity, spec.costs()).map_err(|e| e.to_string()))
             .transpose()
     }
 }
@@ -147,6 +200,7 @@ pub enum Step {
     Fail {
         retryable: Option<bool>,
         retry_after_ms: Option<u64>,
+        kind: Option<String>,
         delay_ms: Option<u64>,
         delay_ns: Option<u64>,
         give_up: Option<String>,
@@ -156,6 +210,9 @@ pub enum Step {
         attempt: u32,
     },
     ExpectBudget(ExpectedBudget),
+    ExpectQuota {
+        available: u32,
+    },
     ExpectDelays {
         delays_ms: Option<Vec<u64>>,
         delays_ns: Option<Vec<u64>>,
@@ -232,6 +289,12 @@ pub fn replay(scenario: &Scenario) -> Result<(), String> {
     let config: Config = scenario.config()?;
     let policy = config.policy()?;
     let budget = config.budget()?;
+    let quota = config.quota()?;
+    let allowance = match (&budget, &quota) {
+        (Some(budget), _) => Allowance::Budget(budget),
+        (None, Some(quota)) => Allowance::Quota(quota),
+        (None, None) => Allowance::None,
+    };
     let clock = ManualClock::starting_at(Instant::from_millis(scenario.start_ms));
     let mut rng = SplitMix64::new(config.seed());
     let mut call: Option<RetryState> = None;
@@ -244,6 +307,7 @@ pub fn replay(scenario: &Scenario) -> Result<(), String> {
             Step::Fail {
                 retryable,
                 retry_after_ms,
+                kind,
                 delay_ms,
                 delay_ns,
                 give_up,
@@ -253,8 +317,9 @@ pub fn replay(scenario: &Scenario) -> Result<(), String> {
                 let failure = Failure {
                     retryable: retryable.unwrap_or(true),
                     retry_after: retry_after_ms.map(Duration::from_millis),
+                    kind: error_kind(kind.as_deref())?,
                 };
-                let decision = policy.on_failure(state, failure, budget.as_ref(), &clock, &mut rng);
+                let decision = policy.on_failure(state, failure, allowance, &clock, &mut rng);
                 let actual = match decision {
                     RetryDecision::Retry { delay } => ExpectedDecision::Retry(nanos(delay)),
                     RetryDecision::GiveUp(reason) => {
@@ -265,10 +330,8 @@ pub fn replay(scenario: &Scenario) -> Result<(), String> {
                 check("decision", &expected, &actual)?;
             }
             Step::Succeed => {
-                call.take().ok_or("succeed before start")?;
-                if let Some(budget) = &budget {
-                    budget.record_success();
-                }
+                let state = call.take().ok_or("succeed before start")?;
+                policy.on_success(&state, allowance);
             }
             Step::ExpectAttempt { attempt } => {
                 let state = call.as_ref().ok_or("no call in progress")?;
@@ -280,6 +343,10 @@ pub fn replay(scenario: &Scenario) -> Result<(), String> {
                     return Err("expect_budget checks nothing".into());
                 }
                 expected.check(budget.tokens(), budget.allows_retry())?;
+            }
+            Step::ExpectQuota { available } => {
+                let quota = quota.as_ref().ok_or("the scenario has no quota")?;
+                check("available", &available, &quota.available())?;
             }
             Step::ExpectDelays {
                 delays_ms,
@@ -342,6 +409,11 @@ mod tests {
                 "unknown give_up",
             ),
             (r#"{"op": "expect_budget", "tokens": 1.0}"#, "no budget"),
+            (r#"{"op": "expect_quota", "available": 1}"#, "no quota"),
+            (
+                r#"{"op": "fail", "kind": "fatal", "delay_ms": 1}"#,
+                "unknown kind",
+            ),
             (r#"{"op": "expect_delays", "delays": [1]}"#, "unknown field"),
         ] {
             let error = run(&format!(
@@ -360,5 +432,9 @@ mod tests {
         )
         .unwrap_err();
         assert!(error.contains("unknown jitter"), "{error}");
+        let error = run(r#"{"description": "", "policy": "retry", "config": {
+            "budget": {"max_tokens": 1, "token_ratio": 1.0}, "quota": {"capacity": 5}}, "steps": []}"#)
+        .unwrap_err();
+        assert!(error.contains("not both"), "{error}");
     }
 }

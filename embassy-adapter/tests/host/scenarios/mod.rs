@@ -1,6 +1,7 @@
 //! The shared scenario files of `tests/scenarios/`, replayed through this
 //! adapter's futures on the mock clock: every policy, every file.
 
+mod adaptive;
 mod breaker;
 mod limits;
 mod retry;
@@ -44,6 +45,9 @@ fn every_scenario_replays_through_the_adapter() {
             "retry" => retry::replay(&scenario),
             "rate_limiter" => limits::replay_rate_limiter(&scenario),
             "bulkhead" => limits::replay_bulkhead(&scenario),
+            "adaptive_limiter" => adaptive::replay_limiter(&scenario),
+            "adaptive_rate" => adaptive::replay_rate(&scenario),
+            "attempt_timeout" => adaptive::replay_timeout(&scenario),
             // A new policy must get its replayer here, not be skipped.
             other => Err(format!("no replayer for policy {other:?}")),
         };
@@ -63,4 +67,7 @@ fn every_scenario_replays_through_the_adapter() {
         "{replayed:?}"
     );
     assert!(replayed.contains_key("retry"), "{replayed:?}");
+    for policy in ["adaptive_limiter", "adaptive_rate", "attempt_timeout"] {
+        assert!(replayed.contains_key(policy), "{replayed:?}");
+    }
 }

@@ -12,10 +12,12 @@ use std::time::Duration;
 use embassy_time::MockDriver;
 use seawall_embassy::core::backoff::BackoffState;
 use seawall_embassy::core::retry::Failure;
-use seawall_embassy::{GiveUp, Retry, RetryBudget, RetryError, RetryListener, to_embassy_duration};
+use seawall_embassy::{
+    GiveUp, Retry, RetryBudget, RetryError, RetryListener, RetryQuota, to_embassy_duration,
+};
 use seawall_tests::replay::check;
 use seawall_tests::replay::retry::{
-    Config, ExpectedDecision, Step, expected_decision, expected_delays,
+    Config, ExpectedDecision, Step, error_kind, expected_decision, expected_delays,
 };
 use seawall_tests::scenario::Scenario;
 
@@ -75,9 +77,11 @@ pub(super) fn replay(scenario: &Scenario) -> Result<(), String> {
     let config: Config = scenario.config()?;
     let budget: Option<&'static RetryBudget> = config.budget()?.map(|b| &*Box::leak(Box::new(b)));
     let retry = Retry::new(config.policy()?, config.seed()).with_listener(Decisions::default());
-    let retry = match budget {
-        Some(budget) => retry.with_budget(budget),
-        None => retry,
+    let quota: Option<&'static RetryQuota> = config.quota()?.map(|q| &*Box::leak(Box::new(q)));
+    let retry = match (budget, quota) {
+        (Some(budget), _) => retry.with_budget(budget),
+        (None, Some(quota)) => retry.with_quota(quota),
+        (None, None) => retry,
     };
     let mut call: Option<InProgress<'_>> = None;
 
@@ -123,6 +127,7 @@ pub(super) fn replay(scenario: &Scenario) -> Result<(), String> {
                 Step::Fail {
                     retryable,
                     retry_after_ms,
+                    kind,
                     delay_ms,
                     delay_ns,
                     give_up,
@@ -133,6 +138,7 @@ pub(super) fn replay(scenario: &Scenario) -> Result<(), String> {
                     let failure = Failure {
                         retryable: retryable.unwrap_or(true),
                         retry_after: retry_after_ms.map(Duration::from_millis),
+                        kind: error_kind(kind.as_deref())?,
                     };
                     *in_progress.gate.borrow_mut() = Some(Err(failure));
                     retry.listener().last.set(None);
@@ -170,6 +176,10 @@ pub(super) fn replay(scenario: &Scenario) -> Result<(), String> {
                     // While it sleeps, the attempt in progress is the next one.
                     let next = u32::from(in_progress.sleeping_until.is_some());
                     check("attempt", &attempt, &(in_progress.attempts.get() + next))?;
+                }
+                Step::ExpectQuota { available } => {
+                    let quota = quota.ok_or("the scenario has no quota")?;
+                    check("available", &available, &quota.available())?;
                 }
                 Step::ExpectBudget(expected) => {
                     let budget = budget.ok_or("the scenario has no budget")?;
