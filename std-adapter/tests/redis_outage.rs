@@ -412,17 +412,23 @@ async fn a_corrupt_count_is_reported_repaired_and_the_fleet_still_trips() {
     assert_eq!(rejected, 7);
 }
 
+/// Two processes' breakers on the key `CORRUPT`, each having read the state.
+async fn two_processes(server: &RedisServer) -> (SharedCircuitBreaker, SharedCircuitBreaker) {
+    let breaker = || {
+        store(&server.url(), quiet())
+            .breaker("corrupt", config(5))
+            .unwrap()
+    };
+    let (a, b) = (breaker(), breaker());
+    a.sync().await.unwrap();
+    b.sync().await.unwrap();
+    (a, b)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrupt_version_does_not_blind_a_process_to_later_states() {
     let server = RedisServer::start();
-    let a = store(&server.url(), quiet())
-        .breaker("corrupt", config(5))
-        .unwrap();
-    let b = store(&server.url(), quiet())
-        .breaker("corrupt", config(5))
-        .unwrap();
-    a.sync().await.unwrap();
-    b.sync().await.unwrap();
+    let (a, b) = two_processes(&server).await;
     server.hset(CORRUPT, "version", "99999999999999999999999");
     assert_eq!(corrupt_fields(a.sync().await.unwrap_err()), ["version"]);
     b.force_open().await.unwrap();
@@ -437,14 +443,7 @@ async fn a_corrupt_version_does_not_blind_a_process_to_later_states() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_state_is_repaired_and_force_open_still_works() {
     let server = RedisServer::start();
-    let a = store(&server.url(), quiet())
-        .breaker("corrupt", config(5))
-        .unwrap();
-    let b = store(&server.url(), quiet())
-        .breaker("corrupt", config(5))
-        .unwrap();
-    a.sync().await.unwrap();
-    b.sync().await.unwrap();
+    let (a, b) = two_processes(&server).await;
     server.hset(CORRUPT, "state", "99");
     // Before anyone reads it, a manual operation writes a whole valid state.
     b.force_open().await.unwrap();

@@ -19,9 +19,10 @@ use seawall::core::{Instant, ManualClock};
 use seawall::redis::{SharedCircuitBreaker, SharedConfig, SharedPermit};
 use seawall::{CircuitBreakerConfig, ErrorsAreFailures, SlidingWindow, Transition};
 use seawall_tests::replay::breaker::{
-    Config, OutcomeSpec, Step, WindowSpec, check_repetition, check_state, check_transition, reason,
+    Config, OutcomeSpec, Step, WindowSpec, check_rejection, check_repetition, check_state,
+    check_transition,
 };
-use seawall_tests::replay::{check, check_opt, for_each_step_async};
+use seawall_tests::replay::{check_opt, for_each_step_async};
 use seawall_tests::scenario::{self, Scenario};
 
 use redis_support::{RedisServer, store};
@@ -148,14 +149,7 @@ async fn replay(server: &RedisServer, name: &str, scenario: &Scenario) -> Result
                         Ok(_) => return Err("admitted, expected a rejection".into()),
                         Err(rejection) => rejection,
                     };
-                    check("reason", &reason(&expected)?, &rejection.reason())?;
-                    if let Some(expected) = retry_after_ms {
-                        check(
-                            "retry_after",
-                            &expected.map(Duration::from_millis),
-                            &rejection.retry_after(),
-                        )?;
-                    }
+                    check_rejection(&expected, retry_after_ms, &rejection)?;
                     check_transition(&transition, replay.caused()?)?;
                 }
                 _ => return Err("acquire takes exactly one of permit and rejected".into()),

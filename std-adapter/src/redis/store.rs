@@ -6,10 +6,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, FromRedisValue, RedisError, Script};
+use redis::{Cmd, FromRedisValue, Pipeline, RedisError, RedisFuture, Script, Value};
 use seawall_core::ConfigError;
 
 use super::breaker::{SharedCircuitBreaker, SharedCircuitBreakerBuilder};
@@ -198,6 +198,40 @@ struct StoreInner {
     runtime: tokio::runtime::Handle,
 }
 
+/// A connection to use now: one server's, or a cluster's.
+enum Handle {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Handle {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Handle::Single(connection) => connection.req_packed_command(cmd),
+            Handle::Cluster(connection) => connection.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Handle::Single(connection) => connection.req_packed_commands(pipeline, offset, count),
+            Handle::Cluster(connection) => connection.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Handle::Single(connection) => connection.get_db(),
+            Handle::Cluster(connection) => connection.get_db(),
+        }
+    }
+}
+
 /// One server, or a cluster.
 enum Connection {
     /// One multiplexed connection, re-established when it breaks.
@@ -285,18 +319,21 @@ impl RedisStore {
 
     /// Runs `command` within the timeout.
     async fn query<T: FromRedisValue>(&self, command: Cmd) -> Result<T, StoreError> {
-        self.bounded(async move {
-            match &self.inner.connection {
-                Connection::Single(manager) => command.query_async(&mut manager.clone()).await,
-                Connection::Cluster { client, connection } => {
-                    let connected = connection
-                        .get_or_try_init(|| client.get_async_connection())
-                        .await?;
-                    command.query_async(&mut connected.clone()).await
-                }
-            }
+        self.bounded(async move { command.query_async(&mut self.connection().await?).await })
+            .await
+    }
+
+    /// A handle on the connection (a cluster's is made on first use).
+    async fn connection(&self) -> Result<Handle, RedisError> {
+        Ok(match &self.inner.connection {
+            Connection::Single(manager) => Handle::Single(manager.clone()),
+            Connection::Cluster { client, connection } => Handle::Cluster(
+                connection
+                    .get_or_try_init(|| client.get_async_connection())
+                    .await?
+                    .clone(),
+            ),
         })
-        .await
     }
 
     /// A shared breaker named `name` with `config` (see
@@ -357,18 +394,8 @@ impl RedisStore {
         for arg in args {
             invocation.arg(arg);
         }
-        self.bounded(async move {
-            match &self.inner.connection {
-                Connection::Single(manager) => invocation.invoke_async(&mut manager.clone()).await,
-                Connection::Cluster { client, connection } => {
-                    let connected = connection
-                        .get_or_try_init(|| client.get_async_connection())
-                        .await?;
-                    invocation.invoke_async(&mut connected.clone()).await
-                }
-            }
-        })
-        .await
+        self.bounded(async move { invocation.invoke_async(&mut self.connection().await?).await })
+            .await
     }
 
     async fn bounded<T>(

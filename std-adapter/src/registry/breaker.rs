@@ -108,7 +108,7 @@ impl BreakerHandle {
     }
 
     /// Whether the breaker's state is shared by a fleet through Redis (a
-    /// [`SharedCircuitBreaker`](crate::redis::SharedCircuitBreaker)).
+    /// `SharedCircuitBreaker` of the `redis` feature).
     pub fn is_shared(&self) -> bool {
         self.breaker.shared().is_some()
     }
@@ -172,8 +172,8 @@ impl BreakerHandle {
     /// A shared breaker is opened for the whole fleet: the operation goes to
     /// Redis in the background (on its store's runtime), and this returns
     /// `None`; the transition, once made, reaches the listeners and the
-    /// registry. Await [`SharedCircuitBreaker::force_open`](crate::redis::SharedCircuitBreaker::force_open)
-    /// to know when it is done.
+    /// registry. Await the shared breaker's own `force_open` to know when it
+    /// is done.
     pub fn force_open(&self) -> Option<Transition> {
         self.breaker.force_open()
     }
