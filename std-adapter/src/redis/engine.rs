@@ -108,11 +108,13 @@ enum Cas {
     TooLate,
 }
 
-/// The fleet's time and the local time of a reply.
+/// The fleet's time and the local time of a reply, and how many views were
+/// installed before its request was sent.
 #[derive(Debug, Clone, Copy)]
 struct At {
     fleet: Instant,
     local: Instant,
+    installed: u64,
 }
 
 /// Everything a shared breaker's handles, permits and sync task share.
@@ -148,6 +150,9 @@ pub(crate) struct Engine {
     /// last one is done (a sync waits for them).
     releasing: AtomicUsize,
     released: Notify,
+    /// Views installed so far: a reply whose request went out before the
+    /// latest install, with an older version, is stale.
+    installs: AtomicU64,
 }
 
 impl Engine {
@@ -191,6 +196,7 @@ impl Engine {
             tokens: AtomicU64::new(0),
             releasing: AtomicUsize::new(0),
             released: Notify::new(),
+            installs: AtomicU64::new(0),
         })
     }
 
@@ -536,32 +542,38 @@ impl Engine {
         outcome: Option<(bool, bool)>,
     ) -> Option<Transition> {
         let rates = self.window != WindowKind::None;
-        let decided = self
-            .change(None, |stored, now| {
-                let (snapshot, leases) = stored.at(now);
-                let change = match outcome {
-                    Some((failed, slow)) => rules::record_probe(
-                        &self.core, &snapshot, generation, failed, slow, rates, &now,
-                    ),
-                    None => rules::release(&snapshot, generation, PermitKind::Probe).map(|next| {
-                        rules::Change {
-                            next,
-                            transition: None,
-                            clears_window: false,
-                        }
-                    }),
-                };
-                match change {
-                    None => Step::Done(None),
-                    Some(change) => Step::Write {
-                        next: change.next,
-                        leases: leases.into_iter().filter(|l| l.token != token).collect(),
-                        clear: change.clears_window,
-                        then: change.transition,
-                    },
-                }
-            })
-            .await;
+        let mut decide = |stored: &Stored, now: Instant| {
+            let (snapshot, leases) = stored.at(now);
+            let change = match outcome {
+                Some((failed, slow)) => rules::record_probe(
+                    &self.core, &snapshot, generation, failed, slow, rates, &now,
+                ),
+                None => rules::release(&snapshot, generation, PermitKind::Probe).map(|next| {
+                    rules::Change {
+                        next,
+                        transition: None,
+                        clears_window: false,
+                    }
+                }),
+            };
+            match change {
+                // `None`: nothing to write; `Some(transition)`: written.
+                None => Step::Done(None),
+                Some(change) => Step::Write {
+                    next: change.next,
+                    leases: leases.into_iter().filter(|l| l.token != token).collect(),
+                    clear: change.clears_window,
+                    then: Some(change.transition),
+                },
+            }
+        };
+        let mut decided = self.change(None, &mut decide).await;
+        if matches!(decided, Ok(Some(None))) && self.refresh().await.is_ok() {
+            // Nothing to do on the view: make sure it is not a stale one (the
+            // probe's outcome must not be lost, nor its slot kept).
+            decided = self.change(None, &mut decide).await;
+        }
+        let decided = decided.map(|answer| answer.flatten());
         match decided {
             Ok(transition) => transition.flatten(),
             Err(_) => {
@@ -633,8 +645,9 @@ impl Engine {
         codec::decode(values, &self.core, self.store.config().probe_lease, now)
     }
 
-    /// The time of a reply: the fleet clock's, or Redis's `TIME` in it.
-    fn at(&self, values: &[Option<String>]) -> Result<At, StoreError> {
+    /// The time of a reply (the fleet clock's, or Redis's `TIME` in it) to a
+    /// request sent after `installed` installs.
+    fn at(&self, values: &[Option<String>], installed: u64) -> Result<At, StoreError> {
         let fleet = match &self.fleet_clock {
             Some(clock) => clock.now(),
             None => codec::instant(scripts::time(values)?),
@@ -642,6 +655,7 @@ impl Engine {
         Ok(At {
             fleet,
             local: self.clock.now(),
+            installed,
         })
     }
 
@@ -673,9 +687,10 @@ impl Engine {
         }
         args.push((FIELDS.len() as u64).into());
         args.extend(FIELDS.iter().map(|f| Arg::from(*f)));
+        let installed = self.installs.load(Ordering::Acquire);
         let reply: redis::Value = self.store.eval(&scripts::CAS, &self.keys(), &args).await?;
         let values = scripts::texts(reply)?;
-        let at = self.at(values.get(1..).unwrap_or_default())?;
+        let at = self.at(values.get(1..).unwrap_or_default(), installed)?;
         let found = match values.first().and_then(Option::as_deref) {
             Some("1") => Cas::Written,
             Some("0") if values.len() == 3 + FIELDS.len() => Cas::Conflict(values[3..].to_vec()),
@@ -721,12 +736,13 @@ impl Engine {
             }
             WindowKind::None => {}
         }
+        let installed = self.installs.load(Ordering::Acquire);
         let reply: redis::Value = self.store.eval(&scripts::READ, &self.keys(), &args).await?;
         let values = scripts::texts(reply)?;
         if values.len() != 2 + FIELDS.len() + window_fields.len() {
             return Err(StoreError::Reply);
         }
-        let at = self.at(&values)?;
+        let at = self.at(&values, installed)?;
         Ok((values[2..].to_vec(), at))
     }
 
@@ -767,6 +783,21 @@ impl Engine {
             self.fall_back();
         }
         result
+    }
+
+    /// Reads the state now, without reporting anything.
+    async fn refresh(&self) -> Result<(), StoreError> {
+        let (values, at) = self.read(&Batch::new(0).take(), Instant::ZERO).await?;
+        let (stored, mut problems) = self.decode(&values[..FIELDS.len()], at.fleet);
+        let totals = self
+            .window
+            .totals(&values[FIELDS.len()..], at.fleet, &mut problems);
+        if !problems.is_empty() {
+            // Repaired by the next sync.
+            self.corrupt(&problems);
+        }
+        self.install(stored, Some(totals), at, false);
+        Ok(())
     }
 
     /// Waits (at most the store's timeout) for the probes being released.
@@ -881,15 +912,18 @@ impl Engine {
 
     // --- the view --------------------------------------------------------
 
-    /// Takes in a state read at `at`, unless the view holds a newer version
-    /// already (replies arrive in any order). `authoritative` (a sync) is
-    /// taken whatever the version, and ends a fallback.
+    /// Takes in a state read at `at`, unless it is stale: an older version
+    /// than the view's, from a request sent before the view was installed
+    /// (replies arrive in any order). An older version read after the view
+    /// was installed is taken (Redis was restored to an older state).
+    /// `authoritative` (a sync) ends a fallback.
     fn install(&self, stored: Stored, totals: Option<WindowTotals>, at: At, authoritative: bool) {
         let _writer = lock(&self.writer);
         let old = self.view.load_full();
         let old_totals = match &*old {
             View::Shared(mirror) if mirror.known => {
-                if !authoritative && stored.version_number() < mirror.stored.version_number() {
+                let older = stored.version_number() < mirror.stored.version_number();
+                if older && at.installed != self.installs.load(Ordering::Acquire) {
                     return;
                 }
                 mirror.totals
@@ -942,6 +976,7 @@ impl Engine {
     fn replace(&self, old: &View, view: View) {
         let (from, to) = (old.state(), view.state());
         self.view.store(Arc::new(view));
+        self.installs.fetch_add(1, Ordering::AcqRel);
         if from != to {
             self.notify(Some(Transition { from, to }));
         }
