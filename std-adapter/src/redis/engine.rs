@@ -114,6 +114,7 @@ enum Cas {
 struct At {
     fleet: Instant,
     local: Instant,
+    round_trip: Duration,
     installed: u64,
 }
 
@@ -399,7 +400,14 @@ impl Engine {
             return None;
         };
         let now = self.fleet_now(mirror);
-        Some(codec::micros(now + self.store.config().timeout))
+        // The fleet's time is known within half a round trip: a whole one
+        // off keeps the deadline before this call stops waiting.
+        let wait = self
+            .store
+            .config()
+            .timeout
+            .saturating_sub(mirror.round_trip);
+        Some(codec::micros(now + wait))
     }
 
     // --- recording -------------------------------------------------------
@@ -646,15 +654,27 @@ impl Engine {
     }
 
     /// The time of a reply (the fleet clock's, or Redis's `TIME` in it) to a
-    /// request sent after `installed` installs.
-    fn at(&self, values: &[Option<String>], installed: u64) -> Result<At, StoreError> {
-        let fleet = match &self.fleet_clock {
-            Some(clock) => clock.now(),
-            None => codec::instant(scripts::time(values)?),
+    /// request sent at local time `sent` after `installed` installs. Redis
+    /// read its time about halfway between sending and receiving.
+    fn at(
+        &self,
+        values: &[Option<String>],
+        sent: Instant,
+        installed: u64,
+    ) -> Result<At, StoreError> {
+        let received = self.clock.now();
+        let round_trip = received.saturating_duration_since(sent);
+        let (fleet, local) = match &self.fleet_clock {
+            Some(clock) => (clock.now(), received),
+            None => (
+                codec::instant(scripts::time(values)?),
+                sent + round_trip / 2,
+            ),
         };
         Ok(At {
             fleet,
-            local: self.clock.now(),
+            local,
+            round_trip,
             installed,
         })
     }
@@ -688,9 +708,10 @@ impl Engine {
         args.push((FIELDS.len() as u64).into());
         args.extend(FIELDS.iter().map(|f| Arg::from(*f)));
         let installed = self.installs.load(Ordering::Acquire);
+        let sent = self.clock.now();
         let reply: redis::Value = self.store.eval(&scripts::CAS, &self.keys(), &args).await?;
         let values = scripts::texts(reply)?;
-        let at = self.at(values.get(1..).unwrap_or_default(), installed)?;
+        let at = self.at(values.get(1..).unwrap_or_default(), sent, installed)?;
         let found = match values.first().and_then(Option::as_deref) {
             Some("1") => Cas::Written,
             Some("0") if values.len() == 3 + FIELDS.len() => Cas::Conflict(values[3..].to_vec()),
@@ -737,12 +758,13 @@ impl Engine {
             WindowKind::None => {}
         }
         let installed = self.installs.load(Ordering::Acquire);
+        let sent = self.clock.now();
         let reply: redis::Value = self.store.eval(&scripts::READ, &self.keys(), &args).await?;
         let values = scripts::texts(reply)?;
         if values.len() != 2 + FIELDS.len() + window_fields.len() {
             return Err(StoreError::Reply);
         }
-        let at = self.at(&values, installed)?;
+        let at = self.at(&values, sent, installed)?;
         Ok((values[2..].to_vec(), at))
     }
 
@@ -938,6 +960,7 @@ impl Engine {
             totals: totals.unwrap_or(old_totals),
             fleet: at.fleet,
             local: at.local,
+            round_trip: at.round_trip,
             known: true,
         };
         self.replace(&old, View::Shared(mirror));

@@ -46,6 +46,8 @@ pub(crate) struct Mirror {
     pub(crate) totals: WindowTotals,
     pub(crate) fleet: Instant,
     pub(crate) local: Instant,
+    /// The round trip of the read: `fleet` is known within half of it.
+    pub(crate) round_trip: std::time::Duration,
     /// Whether the state was read at all (a process that just started has not).
     pub(crate) known: bool,
 }
@@ -62,6 +64,7 @@ impl Mirror {
             totals: WindowTotals::default(),
             fleet: Instant::ZERO,
             local: Instant::ZERO,
+            round_trip: std::time::Duration::ZERO,
             known: false,
         }
     }
@@ -135,6 +138,7 @@ mod tests {
             totals: WindowTotals::default(),
             fleet: NOW,
             local: LOCAL,
+            round_trip: Duration::ZERO,
             known: true,
         }
     }
