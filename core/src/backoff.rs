@@ -38,32 +38,40 @@ pub enum Strategy {
         /// The delay.
         delay: Duration,
     },
-    /// `initial + increment * (attempt - 1)`, capped at `max`: 1 s, 2 s, 3 s...
+    /// `initial_delay + increment * (attempt - 1)`, capped at `max_delay`: 1 s, 2 s, 3 s...
     Linear {
         /// The first delay.
-        initial: Duration,
+        initial_delay: Duration,
         /// Added for each further attempt.
         increment: Duration,
-        /// The cap (at least `initial`).
-        max: Duration,
+        /// The cap (at least `initial_delay`).
+        max_delay: Duration,
     },
-    /// `initial * multiplier^(attempt - 1)`, capped at `max`: 1 s, 2 s, 4 s...
+    /// `initial_delay * multiplier^(attempt - 1)`, capped at `max_delay`: 1 s, 2 s, 4 s...
     Exponential {
         /// The first delay (more than zero).
-        initial: Duration,
+        initial_delay: Duration,
         /// The growth factor (finite, at least 1).
         multiplier: f64,
-        /// The cap (at least `initial`).
-        max: Duration,
+        /// The cap (at least `initial_delay`).
+        max_delay: Duration,
     },
-    /// AWS's decorrelated jitter: `min(max, random(base, 3 * previous))`, with
-    /// `previous` the delay before (`base` for the first). Random by itself.
+    /// AWS's decorrelated jitter: `min(max_delay, random(base_delay, 3 *
+    /// previous))`, with `previous` the delay before (`base_delay` for the
+    /// first). Random by itself.
     DecorrelatedJitter {
         /// The smallest delay and the first `previous` (more than zero).
-        base: Duration,
-        /// The cap (at least `base`).
-        max: Duration,
+        base_delay: Duration,
+        /// The cap (at least `base_delay`).
+        max_delay: Duration,
     },
+}
+
+impl Default for Strategy {
+    /// Exponential from 1 s, doubling, up to 30 s: a retry policy's default.
+    fn default() -> Self {
+        Backoff::DEFAULT.strategy()
+    }
 }
 
 impl Strategy {
@@ -157,7 +165,8 @@ enum Kind {
 pub struct Backoff {
     kind: Kind,
     jitter: Jitter,
-    /// Fixed: the delay; Linear, Exponential: the first delay; Decorrelated: base.
+    /// Fixed: the delay; Linear, Exponential: the first delay; Decorrelated:
+    /// the base delay.
     initial: u64,
     /// Linear only.
     increment: u64,
@@ -177,9 +186,10 @@ impl Backoff {
 
     /// Validates `strategy` and builds a backoff with `jitter`.
     ///
-    /// Errors name the offending field: `initial` or `base` of zero (for the
-    /// exponential and decorrelated strategies, which could never grow from it),
-    /// `multiplier` below 1 or not finite, `max` below `initial` or `base`.
+    /// Errors name the offending field: `initial_delay` or `base_delay` of zero
+    /// (for the exponential and decorrelated strategies, which could never grow
+    /// from it), `multiplier` below 1 or not finite, `max_delay` below
+    /// `initial_delay` or `base_delay`.
     pub const fn new(strategy: Strategy, jitter: Jitter) -> Result<Backoff, ConfigError> {
         let mut backoff = Backoff {
             kind: Kind::Fixed,
@@ -195,28 +205,34 @@ impl Backoff {
                 backoff.max = backoff.initial;
             }
             Strategy::Linear {
-                initial,
+                initial_delay,
                 increment,
-                max,
+                max_delay,
             } => {
                 backoff.kind = Kind::Linear;
-                backoff.initial = duration_nanos(initial);
+                backoff.initial = duration_nanos(initial_delay);
                 backoff.increment = duration_nanos(increment);
-                backoff.max = duration_nanos(max);
+                backoff.max = duration_nanos(max_delay);
                 if backoff.max < backoff.initial {
-                    return Err(ConfigError::new("max", "must not be below initial"));
+                    return Err(ConfigError::new(
+                        "max_delay",
+                        "must not be below initial_delay",
+                    ));
                 }
             }
             Strategy::Exponential {
-                initial,
+                initial_delay,
                 multiplier,
-                max,
+                max_delay,
             } => {
                 backoff.kind = Kind::Exponential;
-                backoff.initial = duration_nanos(initial);
-                backoff.max = duration_nanos(max);
+                backoff.initial = duration_nanos(initial_delay);
+                backoff.max = duration_nanos(max_delay);
                 if backoff.initial == 0 {
-                    return Err(ConfigError::new("initial", "must be greater than zero"));
+                    return Err(ConfigError::new(
+                        "initial_delay",
+                        "must be greater than zero",
+                    ));
                 }
                 if !multiplier.is_finite() {
                     return Err(ConfigError::new("multiplier", "must be a finite number"));
@@ -225,19 +241,28 @@ impl Backoff {
                     return Err(ConfigError::new("multiplier", "must be at least 1.0"));
                 }
                 if backoff.max < backoff.initial {
-                    return Err(ConfigError::new("max", "must not be below initial"));
+                    return Err(ConfigError::new(
+                        "max_delay",
+                        "must not be below initial_delay",
+                    ));
                 }
                 backoff.multiplier = multiplier;
             }
-            Strategy::DecorrelatedJitter { base, max } => {
+            Strategy::DecorrelatedJitter {
+                base_delay,
+                max_delay,
+            } => {
                 backoff.kind = Kind::Decorrelated;
-                backoff.initial = duration_nanos(base);
-                backoff.max = duration_nanos(max);
+                backoff.initial = duration_nanos(base_delay);
+                backoff.max = duration_nanos(max_delay);
                 if backoff.initial == 0 {
-                    return Err(ConfigError::new("base", "must be greater than zero"));
+                    return Err(ConfigError::new("base_delay", "must be greater than zero"));
                 }
                 if backoff.max < backoff.initial {
-                    return Err(ConfigError::new("max", "must not be below base"));
+                    return Err(ConfigError::new(
+                        "max_delay",
+                        "must not be below base_delay",
+                    ));
                 }
             }
         }
@@ -252,44 +277,52 @@ impl Backoff {
         }
     }
 
-    /// `initial + increment * (attempt - 1)` capped at `max`, without jitter.
+    /// `initial_delay + increment * (attempt - 1)` capped at `max_delay`,
+    /// without jitter.
     pub const fn linear(
-        initial: Duration,
+        initial_delay: Duration,
         increment: Duration,
-        max: Duration,
+        max_delay: Duration,
     ) -> Result<Backoff, ConfigError> {
         Backoff::new(
             Strategy::Linear {
-                initial,
+                initial_delay,
                 increment,
-                max,
+                max_delay,
             },
             Jitter::None,
         )
     }
 
-    /// `initial * multiplier^(attempt - 1)` capped at `max`, without jitter.
+    /// `initial_delay * multiplier^(attempt - 1)` capped at `max_delay`,
+    /// without jitter.
     pub const fn exponential(
-        initial: Duration,
+        initial_delay: Duration,
         multiplier: f64,
-        max: Duration,
+        max_delay: Duration,
     ) -> Result<Backoff, ConfigError> {
         Backoff::new(
             Strategy::Exponential {
-                initial,
+                initial_delay,
                 multiplier,
-                max,
+                max_delay,
             },
             Jitter::None,
         )
     }
 
-    /// Decorrelated jitter from `base`, capped at `max`.
+    /// Decorrelated jitter from `base_delay`, capped at `max_delay`.
     pub const fn decorrelated_jitter(
-        base: Duration,
-        max: Duration,
+        base_delay: Duration,
+        max_delay: Duration,
     ) -> Result<Backoff, ConfigError> {
-        Backoff::new(Strategy::DecorrelatedJitter { base, max }, Jitter::None)
+        Backoff::new(
+            Strategy::DecorrelatedJitter {
+                base_delay,
+                max_delay,
+            },
+            Jitter::None,
+        )
     }
 
     /// This backoff with `jitter` applied to each delay (on decorrelated jitter
@@ -307,18 +340,18 @@ impl Backoff {
                 delay: d(self.initial),
             },
             Kind::Linear => Strategy::Linear {
-                initial: d(self.initial),
+                initial_delay: d(self.initial),
                 increment: d(self.increment),
-                max: d(self.max),
+                max_delay: d(self.max),
             },
             Kind::Exponential => Strategy::Exponential {
-                initial: d(self.initial),
+                initial_delay: d(self.initial),
                 multiplier: self.multiplier,
-                max: d(self.max),
+                max_delay: d(self.max),
             },
             Kind::Decorrelated => Strategy::DecorrelatedJitter {
-                base: d(self.initial),
-                max: d(self.max),
+                base_delay: d(self.initial),
+                max_delay: d(self.max),
             },
         }
     }
@@ -671,11 +704,11 @@ mod tests {
         let field = |strategy| Backoff::new(strategy, Jitter::None).unwrap_err().field();
         assert_eq!(
             field(Strategy::Linear {
-                initial: S(2),
+                initial_delay: S(2),
                 increment: S(1),
-                max: S(1)
+                max_delay: S(1)
             }),
-            "max"
+            "max_delay"
         );
         for (multiplier, expected) in [
             (0.99, "multiplier"),
@@ -685,42 +718,42 @@ mod tests {
         ] {
             assert_eq!(
                 field(Strategy::Exponential {
-                    initial: S(1),
+                    initial_delay: S(1),
                     multiplier,
-                    max: S(2)
+                    max_delay: S(2)
                 }),
                 expected
             );
         }
         assert_eq!(
             field(Strategy::Exponential {
-                initial: S(0),
+                initial_delay: S(0),
                 multiplier: 2.0,
-                max: S(2)
+                max_delay: S(2)
             }),
-            "initial"
+            "initial_delay"
         );
         assert_eq!(
             field(Strategy::Exponential {
-                initial: S(3),
+                initial_delay: S(3),
                 multiplier: 2.0,
-                max: S(2)
+                max_delay: S(2)
             }),
-            "max"
+            "max_delay"
         );
         assert_eq!(
             field(Strategy::DecorrelatedJitter {
-                base: S(0),
-                max: S(2)
+                base_delay: S(0),
+                max_delay: S(2)
             }),
-            "base"
+            "base_delay"
         );
         assert_eq!(
             field(Strategy::DecorrelatedJitter {
-                base: S(3),
-                max: S(2)
+                base_delay: S(3),
+                max_delay: S(2)
             }),
-            "max"
+            "max_delay"
         );
     }
 
@@ -729,18 +762,18 @@ mod tests {
         for strategy in [
             Strategy::Fixed { delay: S(1) },
             Strategy::Linear {
-                initial: S(1),
+                initial_delay: S(1),
                 increment: MS(500),
-                max: S(9),
+                max_delay: S(9),
             },
             Strategy::Exponential {
-                initial: MS(50),
+                initial_delay: MS(50),
                 multiplier: 1.5,
-                max: S(9),
+                max_delay: S(9),
             },
             Strategy::DecorrelatedJitter {
-                base: MS(50),
-                max: S(9),
+                base_delay: MS(50),
+                max_delay: S(9),
             },
         ] {
             let backoff = Backoff::new(strategy, Jitter::Equal).unwrap();

@@ -1,7 +1,7 @@
 //! A bulkhead: a limit on the calls in flight at once.
 //!
 //! One atomic count with a maximum. [`Bulkhead::try_enter`] admits a call and
-//! hands out a [`BulkheadGuard`] that gives the place back when dropped, however
+//! hands out a [`BulkheadPermit`] that gives the place back when dropped, however
 //! the call ends (returned, failed, panicked, cancelled). Nothing here waits: a
 //! full bulkhead answers [`BulkheadFull`] at once, and the adapters add queues
 //! and maximum waits on top.
@@ -60,17 +60,17 @@ impl Bulkhead {
         self.max.saturating_sub(self.in_flight())
     }
 
-    /// Admits a call if a place is free; the guard gives it back when dropped.
+    /// Admits a call if a place is free; the permit gives it back when dropped.
     #[inline]
-    pub fn try_enter(&self) -> Result<BulkheadGuard<'_>, BulkheadFull> {
+    pub fn try_enter(&self) -> Result<BulkheadPermit<'_>, BulkheadFull> {
         match self.enter_raw() {
-            Ok(()) => Ok(BulkheadGuard { bulkhead: self }),
+            Ok(()) => Ok(BulkheadPermit { bulkhead: self }),
             Err(full) => Err(full),
         }
     }
 
     /// [`try_enter`](Self::try_enter) for adapters that keep the bulkhead in an
-    /// `Arc` and need an owned [`BulkheadTicket`] instead of a borrowing guard.
+    /// `Arc` and need an owned [`BulkheadTicket`] instead of a borrowing permit.
     #[inline]
     pub fn try_enter_ticket(&self) -> Result<BulkheadTicket, BulkheadFull> {
         match self.enter_raw() {
@@ -86,10 +86,10 @@ impl Bulkhead {
         self.exit();
     }
 
-    /// Wraps a ticket of this bulkhead back into a guard.
-    pub fn guard(&self, ticket: BulkheadTicket) -> BulkheadGuard<'_> {
+    /// Wraps a ticket of this bulkhead back into a permit.
+    pub fn permit(&self, ticket: BulkheadTicket) -> BulkheadPermit<'_> {
         let BulkheadTicket { _private: () } = ticket;
-        BulkheadGuard { bulkhead: self }
+        BulkheadPermit { bulkhead: self }
     }
 
     #[inline]
@@ -122,20 +122,20 @@ impl Bulkhead {
     }
 }
 
-/// A place in a [`Bulkhead`], given back when dropped.
-#[must_use = "dropping the guard at once gives the place back"]
+/// A place in a [`Bulkhead`], given back when dropped: the bulkhead's permit.
+#[must_use = "dropping the permit at once gives the place back"]
 #[derive(Debug)]
-pub struct BulkheadGuard<'a> {
+pub struct BulkheadPermit<'a> {
     bulkhead: &'a Bulkhead,
 }
 
-impl<'a> BulkheadGuard<'a> {
-    /// The bulkhead this guard holds a place in.
+impl<'a> BulkheadPermit<'a> {
+    /// The bulkhead this permit holds a place in.
     pub fn bulkhead(&self) -> &'a Bulkhead {
         self.bulkhead
     }
 
-    /// Turns the guard into an owned [`BulkheadTicket`], to be given back through
+    /// Turns the permit into an owned [`BulkheadTicket`], to be given back through
     /// [`Bulkhead::release`] later.
     pub fn into_ticket(self) -> BulkheadTicket {
         core::mem::forget(self);
@@ -143,7 +143,7 @@ impl<'a> BulkheadGuard<'a> {
     }
 }
 
-impl Drop for BulkheadGuard<'_> {
+impl Drop for BulkheadPermit<'_> {
     #[inline]
     fn drop(&mut self) {
         self.bulkhead.exit();
@@ -155,7 +155,7 @@ impl Drop for BulkheadGuard<'_> {
 ///
 /// It must go back to the bulkhead that issued it exactly once, through
 /// [`Bulkhead::release`]; it is neither `Copy` nor `Clone`, so it cannot be given
-/// back twice. It has no `Drop`: an adapter wraps it in its own guard.
+/// back twice. It has no `Drop`: an adapter wraps it in its own permit.
 #[derive(Debug, PartialEq, Eq)]
 #[must_use = "a ticket must be released, or its place stays taken"]
 pub struct BulkheadTicket {
@@ -203,14 +203,14 @@ mod tests {
     }
 
     #[test]
-    fn tickets_and_guards_convert() {
+    fn tickets_and_permits_convert() {
         let bulkhead = Bulkhead::new(1).unwrap();
         let ticket = bulkhead.try_enter_ticket().unwrap();
         assert!(bulkhead.try_enter_ticket().is_err());
-        let guard = bulkhead.guard(ticket);
-        assert!(core::ptr::eq(guard.bulkhead(), &bulkhead));
+        let permit = bulkhead.permit(ticket);
+        assert!(core::ptr::eq(permit.bulkhead(), &bulkhead));
         assert_eq!(bulkhead.in_flight(), 1);
-        let ticket = guard.into_ticket();
+        let ticket = permit.into_ticket();
         assert_eq!(bulkhead.in_flight(), 1, "into_ticket keeps the place");
         bulkhead.release(ticket);
         assert_eq!(bulkhead.in_flight(), 0);

@@ -8,8 +8,9 @@
 use core::fmt;
 use core::time::Duration;
 
-use crate::breaker::{RejectReason, Rejection};
+use crate::breaker::{Outcome, Rejection};
 use crate::bulkhead::BulkheadFull;
+use crate::compose::Stop;
 use crate::rate_limit::NotUntil;
 use crate::retry::Failure;
 
@@ -146,19 +147,37 @@ impl<E> Error<E> {
         }
     }
 
-    /// What a retry should know about this error: the call's own errors,
-    /// timeouts, full bulkheads and open breakers are worth another try (an
-    /// open breaker or a rate limiter no sooner than it says); a breaker forced
-    /// open by hand is not.
-    pub fn failure(&self) -> Failure {
+    /// Which policy stopped the call, or `None` for the call's own error.
+    pub fn stop(&self) -> Option<Stop> {
         match self {
-            Error::Rejected(rejection) if rejection.reason() == RejectReason::ForcedOpen => {
-                Failure::not_retryable()
-            }
-            _ => match self.retry_after() {
-                Some(after) => Failure::retryable().with_retry_after(after),
-                None => Failure::retryable(),
-            },
+            Error::Inner(_) => None,
+            Error::Rejected(rejection) => Some(Stop::rejected(rejection.reason())),
+            Error::Timeout(_) => Some(Stop::Timeout),
+            Error::BulkheadFull(_) => Some(Stop::BulkheadFull),
+            Error::RateLimited(_) => Some(Stop::RateLimited),
+        }
+    }
+
+    /// What a retry should know about this error, by the
+    /// [composition table](crate::compose): the call's own errors, timeouts,
+    /// full bulkheads and open breakers are worth another try (an open breaker
+    /// or a rate limiter no sooner than it says); a breaker forced open by
+    /// hand is not.
+    pub fn failure(&self) -> Failure {
+        match self.stop() {
+            Some(stop) => stop.retry_failure(self.retry_after()),
+            None => Failure::retryable(),
+        }
+    }
+
+    /// How a circuit breaker around the policies that returned this error
+    /// counts it, by the [composition table](crate::compose): `inner` decides
+    /// for the call's own error (the breaker's classifier), a timeout is a
+    /// failure, and a refusal counts as nothing (`None`: released).
+    pub fn outcome(&self, inner: impl FnOnce(&E) -> Option<Outcome>) -> Option<Outcome> {
+        match self {
+            Error::Inner(error) => inner(error),
+            _ => self.stop().and_then(Stop::breaker_outcome),
         }
     }
 
@@ -169,6 +188,30 @@ impl<E> Error<E> {
     {
         match self {
             Error::Inner(error) => Error::Inner(f(error)),
+            Error::Rejected(rejection) => Error::Rejected(rejection),
+            Error::Timeout(elapsed) => Error::Timeout(elapsed),
+            Error::BulkheadFull(full) => Error::BulkheadFull(full),
+            Error::RateLimited(not_until) => Error::RateLimited(not_until),
+        }
+    }
+}
+
+impl<E> Error<Error<E>> {
+    /// The error of a call nested through several policies, as one level:
+    /// the inner call's own error, or whichever policy stopped it.
+    ///
+    /// ```
+    /// use seawall_core::call::{Elapsed, Error};
+    /// use core::time::Duration;
+    ///
+    /// let nested: Error<Error<&str>> = Error::Inner(Error::Inner("refused"));
+    /// assert_eq!(nested.flatten(), Error::Inner("refused"));
+    /// let timeout: Error<Error<&str>> = Elapsed::new(Duration::from_secs(1)).into();
+    /// assert!(timeout.flatten().is_timeout());
+    /// ```
+    pub fn flatten(self) -> Error<E> {
+        match self {
+            Error::Inner(inner) => inner,
             Error::Rejected(rejection) => Error::Rejected(rejection),
             Error::Timeout(elapsed) => Error::Timeout(elapsed),
             Error::BulkheadFull(full) => Error::BulkheadFull(full),
@@ -230,6 +273,8 @@ mod tests {
     use std::string::ToString;
 
     use super::*;
+    use crate::breaker::RejectReason;
+    use crate::time::Instant;
 
     #[derive(Debug)]
     struct Io;
@@ -259,7 +304,15 @@ mod tests {
         assert_eq!(open.failure().retry_after, Some(Duration::from_secs(3)));
         let forced: Error<Io> = Rejection::new(RejectReason::ForcedOpen, None).into();
         assert!(!forced.failure().retryable);
+        assert_eq!(forced.stop(), Some(Stop::ForcedOpen));
         assert!(Error::Inner(Io).failure().retryable);
+        assert_eq!(Error::Inner(Io).stop(), None);
+        let limited: Error<Io> = NotUntil::new(Instant::ZERO, Instant::from_secs(1)).into();
+        assert_eq!(limited.failure().retry_after, Some(Duration::from_secs(1)));
+        assert_eq!(limited.outcome(|_| Some(Outcome::Failure)), None);
+        let timeout: Error<Io> = Elapsed::new(Duration::from_secs(1)).into();
+        assert_eq!(timeout.outcome(|_| None), Some(Outcome::Failure));
+        assert_eq!(Error::Inner(Io).outcome(|_| None), None);
         assert_eq!(Error::Inner(1).map_inner(|n| n + 1).into_inner(), Some(2));
     }
 }

@@ -6,8 +6,10 @@
 //! injected, seedable generator ([`rng`]), retry decisions and budgets
 //! ([`retry`]), a GCRA rate limiter ([`rate_limit`]), a bulkhead ([`bulkhead`]),
 //! an adaptive concurrency limit ([`limit`]) and latency histograms
-//! ([`histogram`]). It is `#![no_std]`, never allocates,
-//! never reads a clock on its own, never sleeps and never logs. Every decision that
+//! ([`histogram`]); between policies, the composition table ([`compose`]), the
+//! wait for a turn within `max_wait` ([`wait`]) and the order in which
+//! listeners hear a breaker's transitions ([`transitions`]). It is
+//! `#![no_std]`, never allocates,//! never reads a clock on its own, never sleeps and never logs. Every decision that
 //! depends on time takes a [`Clock`] argument, and reads it only when the decision
 //! needs it, so the same inputs always give the same outputs: on a microcontroller,
 //! in a tokio service and in a Python script.
@@ -74,6 +76,7 @@ pub mod backoff;
 pub mod breaker;
 pub mod bulkhead;
 pub mod call;
+pub mod compose;
 pub mod error;
 pub mod histogram;
 pub mod limit;
@@ -85,10 +88,12 @@ mod slice;
 pub mod stats;
 mod sync;
 pub mod time;
+pub mod transitions;
+pub mod wait;
 
 pub use backoff::{Backoff, Jitter};
 pub use breaker::{BreakerConfig, CircuitBreaker, Permit, Rejection, State, Transition};
-pub use bulkhead::{Bulkhead, BulkheadGuard};
+pub use bulkhead::{Bulkhead, BulkheadPermit};
 pub use error::ConfigError;
 pub use histogram::{Histogram, RollingHistogram};
 pub use limit::{AdaptiveLimiter, LimitConfig};
@@ -97,3 +102,4 @@ pub use retry::{RetryBudget, RetryDecision, RetryPolicy};
 pub use rng::{Rng, SplitMix64};
 pub use stats::Stats;
 pub use time::{Clock, Instant, ManualClock};
+pub use wait::{Turn, Wait};

@@ -23,6 +23,11 @@ use crate::error::ConfigError;
 use crate::sync::{AtomicU64, Ordering};
 use crate::time::{Clock, Instant, duration_nanos};
 
+/// The longest a limiter may book cells ahead of now (`burst * period /
+/// rate`): 2^62 ns, about 146 years. Clocks start near zero or, in the tokio
+/// adapter, at 2^62 ns, so a reading plus this stays far below `u64::MAX`.
+pub const MAX_TOLERANCE: Duration = Duration::from_nanos(1 << 62);
+
 /// How much a [`RateLimiter`] lets through: `rate` cells per `period`, with
 /// bursts of up to `burst` cells.
 ///
@@ -44,24 +49,33 @@ pub struct Quota {
 
 impl Quota {
     /// `rate` cells (at least 1) every `period` (more than zero), in bursts of up
-    /// to `burst` cells (at least 1).
+    /// to `burst` cells (at least 1). `burst * period / rate`, how far ahead of
+    /// now the limiter may book cells, must stay within [`MAX_TOLERANCE`]
+    /// (146 years), so that no clock reading plus it can overflow and every
+    /// refusal names a time to come back.
     pub const fn new(rate: u64, period: Duration, burst: u32) -> Result<Quota, ConfigError> {
         if rate == 0 {
             return Err(ConfigError::new("rate", "must be at least 1"));
         }
-        let period = duration_nanos(period);
-        if period == 0 {
+        if period.is_zero() {
             return Err(ConfigError::new("period", "must be greater than zero"));
         }
+        if period.as_nanos() > MAX_TOLERANCE.as_nanos() {
+            return Err(ConfigError::new("period", "must be at most 146 years"));
+        }
+        let period = duration_nanos(period);
         if burst == 0 {
             return Err(ConfigError::new("burst", "must be at least 1"));
         }
         let interval = period.div_ceil(rate);
-        if interval.checked_mul(burst as u64).is_none() {
-            return Err(ConfigError::new(
-                "burst",
-                "must keep burst * period / rate within 584 years",
-            ));
+        match interval.checked_mul(burst as u64) {
+            Some(tolerance) if tolerance <= duration_nanos(MAX_TOLERANCE) => {}
+            _ => {
+                return Err(ConfigError::new(
+                    "burst",
+                    "must keep burst * period / rate within 146 years",
+                ));
+            }
         }
         Ok(Quota {
             interval,
@@ -442,7 +456,12 @@ mod tests {
         assert_eq!(field(0, MS(1000), 1), "rate");
         assert_eq!(field(1, MS(0), 1), "period");
         assert_eq!(field(1, MS(1000), 0), "burst");
-        assert_eq!(field(1, Duration::MAX, 2), "burst");
+        assert_eq!(field(1, Duration::MAX, 2), "period");
+        assert_eq!(field(1, MAX_TOLERANCE + MS(1), 1), "period");
+        assert_eq!(field(1, MAX_TOLERANCE, 2), "burst");
+        assert!(Quota::new(1, MAX_TOLERANCE, 1).is_ok());
+        // 634 years: refused, not a limiter whose refusals never name a time.
+        assert_eq!(field(1, Duration::from_secs(20_000_000_000), 1), "period");
         assert_eq!(Quota::per_second(0).unwrap_err().field(), "rate");
         let quota = Quota::new(5, MS(250), 7).unwrap();
         assert_eq!(

@@ -22,20 +22,20 @@ fn backoff_strategy() -> impl Strategy<Value = BackoffStrategy> {
     prop_oneof![
         nanos().prop_map(move |delay| BackoffStrategy::Fixed { delay: d(delay) }),
         (nanos(), nanos(), nanos()).prop_map(move |(a, b, c)| BackoffStrategy::Linear {
-            initial: d(a.min(c)),
+            initial_delay: d(a.min(c)),
             increment: d(b),
-            max: d(a.max(c)),
+            max_delay: d(a.max(c)),
         }),
         (1..u64::MAX, 1.0..1e6f64, nanos()).prop_map(move |(a, m, c)| {
             BackoffStrategy::Exponential {
-                initial: d(a.min(c.max(1))),
+                initial_delay: d(a.min(c.max(1))),
                 multiplier: m,
-                max: d(a.max(c)),
+                max_delay: d(a.max(c)),
             }
         }),
         (1..u64::MAX, nanos()).prop_map(move |(a, c)| BackoffStrategy::DecorrelatedJitter {
-            base: d(a.min(c.max(1))),
-            max: d(a.max(c)),
+            base_delay: d(a.min(c.max(1))),
+            max_delay: d(a.max(c)),
         }),
     ]
 }
@@ -64,7 +64,7 @@ proptest! {
         let base = backoff.base_delay(attempt);
         prop_assert!(base <= backoff.max_delay());
         match (strategy, jitter) {
-            (BackoffStrategy::DecorrelatedJitter { base: low, .. }, Jitter::None) => {
+            (BackoffStrategy::DecorrelatedJitter { base_delay: low, .. }, Jitter::None) => {
                 prop_assert!(delay >= low);
                 let top = Duration::from_nanos(previous.max(low.as_nanos() as u64).saturating_mul(3));
                 prop_assert!(delay <= top);
@@ -239,7 +239,7 @@ fn bulkhead_ops() -> impl Strategy<Value = Vec<BulkheadOp>> {
 }
 
 enum Held<'a> {
-    Guard(#[allow(dead_code)] seawall_core::bulkhead::BulkheadGuard<'a>),
+    Guard(#[allow(dead_code)] seawall_core::bulkhead::BulkheadPermit<'a>),
     Ticket(BulkheadTicket),
 }
 

@@ -130,26 +130,45 @@ impl<W: Window, L: Listener> CircuitBreaker<W, L> {
         self.run(NoLimit, ErrorsAreFailures, f)
     }
 
-    /// [`call`](Self::call) with a deadline: a call still running after
-    /// `timeout` is dropped, counted as a failure and returned as
+    /// [`call`](Self::call) with a time limit: a call still running after
+    /// `limit` is dropped, counted as a failure and returned as
     /// [`Error::Timeout`].
     pub fn call_with_timeout<T, E, F, Fut>(
         &self,
-        timeout: Duration,
+        limit: Duration,
         f: F,
     ) -> impl Future<Output = Result<T, Error<E>>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        self.run(timeout, ErrorsAreFailures, f)
+        self.run(limit, ErrorsAreFailures, f)
     }
 
-    /// The general call: an optional `timeout`, and a [`Classify`] deciding
-    /// what each result means to the breaker: `Some(Outcome::Failure)` counts
-    /// against the dependency, `Some(Outcome::Success)` for it, and `None`
-    /// counts as neither (an error that says nothing about the dependency, such
-    /// as a caller's bad argument). A timeout always counts as a failure.
+    /// The general call: an optional time `limit`, and a [`Classify`]
+    /// deciding what each result means to the breaker:
+    /// `Some(Outcome::Failure)` counts against the dependency,
+    /// `Some(Outcome::Success)` for it, and `None` counts as neither (an error
+    /// that says nothing about the dependency, such as a caller's bad
+    /// argument). A timeout always counts as a failure.
+    ///
+    /// Around calls made through other seawall policies (a rate limiter, a
+    /// bulkhead), classify with [`Composed`](seawall_core::compose::Composed):
+    /// their refusals then count as nothing and a timeout as a failure, as the
+    /// core's composition table says; [`Error::flatten`] makes the nested
+    /// error one level again.
+    ///
+    /// ```
+    /// use seawall_embassy::core::compose::Composed;
+    /// use seawall_embassy::{CircuitBreaker, Error, RateLimiter};
+    ///
+    /// async fn send(modem: &CircuitBreaker, uplink: &RateLimiter) -> Result<(), Error<()>> {
+    ///     modem
+    ///         .call_with(None, Composed, || uplink.call(|| async { Ok(()) }))
+    ///         .await
+    ///         .map_err(Error::flatten)
+    /// }
+    /// ```
     ///
     /// ```
     /// use seawall_embassy::{CircuitBreaker, Error, Outcome};
@@ -169,7 +188,7 @@ impl<W: Window, L: Listener> CircuitBreaker<W, L> {
     /// ```
     pub fn call_with<T, E, F, Fut, K>(
         &self,
-        timeout: Option<Duration>,
+        limit: Option<Duration>,
         classifier: K,
         f: F,
     ) -> impl Future<Output = Result<T, Error<E>>>
@@ -178,7 +197,7 @@ impl<W: Window, L: Listener> CircuitBreaker<W, L> {
         Fut: Future<Output = Result<T, E>>,
         K: Classify<T, E>,
     {
-        self.run(timeout, classifier, f)
+        self.run(limit, classifier, f)
     }
 
     /// Every call: compiled once per kind of time limit, so a call without a

@@ -55,8 +55,8 @@ impl Bulkhead {
         f().await.map_err(Error::Inner)
     }
 
-    /// Takes a place by hand; the guard gives it back when dropped.
-    pub fn try_enter(&self) -> Result<core_bulkhead::BulkheadGuard<'_>, BulkheadFull> {
+    /// Takes a place by hand; the permit gives it back when dropped.
+    pub fn try_enter(&self) -> Result<core_bulkhead::BulkheadPermit<'_>, BulkheadFull> {
         self.inner.try_enter()
     }
 

@@ -5,7 +5,7 @@ use core::time::Duration;
 
 use embassy_time::Timer;
 use seawall_core::rate_limit::{self as core_rate_limit, InsufficientCapacity, NotUntil, Quota};
-use seawall_core::time::Clock;
+use seawall_core::wait::{Turn, Wait};
 
 use crate::clock::{EmbassyClock, to_embassy_duration};
 use crate::error::Error;
@@ -88,30 +88,26 @@ impl RateLimiter {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        self.until_ready_within(max_wait).await?;
+        self.acquire(max_wait).await?;
         f().await.map_err(Error::Inner)
     }
 
-    /// Sleeps until one call is admitted (and counts it).
-    pub async fn until_ready(&self) {
-        // A wait is never refused without a maximum.
-        let _ = self.until_ready_within(Duration::MAX).await;
-    }
-
-    /// Sleeps until one call is admitted, unless the limiter says that would
-    /// take longer than `max_wait` from now.
-    pub async fn until_ready_within(&self, max_wait: Duration) -> Result<(), NotUntil> {
-        let deadline = EmbassyClock.now() + max_wait;
+    /// Sleeps until one call is admitted (and counts it), unless the limiter
+    /// says that would take longer than `max_wait` from now (`Duration::MAX`:
+    /// as long as it takes). The core's [`Wait`] decides, measured on the
+    /// embassy clock; this only sleeps.
+    pub async fn acquire(&self, max_wait: Duration) -> Result<(), NotUntil> {
+        let wait = Wait::start(max_wait, &EmbassyClock);
         loop {
             let not_until = match self.check() {
                 Ok(()) => return Ok(()),
                 Err(not_until) => not_until,
             };
-            // Another task may take the cell first: check again after waking.
-            if not_until.earliest_possible() > deadline {
-                return Err(not_until);
+            // Another task may take the cell first: the loop checks again after waking.
+            match wait.next(Some(not_until.retry_after()), &EmbassyClock) {
+                Turn::Sleep(delay) => Timer::after(to_embassy_duration(delay)).await,
+                Turn::GiveUp => return Err(not_until),
             }
-            Timer::after(to_embassy_duration(not_until.retry_after())).await;
         }
     }
 }

@@ -63,9 +63,9 @@ impl RetryListener for () {}
 ///     match RetryPolicy::builder()
 ///         .max_attempts(4)
 ///         .strategy(Strategy::Exponential {
-///             initial: Duration::from_millis(10),
+///             initial_delay: Duration::from_millis(10),
 ///             multiplier: 2.0,
-///             max: Duration::from_millis(200),
+///             max_delay: Duration::from_millis(200),
 ///         })
 ///         .jitter(Jitter::Full)
 ///         .build()

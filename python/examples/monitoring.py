@@ -17,7 +17,7 @@ registry = Registry()
 
 database = CircuitBreaker("database", failure_threshold=3, timeout=30.0, clock=clock)
 registry.register(database, critical=True)
-api = Retry(max_attempts=3, strategy="fixed", initial_delay=0.5, clock=clock)
+api = Retry(max_attempts=3, strategy="fixed", delay=0.5, clock=clock)
 registry.register(api, name="api")
 registry.register(Bulkhead(10, name="database"))
 

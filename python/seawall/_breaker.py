@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 from types import TracebackType
-from typing import Any, Awaitable, Callable, Optional, Type, TypeVar
+from typing import Any, AsyncGenerator, Awaitable, Callable, Generator, Optional, Type, TypeVar
 
 from seawall import _blocks, _seawall
 
@@ -25,13 +25,53 @@ class CircuitBreaker(_seawall.CircuitBreaker):
     __slots__ = ()
 
     def __call__(self, fn: F) -> F:
-        """Decorates ``fn`` (a ``def`` or an ``async def`` function) so that
-        every call goes through the breaker."""
+        """Decorates ``fn`` (a ``def``, ``async def`` or generator function) so
+        that every call goes through the breaker. A generator's call is
+        recorded when its iteration ends: a success when it is exhausted, a
+        failure (as ``failure_on`` says) when it raises, and nothing when it is
+        closed early."""
         if inspect.iscoroutinefunction(fn):
             return self._guard_async(fn)  # type: ignore[return-value]
+        if inspect.isasyncgenfunction(fn):
+            return self._guard_async_gen(fn)  # type: ignore[return-value]
+        if inspect.isgeneratorfunction(fn):
+            return self._guard_gen(fn)  # type: ignore[return-value]
         wrapper = self._guard(fn)
         functools.update_wrapper(wrapper, fn)
         return wrapper  # type: ignore[return-value]
+
+    def _guard_gen(self, fn: Callable[..., Generator[Any, Any, R]]) -> Callable[..., Generator[Any, Any, R]]:
+        acquire = self.acquire
+
+        @functools.wraps(fn)
+        def guarded(*args: Any, **kwargs: Any) -> Generator[Any, Any, R]:
+            permit = acquire()
+            try:
+                result = yield from fn(*args, **kwargs)
+            except BaseException as error:
+                # GeneratorExit (closed early) is not an Exception: released.
+                permit.finish(error)
+                raise
+            permit.success()
+            return result
+
+        return guarded
+
+    def _guard_async_gen(self, fn: Callable[..., AsyncGenerator[Any, Any]]) -> Callable[..., AsyncGenerator[Any, Any]]:
+        acquire = self.acquire
+
+        @functools.wraps(fn)
+        async def guarded(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+            permit = acquire()
+            try:
+                async for item in fn(*args, **kwargs):
+                    yield item
+            except BaseException as error:
+                permit.finish(error)
+                raise
+            permit.success()
+
+        return guarded
 
     def _guard_async(self, fn: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R]]:
         acquire = self.acquire
@@ -57,7 +97,14 @@ class CircuitBreaker(_seawall.CircuitBreaker):
         """Awaits ``fn(*args, **kwargs)`` through the breaker and returns its result."""
         permit = self.acquire()
         try:
-            result = await fn(*args, **kwargs)
+            awaitable = fn(*args, **kwargs)
+            if not inspect.isawaitable(awaitable):
+                permit.release()
+                raise TypeError(
+                    f"{fn!r} returned {type(awaitable).__name__}, not an awaitable: "
+                    "call a def function with breaker.call(fn, ...)"
+                )
+            result = await awaitable
         except BaseException as error:
             permit.finish(error)
             raise

@@ -105,15 +105,15 @@ class RateLimitedError(SeawallError):
 
 
 class TimeoutExceededError(SeawallError, builtins.TimeoutError):
-    """A call that did not finish within its timeout (also a ``TimeoutError``).
+    """A call that did not finish within its time limit (also a ``TimeoutError``).
 
-    ``TimeoutExceededError(timeout)``: ``timeout`` is the limit in seconds.
+    ``TimeoutExceededError(limit)``: ``limit`` is the time limit in seconds.
     """
 
     @property
-    def timeout(self) -> float:
-        """The limit that was exceeded, in seconds."""
+    def limit(self) -> float:
+        """The time limit that was exceeded, in seconds."""
         return float(self.args[0]) if self.args else 0.0
 
     def __str__(self) -> str:
-        return f"call did not finish within {self.timeout:g} s"
+        return f"call did not finish within {self.limit:g} s"

@@ -7,7 +7,6 @@ import asyncio
 import functools
 import inspect
 import threading
-import time
 from types import TracebackType
 from typing import Any, Awaitable, Callable, Optional, Protocol, Type, TypeVar
 
@@ -20,8 +19,9 @@ R = TypeVar("R")
 
 
 def _decorate(fn: F, enter_sync: Callable[[], Any], enter_async: Callable[[], Awaitable[Any]]) -> F:
-    """Wraps ``fn`` so that each call first enters the policy (and leaves a
-    permit's place when it ends, if entering gave one)."""
+    """Wraps ``fn`` so that each call first enters the policy and holds the
+    permit that entering gave (if any) until the call ends: for a generator
+    function, until its iteration ends."""
     if inspect.iscoroutinefunction(fn):
 
         @functools.wraps(fn)
@@ -34,6 +34,33 @@ def _decorate(fn: F, enter_sync: Callable[[], Any], enter_async: Callable[[], Aw
                     permit.release()
 
         return guarded_async  # type: ignore[return-value]
+
+    if inspect.isasyncgenfunction(fn):
+
+        @functools.wraps(fn)
+        async def guarded_async_gen(*args: Any, **kwargs: Any) -> Any:
+            permit = await enter_async()
+            try:
+                async for item in fn(*args, **kwargs):
+                    yield item
+            finally:
+                if permit is not None:
+                    permit.release()
+
+        return guarded_async_gen  # type: ignore[return-value]
+
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def guarded_gen(*args: Any, **kwargs: Any) -> Any:
+            permit = enter_sync()
+            try:
+                return (yield from fn(*args, **kwargs))
+            finally:
+                if permit is not None:
+                    permit.release()
+
+        return guarded_gen  # type: ignore[return-value]
 
     @functools.wraps(fn)
     def guarded(*args: Any, **kwargs: Any) -> Any:
@@ -66,22 +93,16 @@ class _SpendsCells:
     __slots__ = ()
 
     def __call__(self: _Cells, fn: F) -> F:
-        """Decorates ``fn`` (``def`` or ``async def``): each call first takes a cell."""
-        if inspect.iscoroutinefunction(fn):
+        """Decorates ``fn`` (``def``, ``async def`` or a generator function):
+        each call first takes a cell."""
 
-            @functools.wraps(fn)
-            async def guarded_async(*args: Any, **kwargs: Any) -> Any:
-                await self.wait()
-                return await fn(*args, **kwargs)
+        async def take_async() -> None:
+            await self.wait()
 
-            return guarded_async  # type: ignore[return-value]
-
-        @functools.wraps(fn)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
+        def take() -> None:
             self.acquire()
-            return fn(*args, **kwargs)
 
-        return guarded  # type: ignore[return-value]
+        return _decorate(fn, take, take_async)
 
     def __enter__(self: L) -> L:
         """Takes a cell, waiting as ``acquire()`` does."""
@@ -119,36 +140,23 @@ class RateLimiter(_SpendsCells, _seawall.RateLimiter):
     async def wait(self, n: int = 1, max_wait: Optional[float] = None) -> None:
         """Takes ``n`` cells, awaiting ``asyncio.sleep`` (or advancing a manual
         clock) until they are available; raises :class:`RateLimitedError` when
-        that would take longer than ``max_wait`` seconds (default: the limiter's)."""
-        if max_wait is not None and not (float(max_wait) >= 0):
-            raise ValueError(f"invalid max_wait: must not be negative, got {max_wait}")
+        they would come later than ``max_wait`` seconds (default: the
+        limiter's) after the start of the wait."""
         if self.shadow:
             # Decides and counts; never waits.
             self.acquire(n, max_wait)
             return
-        delay = self.check(n)
-        if delay == 0.0:
-            return
-        limit = self.max_wait if max_wait is None else float(max_wait)
+        waiting = self._waiting(n, max_wait)
         clock = self.clock
-        waited = 0.0
         while True:
-            if limit is not None and waited + delay > limit:
-                raise self._limited(delay)
-            waited += delay
+            delay = waiting.next()
+            if delay is None:
+                return
             if clock is None:
                 await asyncio.sleep(delay)
             else:
                 clock.advance(delay)
                 await asyncio.sleep(0)
-            delay = self.check(n)
-            if delay == 0.0:
-                return
-
-
-def _resolve(future: "asyncio.Future[None]") -> None:
-    if not future.done():
-        future.set_result(None)
 
 
 class Bulkhead(_seawall.Bulkhead):
@@ -156,70 +164,57 @@ class Bulkhead(_seawall.Bulkhead):
     __slots__ = ()
 
     def enter(self) -> _seawall.BulkheadPermit:
-        """A place, waiting up to ``max_wait`` seconds for one (the thread blocks);
-        raises :class:`BulkheadFullError` if none frees up in time."""
+        """A place, waiting up to ``max_wait`` seconds for one (the thread
+        blocks, first come, first served); raises :class:`BulkheadFullError`
+        if none frees up in time."""
         permit = self.try_enter()
         if permit is not None:
             return permit
-        if self.max_wait <= 0:
-            raise self._full()
-        deadline = time.monotonic() + self.max_wait
         event = threading.Event()
-        waker = event.set
-        while True:
-            self._add_waker(waker)
-            permit = self.try_enter()
-            if permit is not None:
-                self._leave_queue(waker)
-                return permit
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not event.wait(remaining):
-                self._leave_queue(waker)
-                raise self._full()
-            event.clear()
+        queued = self._queue(event.set)
+        try:
+            while True:
+                permit = queued.permit()
+                if permit is not None:
+                    return permit
+                at_most = queued.next()
+                if at_most is None:
+                    raise self._full()
+                event.wait(at_most)
+                event.clear()
+        finally:
+            queued.leave()
 
     async def enter_async(self) -> _seawall.BulkheadPermit:
-        """A place, awaiting up to ``max_wait`` seconds for one; raises
-        :class:`BulkheadFullError` if none frees up in time. A cancelled wait
-        leaves the queue without taking a place."""
+        """A place, awaiting up to ``max_wait`` seconds for one (first come,
+        first served); raises :class:`BulkheadFullError` if none frees up in
+        time. A cancelled wait leaves the queue without taking a place."""
         permit = self.try_enter()
         if permit is not None:
             return permit
-        if self.max_wait <= 0:
-            raise self._full()
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.max_wait
-        while True:
-            future: asyncio.Future[None] = loop.create_future()
-
-            def waker(future: "asyncio.Future[None]" = future) -> None:
-                # Places are given back from any thread.
-                loop.call_soon_threadsafe(_resolve, future)
-
-            self._add_waker(waker)
-            permit = self.try_enter()
-            if permit is not None:
-                self._leave_queue(waker)
-                return permit
-            remaining = deadline - loop.time()
-            try:
-                if remaining <= 0:
-                    raise asyncio.TimeoutError()
-                await asyncio.wait_for(future, remaining)
-            except asyncio.TimeoutError:
-                self._leave_queue(waker)
-                raise self._full() from None
-            except BaseException:
-                self._leave_queue(waker)
-                raise
-
-    def _leave_queue(self, waker: Callable[[], None]) -> None:
-        # A wake already spent on a caller that no longer waits goes to the next one.
-        if not self._remove_waker(waker):
-            self._wake_one()
+        event = asyncio.Event()
+        # Places are given back from any thread.
+        queued = self._queue(lambda: loop.call_soon_threadsafe(event.set))
+        try:
+            while True:
+                permit = queued.permit()
+                if permit is not None:
+                    return permit
+                at_most = queued.next()
+                if at_most is None:
+                    raise self._full()
+                try:
+                    await asyncio.wait_for(event.wait(), at_most)
+                except asyncio.TimeoutError:
+                    pass
+                event.clear()
+        finally:
+            queued.leave()
 
     def __call__(self, fn: F) -> F:
-        """Decorates ``fn`` (``def`` or ``async def``): each call holds a place."""
+        """Decorates ``fn`` (``def``, ``async def`` or a generator function):
+        each call holds a place until it ends."""
         return _decorate(fn, self.enter, self.enter_async)
 
     def __enter__(self) -> _seawall.BulkheadPermit:

@@ -56,7 +56,14 @@ class Retry(_seawall.Retry):
 
     def __call__(self, fn: F) -> F:
         """Decorates ``fn`` (a ``def`` or an ``async def`` function) so that its
-        calls are retried by this policy."""
+        calls are retried by this policy. A generator function is refused
+        (``TypeError``): its errors come while it is iterated, which a retry
+        cannot repeat; retry the code that iterates it."""
+        if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
+            raise TypeError(
+                f"{fn!r} is a generator function: a retry cannot repeat an iteration; "
+                "decorate the function that iterates it"
+            )
         if inspect.iscoroutinefunction(fn):
             return self._wrap_async(fn)  # type: ignore[return-value]
         wrapper = self._wrap(fn)
@@ -86,8 +93,14 @@ class Retry(_seawall.Retry):
                             clock.advance(wait)
                             await asyncio.sleep(0)
                         wait = pace()
+                awaitable = fn(*args, **kwargs)
+                if not inspect.isawaitable(awaitable):
+                    raise TypeError(
+                        f"{fn!r} returned {type(awaitable).__name__}, not an awaitable: "
+                        "call a def function with retry.call(fn, ...)"
+                    )
                 try:
-                    result = await fn(*args, **kwargs)
+                    result = await awaitable
                 except Exception as error:
                     if call is None:
                         call = start()
@@ -125,7 +138,9 @@ def retry(
     *,
     max_attempts: Optional[int] = None,
     strategy: Optional[str] = None,
+    delay: Optional[float] = None,
     initial_delay: Optional[float] = None,
+    base_delay: Optional[float] = None,
     max_delay: Optional[float] = None,
     multiplier: Optional[float] = None,
     increment: Optional[float] = None,

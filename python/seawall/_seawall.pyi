@@ -1,7 +1,7 @@
 # Hand-written stubs of the extension module; checked by `python -m mypy.stubtest seawall`.
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, Awaitable, Callable, List, Literal, Optional, Tuple, Type, Union, final
+from typing import Any, Awaitable, Callable, Dict, List, Literal, Optional, Tuple, Type, Union, final
 
 from typing_extensions import TypeAlias, disjoint_base
 
@@ -17,6 +17,7 @@ __all__ = [
     "LimiterPermit",
     "ManualClock",
     "Permit",
+    "Queued",
     "RateLimiter",
     "RedisStore",
     "Retry",
@@ -31,6 +32,7 @@ __all__ = [
     "SharedRateLimiter",
     "SharedState",
     "Stats",
+    "Waiting",
     "WindowTotals",
     "__version__",
     "_simulate",
@@ -131,6 +133,11 @@ class Guarded:
     def __get__(self, instance: object, owner: object = None, /) -> Any: ...
     @property
     def breaker(self) -> CircuitBreaker: ...
+    @property
+    def __defaults__(self) -> Optional[Tuple[Any, ...]]: ...
+    @property
+    def __kwdefaults__(self) -> Optional[Dict[str, Any]]: ...
+    def __reduce__(self) -> str: ...
 
 @final
 class Stats:
@@ -201,7 +208,9 @@ class Retry:
         *,
         max_attempts: Optional[int] = None,
         strategy: Optional[str] = None,
+        delay: Optional[_Seconds] = None,
         initial_delay: Optional[_Seconds] = None,
+        base_delay: Optional[_Seconds] = None,
         max_delay: Optional[_Seconds] = None,
         multiplier: Optional[float] = None,
         increment: Optional[_Seconds] = None,
@@ -273,6 +282,11 @@ class Retrying:
     def __get__(self, instance: object, owner: object = None, /) -> Any: ...
     @property
     def retry(self) -> Retry: ...
+    @property
+    def __defaults__(self) -> Optional[Tuple[Any, ...]]: ...
+    @property
+    def __kwdefaults__(self) -> Optional[Dict[str, Any]]: ...
+    def __reduce__(self) -> str: ...
 
 @disjoint_base
 class RateLimiter:
@@ -310,6 +324,11 @@ class RateLimiter:
     @property
     def clock(self) -> Optional[ManualClock]: ...
     def _limited(self, retry_after: float) -> BaseException: ...
+    def _waiting(self, n: Optional[int] = None, max_wait: Optional[_Seconds] = None) -> Waiting: ...
+
+@final
+class Waiting:
+    def next(self) -> Optional[float]: ...
 
 @disjoint_base
 class Bulkhead:
@@ -324,13 +343,19 @@ class Bulkhead:
     @property
     def available(self) -> int: ...
     @property
+    def queued(self) -> int: ...
+    @property
     def max_wait(self) -> float: ...
     @property
     def name(self) -> str: ...
     def _full(self) -> BaseException: ...
-    def _add_waker(self, waker: Callable[[], object]) -> None: ...
-    def _remove_waker(self, waker: Callable[[], object]) -> bool: ...
-    def _wake_one(self) -> None: ...
+    def _queue(self, wake: Callable[[], object]) -> Queued: ...
+
+@final
+class Queued:
+    def permit(self) -> Optional[BulkheadPermit]: ...
+    def next(self) -> Optional[float]: ...
+    def leave(self) -> None: ...
 
 @final
 class BulkheadPermit:
@@ -577,6 +602,11 @@ class SharedGuarded:
     def __get__(self, instance: object, owner: object = None, /) -> Any: ...
     @property
     def breaker(self) -> SharedCircuitBreaker: ...
+    @property
+    def __defaults__(self) -> Optional[Tuple[Any, ...]]: ...
+    @property
+    def __kwdefaults__(self) -> Optional[Dict[str, Any]]: ...
+    def __reduce__(self) -> str: ...
 
 @final
 class SharedPermit:

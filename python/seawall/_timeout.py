@@ -20,14 +20,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _seconds(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"invalid {name}: must be a number of seconds, not {type(value).__name__}")
-    seconds = float(value)
+    try:
+        seconds = float(value)
+    except OverflowError:
+        seconds = math.inf
     if math.isnan(seconds) or seconds <= 0 or math.isinf(seconds):
         raise ValueError(f"invalid {name}: must be a finite number of seconds greater than zero, got {value}")
     return seconds
 
 
-def timeout(seconds: Union[float, _seawall.AttemptTimeout]) -> Callable[[F], F]:
-    """Limits each call of an ``async def`` function to ``seconds``.
+def timeout(limit: Union[float, _seawall.AttemptTimeout]) -> Callable[[F], F]:
+    """Limits each call of an ``async def`` function to ``limit`` seconds (or
+    to an :class:`AttemptTimeout`'s adaptive limit).
 
     A call still running then is cancelled and raises
     :class:`TimeoutExceededError` (a ``TimeoutError``): fail fast instead of hanging.
@@ -38,9 +42,9 @@ def timeout(seconds: Union[float, _seawall.AttemptTimeout]) -> Callable[[F], F]:
     >>> @timeout(5.0)
     ... async def slow_operation() -> str: ...
     """
-    if isinstance(seconds, _seawall.AttemptTimeout):
-        return _adaptive(seconds)
-    limit = _seconds(seconds, "seconds")
+    if isinstance(limit, _seawall.AttemptTimeout):
+        return _adaptive(limit)
+    limit = _seconds(limit, "limit")
 
     def decorate(fn: F) -> F:
         if not inspect.iscoroutinefunction(fn):

@@ -274,7 +274,7 @@ class Registry:
             {"status": "healthy" | "degraded" | "unhealthy",
              "breakers": [{"name", "state", "critical", "shared", "failure_rate",
                            "slow_call_rate", "since", "in_state_seconds",
-                           "calls": {"successful", "failed", "ignored", "rejected"}}]}
+                           "calls": {"successful", "failed", "released", "rejected"}}]}
 
         Unhealthy when a critical breaker is open; degraded when some breaker
         is not closed, or a shared breaker cannot reach Redis (its line then
@@ -308,7 +308,7 @@ class Registry:
                 "calls": {
                     "successful": stats.successful,
                     "failed": stats.failed,
-                    "ignored": stats.released,
+                    "released": stats.released,
                     "rejected": stats.rejected,
                 },
             }
@@ -330,7 +330,7 @@ class Registry:
                     "calls": {
                         "successful": counts["succeeded"],
                         "failed": counts["overloaded"],
-                        "ignored": counts["released"],
+                        "released": counts["released"],
                         "rejected": counts["rejected"],
                     },
                 }
@@ -360,7 +360,7 @@ class Registry:
         calls = MetricFamily(
             "seawall_circuitbreaker_calls_total",
             "counter",
-            "Calls through the circuit breaker, by outcome (ignored: ended without an "
+            "Calls through the circuit breaker, by outcome (released: ended without an "
             "outcome, as ignored errors and cancelled calls).",
             ("name", *sh, "kind"),
         )
@@ -420,7 +420,7 @@ class Registry:
             for kind, value in (
                 ("successful", stats.successful),
                 ("failed", stats.failed),
-                ("ignored", stats.released),
+                ("released", stats.released),
                 ("rejected", 0 if in_shadow else stats.rejected),
             ):
                 calls.samples.append(((*who, kind), float(value)))
@@ -536,7 +536,7 @@ class Registry:
             "seawall_adaptivelimiter_calls_total",
             "counter",
             "Calls through the adaptive limiter, by outcome (overloaded: a sign of overload; "
-            "ignored: ended without an outcome; rejected: refused at the limit).",
+            "released: ended without an outcome; rejected: refused at the limit).",
             ("name", "kind"),
         )
         for name, limiter in limiters:
@@ -546,7 +546,7 @@ class Registry:
             for kind, key in (
                 ("successful", "succeeded"),
                 ("overloaded", "overloaded"),
-                ("ignored", "released"),
+                ("released", "released"),
                 ("rejected", "rejected"),
             ):
                 calls.samples.append(((name, kind), float(counts[key])))

@@ -1,10 +1,14 @@
 //! Which exceptions count: exception types or a predicate, as in `failure_on=`,
-//! `exclude=` and `retry_on=`.
+//! `exclude=` and `retry_on=`, with the one meaning every binding gives them
+//! (`seawall_core::compose::error_outcome`).
 
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple, PyType};
+use seawall_core::breaker::Outcome;
+use seawall_core::compose::error_outcome;
 
+use crate::compose::stop_of;
 use crate::errors::wrong_type;
 
 /// A set of exceptions: a tuple of exception types, or a predicate.
@@ -58,21 +62,22 @@ impl Matcher {
         Err(wrong_type(name, EXPECTED, value))
     }
 
-    /// Whether `error` is in the set. A predicate that raises is reported
-    /// through `sys.unraisablehook` and answers `on_error`.
-    pub(crate) fn matches(&self, py: Python<'_>, error: &PyErr, on_error: bool) -> bool {
+    /// Whether `error` is in the set. A predicate that raises an `Exception`
+    /// is reported through `sys.unraisablehook` and answers `on_error`; one
+    /// that raises any other `BaseException` (Ctrl-C, `sys.exit()`) raises it.
+    pub(crate) fn matches(&self, py: Python<'_>, error: &PyErr, on_error: bool) -> PyResult<bool> {
         match self {
-            Matcher::Types(types) => error.is_instance(py, types.bind(py).as_any()),
+            Matcher::Types(types) => Ok(error.is_instance(py, types.bind(py).as_any())),
             Matcher::Predicate(predicate) => {
                 let predicate = predicate.bind(py);
                 match predicate
                     .call1((error.value(py),))
                     .and_then(|answer| answer.is_truthy())
                 {
-                    Ok(answer) => answer,
+                    Ok(answer) => Ok(answer),
                     Err(raised) => {
-                        raised.write_unraisable(py, Some(predicate));
-                        on_error
+                        reported(py, raised, predicate)?;
+                        Ok(on_error)
                     }
                 }
             }
@@ -127,12 +132,66 @@ impl Classifier {
         }
     }
 
-    /// Whether `error` counts.
+    /// Whether the rules name `error`: `include` matches and `exclude` does not.
+    pub(crate) fn matches(&self, py: Python<'_>, error: &PyErr) -> PyResult<bool> {
+        Ok(self.include.matches(py, error, true)? && !self.excludes(py, error)?)
+    }
+
+    fn excludes(&self, py: Python<'_>, error: &PyErr) -> PyResult<bool> {
+        match &self.exclude {
+            Some(exclude) => exclude.matches(py, error, false),
+            None => Ok(false),
+        }
+    }
+
+    /// How a breaker counts a call that raised `error`, the same in every
+    /// binding:
+    ///
+    /// - a `BaseException` that is not an `Exception` (cancellation, Ctrl-C,
+    ///   `sys.exit()`) counts as nothing: the permit is released;
+    /// - one of seawall's own exceptions, raised by a policy decorated below
+    ///   the breaker, counts as the core's composition table says: a refusal
+    ///   is nothing, a timeout a failure;
+    /// - an error `exclude` names counts as nothing, an error `failure_on`
+    ///   names is a failure, and any other error is a success: the dependency
+    ///   answered (resilience4j's `recordExceptions` and `ignoreExceptions`).
+    ///
+    /// A predicate that raises a `BaseException` that is not an `Exception`
+    /// raises it here.
+    pub(crate) fn outcome(&self, py: Python<'_>, error: &PyErr) -> PyResult<Option<Outcome>> {
+        if !error.is_instance_of::<PyException>(py) {
+            return Ok(None);
+        }
+        if let Some((stop, _)) = stop_of(py, error) {
+            return Ok(stop.breaker_outcome());
+        }
+        let excluded = self.excludes(py, error)?;
+        let failure = !excluded && self.include.matches(py, error, true)?;
+        Ok(error_outcome(failure, excluded))
+    }
+
+    /// Whether a breaker counts `error` as a failure (see [`outcome`](Self::outcome));
+    /// a `BaseException` a predicate raises is reported, and the error counts.
+    /// For the shared breaker, whose permit ends on a failure or nothing.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn counts(&self, py: Python<'_>, error: &PyErr) -> bool {
-        self.include.matches(py, error, true)
-            && !self
-                .exclude
-                .as_ref()
-                .is_some_and(|exclude| exclude.matches(py, error, false))
+        match self.outcome(py, error) {
+            Ok(outcome) => outcome == Some(Outcome::Failure),
+            Err(raised) => {
+                raised.write_unraisable(py, None);
+                true
+            }
+        }
+    }
+}
+
+/// Reports an `Exception` raised by a user's callback through
+/// `sys.unraisablehook`; any other `BaseException` is returned, to be raised.
+pub(crate) fn reported(py: Python<'_>, raised: PyErr, callback: &Bound<'_, PyAny>) -> PyResult<()> {
+    if raised.is_instance_of::<PyException>(py) {
+        raised.write_unraisable(py, Some(callback));
+        Ok(())
+    } else {
+        Err(raised)
     }
 }

@@ -13,15 +13,18 @@ use seawall_core::ConfigError;
 /// The exceptions of the package, defined in Python (`seawall/_errors.py`) so
 /// that they subclass the standard ones on every Python the abi3 wheel runs
 /// on, and looked up once.
+#[derive(Clone, Copy)]
 pub(crate) enum Exception {
     CircuitOpen,
     BulkheadFull,
     RateLimited,
+    TimeoutExceeded,
 }
 
 static CIRCUIT_OPEN: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static BULKHEAD_FULL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static RATE_LIMITED: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static TIMEOUT_EXCEEDED: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 impl Exception {
     /// The exception class.
@@ -30,6 +33,7 @@ impl Exception {
             Exception::CircuitOpen => (&CIRCUIT_OPEN, "CircuitOpenError"),
             Exception::BulkheadFull => (&BULKHEAD_FULL, "BulkheadFullError"),
             Exception::RateLimited => (&RATE_LIMITED, "RateLimitedError"),
+            Exception::TimeoutExceeded => (&TIMEOUT_EXCEEDED, "TimeoutExceededError"),
         };
         cell.import(py, "seawall._errors", name)
     }
@@ -46,14 +50,11 @@ impl Exception {
     }
 }
 
-/// The Python argument that a core configuration field is set by.
+/// The Python argument that a core configuration field is set by: the same
+/// name, but for the classic word for how long a breaker stays open.
 fn argument_name(field: &str) -> &str {
     match field {
-        // The classic word for how long the breaker stays open.
         "open_duration" => "timeout",
-        // The backoff's fields, as the retry policy's arguments name them.
-        "initial" | "base" | "delay" => "initial_delay",
-        "max" => "max_delay",
         other => other,
     }
 }

@@ -11,6 +11,7 @@ mod breaker;
 mod bulkhead;
 mod classify;
 mod clock;
+mod compose;
 mod errors;
 mod limit;
 mod permit;
@@ -36,8 +37,10 @@ fn _seawall(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<clock::ManualClock>()?;
     module.add_class::<retry::Retry>()?;
     module.add_class::<rate_limit::RateLimiter>()?;
+    module.add_class::<rate_limit::Waiting>()?;
     module.add_class::<bulkhead::Bulkhead>()?;
     module.add_class::<bulkhead::BulkheadPermit>()?;
+    module.add_class::<bulkhead::Queued>()?;
     module.add_class::<retry::RetryBudget>()?;
     module.add_class::<retry::RetryCall>()?;
     module.add_class::<retry::RetryStats>()?;

@@ -41,7 +41,7 @@ use crate::errors::{
 ///     window: Seconds of calls each decision is made on (default 0.1).
 ///     min_samples: Calls a window needs for a decision (default 10).
 ///     probe_interval, probe_limit, probe_samples: The baseline probe (default
-///         60 s, 2 calls at once, 10 calls).
+///         60 s, 2 calls at once, 40 calls).
 ///     backoff_ratio, increase, timeout: AIMD's options (default 0.9, 1, 5 s;
 ///         ``timeout=None``: slow calls are not overloads).
 ///     tolerance, queue_size: Gradient's options (default 1.5, 4).

@@ -12,7 +12,7 @@ use seawall_core::time::Instant;
 
 use crate::breaker::{CircuitBreaker, admit};
 use crate::errors::seconds;
-use crate::wrapper::wrapper;
+use crate::wrapper::{Deferred, deferred, deferred_error, wrapper};
 
 /// Leave to make one call through a :class:`CircuitBreaker`, from
 /// ``breaker.acquire()``.
@@ -54,9 +54,10 @@ impl Permit {
         }
     }
 
-    fn end(&self, py: Python<'_>, outcome: Outcome, latency: Option<Duration>) {
-        if let Some(ticket) = self.take() {
-            CircuitBreaker::record(self.breaker.bind(py), ticket, outcome, latency);
+    fn end(&self, py: Python<'_>, outcome: Outcome, latency: Option<Duration>) -> PyResult<()> {
+        match self.take() {
+            Some(ticket) => CircuitBreaker::record(self.breaker.bind(py), ticket, outcome, latency),
+            None => Ok(()),
         }
     }
 }
@@ -83,31 +84,31 @@ impl Permit {
     #[pyo3(signature = (latency = None))]
     fn success(&self, py: Python<'_>, latency: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         let latency = self.latency(latency)?;
-        self.end(py, Outcome::Success, latency);
-        Ok(())
+        self.end(py, Outcome::Success, latency)
     }
 
     /// Records a failure (``latency`` as in ``success``).
     #[pyo3(signature = (latency = None))]
     fn failure(&self, py: Python<'_>, latency: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         let latency = self.latency(latency)?;
-        self.end(py, Outcome::Failure, latency);
-        Ok(())
+        self.end(py, Outcome::Failure, latency)
     }
 
     /// Ends the permit from how the call ended: ``None`` is a success; an
-    /// exception is a failure if the breaker counts it, else the permit is
-    /// released.
+    /// exception counts as the breaker's ``failure_on`` and ``exclude`` say (a
+    /// failure, a success, or released unrecorded).
     fn finish(&self, py: Python<'_>, error: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         match error.filter(|e| !e.is_none()) {
             None => self.success(py, None),
             Some(error) => {
                 let error = PyErr::from_value(error.clone());
-                if let Some(ticket) = self.take() {
-                    let latency = self.breaker.get().latency(self.started);
-                    CircuitBreaker::record_error(self.breaker.bind(py), ticket, &error, latency);
+                match self.take() {
+                    Some(ticket) => {
+                        let latency = self.breaker.get().latency(self.started);
+                        CircuitBreaker::record_error(self.breaker.bind(py), ticket, &error, latency)
+                    }
+                    None => Ok(()),
                 }
-                Ok(())
             }
         }
     }
@@ -173,12 +174,30 @@ pub(crate) fn guarded_call<'py>(
     let latency = core.latency(started);
     match result {
         Ok(value) => {
-            CircuitBreaker::record(breaker, ticket, Outcome::Success, latency);
+            if let Some(kind) = deferred(&value)? {
+                // The call has not run yet: it says nothing of the dependency.
+                core.core.release(ticket);
+                return Err(deferred_error(&value, fn_, kind, advice(kind)));
+            }
+            CircuitBreaker::record(breaker, ticket, Outcome::Success, latency)?;
             Ok(value)
         }
         Err(error) => {
-            CircuitBreaker::record_error(breaker, ticket, &error, latency);
+            CircuitBreaker::record_error(breaker, ticket, &error, latency)?;
             Err(error)
+        }
+    }
+}
+
+/// What to use instead of a sync call through a breaker.
+fn advice(kind: Deferred) -> &'static str {
+    match kind {
+        Deferred::Coroutine => {
+            "await breaker.call_async(fn, ...) instead, or decorate the async def function itself"
+        }
+        Deferred::Generator => {
+            "decorate the generator function itself with the breaker, which records how its \
+             iteration ends"
         }
     }
 }

@@ -7,7 +7,11 @@ use std::time::Duration;
 use seawall_core::rate_limit::{InsufficientCapacity, NotUntil, Quota};
 
 use crate::clock::{ClockSource, ManualClock};
-use crate::errors::{Exception, config_error, count, given, int_in, invalid, seconds, secs};
+use seawall_core::wait::{Turn, Wait};
+
+use crate::errors::{
+    Exception, config_error, count, duration_from_secs, given, int_in, invalid, seconds, secs,
+};
 
 /// A rate limiter: at most ``rate`` calls per ``period`` seconds, in bursts of
 /// up to ``burst`` (GCRA on one atomic word, lock-free).
@@ -162,44 +166,66 @@ impl RateLimiter {
 
     /// Takes ``n`` cells, waiting (``time.sleep``, or advancing a manual clock)
     /// until they are available. Raises :class:`RateLimitedError` instead when
-    /// that would take longer than ``max_wait`` seconds (default: the limiter's).
+    /// they would come later than ``max_wait`` seconds (default: the
+    /// limiter's) after the start of the wait, measured on the limiter's clock.
     #[pyo3(signature = (n = None, max_wait = None))]
     fn acquire(
-        &self,
-        py: Python<'_>,
+        slf: &Bound<'_, Self>,
         n: Option<&Bound<'_, PyAny>>,
         max_wait: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let n = cells(n)?;
-        let max_wait = match max_wait_arg(max_wait)? {
-            Some(limit) => Some(limit),
-            None => self.max_wait,
-        };
-        if self.shadow {
+        let py = slf.py();
+        let limiter = slf.get();
+        if limiter.shadow {
+            let n = cells(n)?;
+            let max_wait = match max_wait_arg(max_wait)? {
+                Some(limit) => Some(limit),
+                None => limiter.max_wait,
+            };
             // One decision, counted, never enforced. Without a max_wait the
             // limiter would have made the call wait: that counts too.
-            if let Err(not_until) = self.core.check_n(n, &self.clock).map_err(too_many)?
+            if let Err(not_until) = limiter.core.check_n(n, &limiter.clock).map_err(too_many)?
                 && max_wait.is_none_or(|limit| secs(not_until.retry_after()) > limit)
             {
-                self.shadow_refusals
+                limiter
+                    .shadow_refusals
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
             return Ok(());
         }
-        let mut waited = 0.0;
-        loop {
-            match self.core.check_n(n, &self.clock).map_err(too_many)? {
-                Ok(()) => return Ok(()),
-                Err(not_until) => {
-                    let wait = not_until.retry_after();
-                    if max_wait.is_some_and(|limit| waited + secs(wait) > limit) {
-                        return Err(self.limited(py, secs(wait)));
-                    }
-                    waited += secs(wait);
-                    self.clock.sleep(py, wait)?;
-                }
-            }
+        let mut waiting = Self::_waiting(slf, n, max_wait)?;
+        while let Some(delay) = waiting.turn(py)? {
+            slf.get().clock.sleep(py, delay)?;
         }
+        Ok(())
+    }
+
+    /// One wait of ``n`` cells (for the asyncio wait): ``next()`` answers the
+    /// seconds to sleep, or None once the cells are taken.
+    #[pyo3(signature = (n = None, max_wait = None))]
+    fn _waiting(
+        slf: &Bound<'_, Self>,
+        n: Option<&Bound<'_, PyAny>>,
+        max_wait: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Waiting> {
+        let limiter = slf.get();
+        let n = cells(n)?;
+        if n > limiter.core.quota().burst() {
+            return Err(too_many(InsufficientCapacity {
+                requested: n,
+                burst: limiter.core.quota().burst(),
+            }));
+        }
+        let max_wait = match max_wait_arg(max_wait)? {
+            Some(limit) => Some(limit),
+            None => limiter.max_wait,
+        };
+        let max_wait = max_wait.map_or(Duration::MAX, duration_from_secs);
+        Ok(Waiting {
+            limiter: slf.clone().unbind(),
+            n,
+            wait: Wait::start(max_wait, &limiter.clock),
+        })
     }
 
     /// Makes the whole burst available again.
@@ -272,5 +298,44 @@ impl RateLimiter {
 impl RateLimiter {
     fn limited(&self, py: Python<'_>, retry_after: f64) -> PyErr {
         limited(py, &self.name, retry_after)
+    }
+}
+
+/// One caller's wait for cells of a :class:`RateLimiter`, within its
+/// ``max_wait``: the core's ``Wait`` decides, the caller only sleeps.
+#[pyclass(module = "seawall")]
+pub(crate) struct Waiting {
+    limiter: Py<RateLimiter>,
+    n: u32,
+    wait: Wait,
+}
+
+impl Waiting {
+    /// Takes the cells if it can (`None`), else how long to sleep before
+    /// asking again, or `RateLimitedError` when the turn would come too late.
+    fn turn(&mut self, py: Python<'_>) -> PyResult<Option<Duration>> {
+        let limiter = self.limiter.get();
+        let not_until = match limiter.core.check_n(self.n, &limiter.clock) {
+            Ok(Ok(())) => return Ok(None),
+            Ok(Err(not_until)) => not_until,
+            Err(too_big) => return Err(too_many(too_big)),
+        };
+        match self
+            .wait
+            .next(Some(not_until.retry_after()), &limiter.clock)
+        {
+            Turn::Sleep(delay) => Ok(Some(delay)),
+            Turn::GiveUp => Err(limiter.limited(py, secs(not_until.retry_after()))),
+        }
+    }
+}
+
+#[pymethods]
+impl Waiting {
+    /// Takes the cells and answers None, or answers the seconds to sleep
+    /// before asking again; raises :class:`RateLimitedError` when the cells
+    /// would come after the wait's ``max_wait``.
+    fn next(&mut self, py: Python<'_>) -> PyResult<Option<f64>> {
+        Ok(self.turn(py)?.map(secs))
     }
 }

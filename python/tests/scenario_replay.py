@@ -10,21 +10,27 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
+import asyncio
+import selectors
+
 from seawall import (
     AdaptiveLimiter,
     AdaptiveRate,
     AttemptTimeout,
-    BulkheadFullError,
     Bulkhead,
+    BulkheadFullError,
     BulkheadPermit,
     CircuitBreaker,
     CircuitOpenError,
     LimiterPermit,
     Permit,
+    RateLimitedError,
     RateLimiter,
     Retry,
     RetryBudget,
     RetryQuota,
+    TimeoutExceededError,
+    timeout,
 )
 from seawall.testing import ManualClock
 
@@ -72,6 +78,7 @@ def replay(scenario: Dict[str, Any]) -> None:
         "retry": replay_retry,
         "rate_limiter": replay_rate_limiter,
         "bulkhead": replay_bulkhead,
+        "composition": replay_composition,
         "adaptive_limiter": replay_adaptive_limiter,
         "adaptive_rate": replay_adaptive_rate,
         "attempt_timeout": replay_attempt_timeout,
@@ -352,11 +359,12 @@ def nanos(seconds: float) -> int:
 
 # --- retry -----------------------------------------------------------------------
 
+# Each strategy's keys: the Retry arguments, with `_ms`.
 STRATEGIES = {
-    "fixed": ({"delay_ms"}, {"delay_ms": "initial_delay"}),
-    "linear": ({"initial_ms", "increment_ms", "max_ms"}, {"initial_ms": "initial_delay", "increment_ms": "increment", "max_ms": "max_delay"}),
-    "exponential": ({"initial_ms", "multiplier", "max_ms"}, {"initial_ms": "initial_delay", "multiplier": "multiplier", "max_ms": "max_delay"}),
-    "decorrelated_jitter": ({"base_ms", "max_ms"}, {"base_ms": "initial_delay", "max_ms": "max_delay"}),
+    "fixed": {"delay_ms"},
+    "linear": {"initial_delay_ms", "increment_ms", "max_delay_ms"},
+    "exponential": {"initial_delay_ms", "multiplier", "max_delay_ms"},
+    "decorrelated_jitter": {"base_delay_ms", "max_delay_ms"},
 }
 GIVE_UPS = {"attempts_exhausted", "deadline_reached", "budget_empty", "not_retryable"}
 
@@ -393,11 +401,13 @@ def retry_arguments(config: Dict[str, Any]) -> Dict[str, Any]:
         kind = strategy.pop("kind", None)
         if kind not in STRATEGIES:
             raise ScenarioError(f"config.strategy: unknown kind {kind!r}")
-        required, names = STRATEGIES[kind]
-        keys("config.strategy", strategy, required, set())
+        keys("config.strategy", strategy, STRATEGIES[kind], set())
         arguments["strategy"] = kind
         for key, value in strategy.items():
-            arguments[names[key]] = ms_to_seconds(value, key) if key.endswith("_ms") else value
+            if key.endswith("_ms"):
+                arguments[key[: -len("_ms")]] = ms_to_seconds(value, key)
+            else:
+                arguments[key] = value
     if "budget" in config:
         keys("config.budget", config["budget"], {"max_tokens", "token_ratio"}, set())
         arguments["budget"] = RetryBudget(**config["budget"])
@@ -492,20 +502,42 @@ def replay_retry(scenario: Dict[str, Any]) -> None:
 # --- rate_limiter ------------------------------------------------------------------
 
 
+def rate_limiter_arguments(config: Dict[str, Any]) -> Dict[str, Any]:
+    """The RateLimiter arguments that a scenario's config describes."""
+    keys("config", config, {"rate", "burst"}, {"period_ms", "max_wait_ms"})
+    return {
+        "rate": config["rate"],
+        "period": ms_to_seconds(config.get("period_ms", 1000), "period_ms"),
+        "burst": config["burst"],
+        "max_wait": ms_to_seconds(config.get("max_wait_ms", 0), "max_wait_ms"),
+    }
+
+
 def replay_rate_limiter(scenario: Dict[str, Any]) -> None:
-    config = scenario.get("config") or {}
-    keys("config", config, {"rate", "burst"}, {"period_ms"})
     clock = ManualClock(ms_to_seconds(scenario.get("start_ms", 0), "start_ms"))
-    limiter = RateLimiter(
-        config["rate"],
-        period=ms_to_seconds(config.get("period_ms", 1000), "period_ms"),
-        burst=config["burst"],
-        clock=clock,
-    )
+    limiter = RateLimiter(clock=clock, **rate_limiter_arguments(scenario.get("config") or {}))
 
     def handle(op: str, step: Dict[str, Any]) -> None:
         if op == "reset":
             limiter.reset()
+            return
+        if op == "acquire":
+            if "retry_after_ms" in step and step.get("refused") is not True:
+                raise ScenarioError("retry_after_ms only goes with \"refused\": true")
+            start = clock.now()
+            try:
+                limiter.acquire()
+                refused = None
+            except RateLimitedError as error:
+                refused = error.retry_after
+            check("waited (ns)", step["waited_ms"] * 1_000_000, nanos(clock.now() - start))
+            if step.get("refused", False):
+                if refused is None:
+                    raise ScenarioError("admitted, expected a refusal")
+                if "retry_after_ms" in step:
+                    check("retry_after (ns)", step["retry_after_ms"] * 1_000_000, nanos(refused))
+            elif refused is not None:
+                raise ScenarioError(f"refused (retry after {refused} s), expected admitted")
             return
         n = step.get("n", 1)
         if ("allowed" in step) == ("error" in step):
@@ -535,6 +567,7 @@ def replay_rate_limiter(scenario: Dict[str, Any]) -> None:
         scenario,
         {
             "check": (set(), {"n", "repeat", "allowed", "retry_after_ms", "retry_after_ns", "error"}),
+            "acquire": ({"waited_ms"}, {"refused", "retry_after_ms"}),
             "reset": (set(), set()),
         },
         clock,
@@ -588,6 +621,228 @@ def replay_bulkhead(scenario: Dict[str, Any]) -> None:
     )
 
 
+# --- composition ---------------------------------------------------------------------
+
+
+class VirtualTimeLoop(asyncio.SelectorEventLoop):
+    """An asyncio loop on a ManualClock: its time is the clock's, and when
+    nothing is ready it moves the clock to the next timer instead of
+    waiting. With no I/O in a scenario, every sleep and timeout of asyncio
+    then passes in virtual time."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        self._manual_clock = clock
+
+        class Jump(selectors.DefaultSelector):  # type: ignore[valid-type,misc]
+            def select(self, timeout: Optional[float] = None) -> Any:
+                if timeout is None:
+                    raise ScenarioError("the call hangs with no timeout around it")
+                if timeout > 0:
+                    clock.advance(timeout)
+                return super().select(0)
+
+        super().__init__(Jump())
+
+    def time(self) -> float:
+        return self._manual_clock.now()
+
+
+class CallFailed(ConnectionError):
+    """The call's own error, in a composition."""
+
+
+LAYERS = {"circuit_breaker", "retry", "rate_limiter", "bulkhead", "timeout"}
+STOPS = {
+    "timeout",
+    "bulkhead_full",
+    "rate_limited",
+    "open",
+    "half_open_full",
+    "forced_open",
+}
+
+
+def expected_of(error: Optional[BaseException]) -> str:
+    """What a composition's caller got: `ok`, `failure`, or the policy's stop."""
+    if error is None:
+        return "ok"
+    if isinstance(error, CircuitOpenError):
+        return error.reason
+    if isinstance(error, RateLimitedError):
+        return "rate_limited"
+    if isinstance(error, BulkheadFullError):
+        return "bulkhead_full"
+    if isinstance(error, TimeoutExceededError):
+        return "timeout"
+    if isinstance(error, CallFailed):
+        return "failure"
+    raise ScenarioError(f"an unexpected error: {error!r}")
+
+
+class Composition:
+    """One composition's policies, stacked as decorators in the scenario's
+    order (the outermost on top), on one ManualClock."""
+
+    def __init__(self, scenario: Dict[str, Any]) -> None:
+        config = dict(scenario.get("config") or {})
+        keys("config", config, {"layers"}, LAYERS)
+        self.layers: List[str] = list(config["layers"])
+        if len(set(self.layers)) != len(self.layers) or not set(self.layers) <= LAYERS:
+            raise ScenarioError(f"layers: each of {sorted(LAYERS)} at most once")
+        if set(self.layers) != set(config) - {"layers"}:
+            raise ScenarioError("every layer and its options must be given together")
+        self.clock = ManualClock(ms_to_seconds(scenario.get("start_ms", 0), "start_ms"))
+        self.breaker: Optional[CircuitBreaker] = None
+        self.bulkhead: Optional[Bulkhead] = None
+        self.decorators: Dict[str, Any] = {}
+        for layer in self.layers:
+            options = config[layer]
+            if layer == "circuit_breaker":
+                if "window" in options:
+                    raise ScenarioError("a composition's breaker has no window")
+                self.breaker = CircuitBreaker("composition", clock=self.clock, **breaker_arguments(options))
+                self.decorators[layer] = self.breaker
+            elif layer == "retry":
+                self.decorators[layer] = Retry(clock=self.clock, **retry_arguments(options))
+            elif layer == "rate_limiter":
+                arguments = rate_limiter_arguments(options)
+                if "max_wait_ms" in options:
+                    raise ScenarioError("a composition's rate limiter refuses at once: no max_wait_ms")
+                self.decorators[layer] = RateLimiter(clock=self.clock, **arguments)
+            elif layer == "bulkhead":
+                keys("config.bulkhead", options, {"max_concurrent"}, set())
+                self.bulkhead = Bulkhead(options["max_concurrent"])
+                self.decorators[layer] = self.bulkhead
+            else:
+                keys("config.timeout", options, {"limit_ms"}, set())
+                self.decorators[layer] = timeout(ms_to_seconds(options["limit_ms"], "limit_ms"))
+        self.result = "success"
+        self.attempts = 0
+
+    def stacked(self, fn: Any) -> Any:
+        for layer in reversed(self.layers):
+            fn = self.decorators[layer](fn)
+        return fn
+
+    def sync_call(self) -> Any:
+        def call() -> str:
+            self.attempts += 1
+            if self.result == "failure":
+                raise CallFailed()
+            return "ok"
+
+        return self.stacked(call)
+
+    def async_call(self) -> Any:
+        async def call() -> str:
+            self.attempts += 1
+            if self.result == "failure":
+                raise CallFailed()
+            if self.result == "hang":
+                await asyncio.Event().wait()
+            return "ok"
+
+        return self.stacked(call)
+
+
+def replay_composition(scenario: Dict[str, Any]) -> None:
+    """Replays a composition twice where it can: with ``async def`` on a
+    virtual-time event loop, and with ``def`` when it has no timeout
+    (timeouts need ``async def``)."""
+    replay_stack(scenario, asynchronous=True)
+    if "timeout" not in (scenario.get("config") or {}).get("layers", []):
+        replay_stack(scenario, asynchronous=False)
+
+
+def replay_stack(scenario: Dict[str, Any], asynchronous: bool) -> None:
+    stack = Composition(scenario)
+    loop = VirtualTimeLoop(stack.clock)
+    call = stack.async_call() if asynchronous else stack.sync_call()
+    guards: Dict[str, BulkheadPermit] = {}
+
+    def breaker() -> CircuitBreaker:
+        if stack.breaker is None:
+            raise ScenarioError("no circuit_breaker layer")
+        return stack.breaker
+
+    def run_once() -> Optional[BaseException]:
+        try:
+            if asynchronous:
+                loop.run_until_complete(call())
+            else:
+                call()
+        except ScenarioError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the caller's answer
+            return error
+        return None
+
+    def handle(op: str, step: Dict[str, Any]) -> None:
+        if op == "call":
+            if step["result"] not in ("success", "failure", "hang"):
+                raise ScenarioError(f"unknown result {step['result']!r}")
+            if step["expect"] not in STOPS | {"ok", "failure"}:
+                raise ScenarioError(f"unknown expect {step['expect']!r}")
+            if step["result"] == "hang" and not asynchronous:
+                raise ScenarioError("a def call cannot hang")
+            stack.result = step["result"]
+            repeat = step.get("repeat", 1)
+            for n in range(1, repeat + 1):
+                stack.attempts = 0
+                start = stack.clock.now()
+                got = expected_of(run_once())
+                where = f"{'async def' if asynchronous else 'def'}: call {n} of {repeat}"
+                check(f"{where}: result", step["expect"], got)
+                if "attempts" in step:
+                    check(f"{where}: attempts", step["attempts"], stack.attempts)
+                if "elapsed_ms" in step:
+                    check(f"{where}: elapsed (ns)", step["elapsed_ms"] * 1_000_000, nanos(stack.clock.now() - start))
+        elif op == "occupy":
+            if stack.bulkhead is None:
+                raise ScenarioError("no bulkhead layer")
+            permit = stack.bulkhead.try_enter()
+            if permit is None:
+                raise ScenarioError("the bulkhead is full")
+            if step["guard"] in guards:
+                raise ScenarioError(f"guard {step['guard']!r} is already held")
+            guards[step["guard"]] = permit
+        elif op == "vacate":
+            if step["guard"] not in guards:
+                raise ScenarioError(f"no guard {step['guard']!r}")
+            guards.pop(step["guard"]).release()
+        elif op in ("force_open", "disable", "reset"):
+            getattr(breaker(), op)()
+        elif op == "expect_state":
+            if step["state"] not in STATES:
+                raise ScenarioError(f"unknown state {step['state']!r}")
+            check("state", step["state"], breaker().state)
+        elif op == "expect_stats":
+            stats = breaker().stats
+            for key, expected in step.items():
+                if key != "op":
+                    check(key, expected, getattr(stats, key))
+
+    try:
+        run_steps(
+            scenario,
+            {
+                "call": ({"result", "expect"}, {"attempts", "elapsed_ms", "repeat"}),
+                "occupy": ({"guard"}, set()),
+                "vacate": ({"guard"}, set()),
+                "force_open": (set(), set()),
+                "disable": (set(), set()),
+                "reset": (set(), set()),
+                "expect_state": ({"state"}, set()),
+                "expect_stats": (
+                    set(),
+                    {"permitted", "successful", "failed", "slow", "rejected", "released", "state_transitions"},
+                ),
+            },
+            stack.clock,
+            handle,
+        )
+    finally:
+        loop.close()
 # --- adaptive_limiter ------------------------------------------------------------------
 
 ALGORITHMS = {

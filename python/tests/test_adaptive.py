@@ -164,7 +164,7 @@ class Throttled(Exception):
 def test_the_quota_stops_retries_in_an_outage() -> None:
     clock = ManualClock()
     quota = RetryQuota(50)
-    policy = Retry(max_attempts=3, strategy="fixed", initial_delay=0.01, quota=quota, clock=clock)
+    policy = Retry(max_attempts=3, strategy="fixed", delay=0.01, quota=quota, clock=clock)
     attempts: List[int] = []
 
     @policy
@@ -192,7 +192,7 @@ def test_the_quota_stops_retries_in_an_outage() -> None:
 def test_throttling_and_timeouts_cost_their_own() -> None:
     clock = ManualClock()
     quota = RetryQuota(100)
-    policy = Retry(max_attempts=2, strategy="fixed", initial_delay=0.01, quota=quota,
+    policy = Retry(max_attempts=2, strategy="fixed", delay=0.01, quota=quota,
                    throttle_on=Throttled, clock=clock)
     for error, cost in ((Throttled(), 5), (TimeoutError(), 14), (ValueError(), 14)):
         quota.reset()
@@ -219,7 +219,7 @@ def test_quota_and_budget_do_not_mix() -> None:
 def test_throttling_turns_the_adaptive_rate_on() -> None:
     clock = ManualClock()
     rate = AdaptiveRate(clock=clock)
-    policy = Retry(max_attempts=2, strategy="fixed", initial_delay=0.001, adaptive_rate=rate,
+    policy = Retry(max_attempts=2, strategy="fixed", delay=0.001, adaptive_rate=rate,
                    throttle_on=Throttled, clock=clock)
     for _ in range(20):
         policy.call(lambda: None)
@@ -327,7 +327,7 @@ def test_the_registry_reports_limiters_quotas_and_rates() -> None:
             "limit": 2,
             "in_flight": 1,
             "baseline_seconds": None,
-            "calls": {"successful": 0, "failed": 0, "ignored": 0, "rejected": 0},
+            "calls": {"successful": 0, "failed": 0, "released": 0, "rejected": 0},
         }
     ]
     text = registry.prometheus_text()

@@ -228,3 +228,46 @@ def test_a_coroutine_closed_without_finishing_releases_its_slot() -> None:
         breaker.acquire()
     coroutine.close()  # what garbage collection of an abandoned task does
     assert breaker.acquire().is_probe
+
+
+def test_listeners_hear_transitions_in_order_across_threads() -> None:
+    # Two listeners, threads switching while listeners run: each listener
+    # hears every transition, each starting where the one before it ended.
+    clock = ManualClock()
+    heard: List[List[str]] = [[], []]
+    breaker = CircuitBreaker(
+        "contended",
+        failure_threshold=1,
+        success_threshold=1,
+        timeout=1e-6,
+        half_open_max_calls=4,
+        clock=clock,
+    )
+    for log in heard:
+        breaker.add_listener(lambda _b, old, new, log=log: log.append(f"{old}->{new}"))
+
+    def hammer(thread: int) -> None:
+        for i in range(3_000):
+            try:
+                permit = breaker.acquire()
+            except CircuitOpenError:
+                pass
+            else:
+                if (i * 7 + thread) % 3 == 0:
+                    permit.failure()
+                else:
+                    permit.success()
+            if i % 5 == 0:
+                clock.advance(1e-6)
+
+    run_threads(hammer)
+    made = breaker.stats.state_transitions
+    assert made > 300
+    for log in heard:
+        assert len(log) == made
+        state = "closed"
+        for i, transition in enumerate(log):
+            old, new = transition.split("->")
+            assert old == state, f"transition {i} of {made}: {transition} after {state}"
+            state = new
+        assert state == breaker.state

@@ -33,9 +33,9 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = [
     "README.md",
     "docs/CIRCUIT_BREAKER_GUIDE.md",
+    "docs/ADAPTIVE.md",
     "docs/MONITORING.md",
     "docs/SIMULATOR.md",
-    "docs/ADAPTIVE.md",
     "python/README.md",
 ]
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,})(?P<tag>[^\n`]*)$")

@@ -82,19 +82,27 @@ def test_async_wait_and_decorators() -> None:
     assert clock.now() == 8.0  # one call free, then one every 2 s
 
 
+class _Slept(Exception):
+    """Stops a wait at its first sleep."""
+
+
 def test_async_wait_sleeps_with_asyncio(monkeypatch: pytest.MonkeyPatch) -> None:
     slept: List[float] = []
 
     async def fake_sleep(delay: float) -> None:
-        slept.append(delay)  # returns at once: the real clock hardly moves
+        slept.append(delay)
+        raise _Slept()
 
     limiter = RateLimiter(1, period=3600.0)
     monkeypatch.setattr(asyncio, "sleep", fake_sleep)
 
     async def main() -> None:
         await limiter.wait()
-        with pytest.raises(RateLimitedError):
+        with pytest.raises(_Slept):
             await limiter.wait(max_wait=5000)
+        # A turn beyond max_wait is refused at once, without sleeping.
+        with pytest.raises(RateLimitedError):
+            await limiter.wait(max_wait=60)
 
     asyncio.run(main())
     assert len(slept) == 1 and 3599 < slept[0] <= 3600
@@ -141,7 +149,10 @@ def test_rate_limiter_properties() -> None:
         ((5,), {"max_wait": -1}, ValueError, "max_wait"),
         ((5,), {"name": 3}, TypeError, "name"),
         ((5,), {"clock": "now"}, TypeError, "clock"),
-        ((1,), {"period": 1e300, "burst": 2**31}, ValueError, "burst"),
+        ((1,), {"period": 1e300, "burst": 2**31}, ValueError, "period"),
+        # 634 years: refused, not a limiter whose waits never end.
+        ((1,), {"period": 2e10}, ValueError, "period"),
+        ((1,), {"period": 3e9, "burst": 2}, ValueError, "burst"),
     ],
 )
 def test_bad_rate_limiter_arguments(args: Any, options: Any, error: type, argument: str) -> None:
@@ -348,3 +359,70 @@ def test_bulkhead_is_exact_across_threads() -> None:
 def test_bad_bulkhead_arguments(args: Any, options: Any, error: type, argument: str) -> None:
     with pytest.raises(error, match=argument):
         Bulkhead(*args, **options)
+
+
+def test_waiting_tasks_are_served_first_come_first_served() -> None:
+    async def main() -> List[str]:
+        bulkhead = Bulkhead(1, max_wait=60.0)
+        held = await bulkhead.enter_async()
+        order: List[str] = []
+
+        async def caller(name: str) -> None:
+            async with bulkhead:
+                order.append(name)
+                await asyncio.sleep(0)
+
+        waiters = [asyncio.ensure_future(caller(name)) for name in "abc"]
+        await asyncio.sleep(0)
+        assert bulkhead.queued == 3
+        held.release()
+        # A newcomer does not take the place handed to the first in line.
+        assert bulkhead.try_enter() is None
+        late = asyncio.ensure_future(caller("late"))
+        await asyncio.gather(*waiters, late)
+        return order
+
+    assert asyncio.run(main()) == ["a", "b", "c", "late"]
+
+
+def test_many_tasks_all_get_a_place_within_max_wait() -> None:
+    # 2,000 tasks, 10 places: none is refused (an unfair queue refused some).
+    async def main() -> int:
+        bulkhead = Bulkhead(10, max_wait=60.0)
+        refused = 0
+
+        async def call() -> None:
+            nonlocal refused
+            try:
+                async with bulkhead:
+                    await asyncio.sleep(0)
+            except BulkheadFullError:
+                refused += 1
+
+        await asyncio.gather(*(call() for _ in range(2_000)))
+        assert bulkhead.in_flight == 0 and bulkhead.queued == 0
+        return refused
+
+    assert asyncio.run(main()) == 0
+
+
+def test_a_wait_is_measured_on_the_clock_not_added_up_from_announced_waits() -> None:
+    clock = ManualClock()
+    limiter = RateLimiter(1, period=1.0, clock=clock)
+    assert limiter.try_acquire()
+
+    async def slow_neighbour() -> None:
+        # Runs while the waiter sleeps: a second passes, and it takes the cell.
+        clock.advance(1.0)
+        assert limiter.try_acquire()
+
+    async def main() -> None:
+        neighbour = asyncio.ensure_future(slow_neighbour())
+        with pytest.raises(RateLimitedError):
+            # Announced: 1 s, then 1 s more: 2 s <= 2.5. Measured: 2 s have
+            # passed and the next turn is at 3 s, past 2.5: refused now.
+            await limiter.wait(max_wait=2.5)
+        await neighbour
+
+    asyncio.run(main())
+    assert clock.now() == 2.0

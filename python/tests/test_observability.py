@@ -197,7 +197,7 @@ def test_the_report_is_a_json_ready_dict_of_the_documented_shape() -> None:
                 "failure_rate": pytest.approx(2 / 3),
                 "slow_call_rate": 0.0,
                 "in_state_seconds": pytest.approx(2.5),
-                "calls": {"successful": 1, "failed": 2, "ignored": 0, "rejected": 1},
+                "calls": {"successful": 1, "failed": 2, "released": 0, "rejected": 1},
             }
         ],
     }
@@ -231,7 +231,7 @@ def scripted() -> Tuple[Registry, List[Any]]:
     db = breaker("db", clock, failure_threshold=2)
     registry.register(db, critical=True)
     db.call(ok)
-    db.acquire().release()  # let through, ended without an outcome: ignored
+    db.acquire().release()  # let through, ended without an outcome: released
     for _ in range(2):
         with pytest.raises(Boom):
             db.call(fail)
@@ -242,7 +242,7 @@ def scripted() -> Tuple[Registry, List[Any]]:
     db.call(ok)
     assert db.state == "closed"
 
-    api = Retry(strategy="fixed", initial_delay=0.01, clock=clock)
+    api = Retry(strategy="fixed", delay=0.01, clock=clock)
     registry.register(api, name="api")
     api.call(ok)
     attempts: List[int] = []
@@ -281,7 +281,7 @@ def test_the_text_exposition_after_a_scripted_sequence() -> None:
         "# TYPE seawall_circuitbreaker_calls_total counter",
         'seawall_circuitbreaker_calls_total{name="db",kind="successful"} 2.0',
         'seawall_circuitbreaker_calls_total{name="db",kind="failed"} 2.0',
-        'seawall_circuitbreaker_calls_total{name="db",kind="ignored"} 1.0',
+        'seawall_circuitbreaker_calls_total{name="db",kind="released"} 1.0',
         'seawall_circuitbreaker_calls_total{name="db",kind="rejected"} 2.0',
         'seawall_circuitbreaker_slow_calls_total{name="db"} 0.0',
         'seawall_circuitbreaker_failure_rate{name="db"} 0.5',
@@ -377,7 +377,7 @@ def test_importing_the_registry_does_not_import_prometheus_client() -> None:
 
 def test_retry_stats_count_sync_calls_by_outcome() -> None:
     clock = ManualClock()
-    retry = Retry(max_attempts=2, strategy="fixed", initial_delay=1.0, clock=clock)
+    retry = Retry(max_attempts=2, strategy="fixed", delay=1.0, clock=clock)
     assert isinstance(retry.stats, RetryStats) and retry.stats.total == 0
     retry.call(ok)
     tries: List[int] = []
@@ -406,7 +406,7 @@ def test_retry_stats_count_async_calls_by_outcome(deadline: Any) -> None:
     retry = Retry(
         max_attempts=2,
         strategy="fixed",
-        initial_delay=1.0,
+        delay=1.0,
         deadline=deadline,
         retry_on=Boom,
         clock=clock,

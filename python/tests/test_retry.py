@@ -56,7 +56,7 @@ def test_a_seed_gives_the_core_s_delays() -> None:
         assert [round(d * 1e9) for d in policy.delays(5)] == expected
     assert Retry(initial_delay=1, max_delay=5, seed=1).delays(6) == [1, 2, 4, 5, 5, 5]
     assert Retry(strategy="linear", initial_delay=1, increment=0.5, max_delay=2).delays(4) == [1, 1.5, 2, 2]
-    assert Retry(strategy="fixed", initial_delay=0.25).delays(3) == [0.25] * 3
+    assert Retry(strategy="fixed", delay=0.25).delays(3) == [0.25] * 3
 
 
 def test_the_same_seed_gives_the_same_sleeps() -> None:

@@ -36,7 +36,7 @@ def test_a_call_that_hangs_fails_fast_and_is_cancelled() -> None:
         asyncio.run(hang())
     error = caught.value
     assert isinstance(error, TimeoutError) and isinstance(error, SeawallError)
-    assert error.timeout == 0.001 and "0.001" in str(error)
+    assert error.limit == 0.001 and "0.001" in str(error)
     assert cancelled == [True]
 
 

@@ -97,7 +97,7 @@ pub use report::{Configuration, Detection, EpisodeSpan, Report};
 pub use scenario::{Dependency, Policies, Scenario};
 pub use timeline::Row;
 pub use trace::Trace;
-pub use traffic::{Arrivals, ClientRetries, Traffic};
+pub use traffic::{Arrivals, ClientRetries, Surge, Traffic};
 
 use draw::Draws;
 use engine::{Engine, Model, Source};
@@ -177,6 +177,10 @@ impl Simulation {
                 ));
             }
         }
+        let capacity = scenario
+            .dependency
+            .workers()
+            .map_err(|e| e.within("dependency"))?;
         let model = Model {
             draws: Draws::new(scenario.seed),
             duration,
@@ -184,6 +188,7 @@ impl Simulation {
             source,
             keys,
             client_retries,
+            capacity,
         };
         Ok(Self { scenario, model })
     }

@@ -35,6 +35,8 @@ pub struct Summary {
     pub refused_by_rate_limiter: u64,
     /// Attempts refused by the bulkhead.
     pub refused_by_bulkhead: u64,
+    /// Attempts refused by the adaptive limit.
+    pub refused_by_limiter: u64,
     /// Refused attempts that the dependency would have failed (or hung on):
     /// failures the policies spared it and the callers.
     pub failures_spared: u64,
@@ -48,6 +50,9 @@ pub struct Summary {
     pub extra_load: f64,
     /// What callers waited, from the call to its end, in milliseconds.
     pub latency_ms: Percentiles,
+    /// The same, for the calls that succeeded alone (a refusal ends at once,
+    /// so under load shedding the calls that got through say more).
+    pub succeeded_latency_ms: Percentiles,
 }
 
 /// Percentiles of a latency, in milliseconds (to the microsecond).
@@ -85,10 +90,13 @@ impl Percentiles {
 impl Summary {
     /// Attempts refused by any policy.
     pub fn refused(&self) -> u64 {
-        self.refused_by_breaker + self.refused_by_rate_limiter + self.refused_by_bulkhead
+        self.refused_by_breaker
+            + self.refused_by_rate_limiter
+            + self.refused_by_bulkhead
+            + self.refused_by_limiter
     }
 
-    pub(crate) fn finish(&mut self, latencies: &Histogram) {
+    pub(crate) fn finish(&mut self, latencies: &Histogram, succeeded: &Histogram) {
         self.extra_load = if self.calls == 0 {
             0.0
         } else {
@@ -96,5 +104,6 @@ impl Summary {
             (self.retries as f64 * 10_000.0 / self.calls as f64).round() / 10_000.0
         };
         self.latency_ms = Percentiles::of(latencies);
+        self.succeeded_latency_ms = Percentiles::of(succeeded);
     }
 }

@@ -29,6 +29,7 @@ use crate::traffic::Traffic;
 ///
 /// [dependency]
 /// latency = { kind = "constant", ms = 0 }
+/// capacity = 100    # workers: more attempts wait for one
 ///
 /// [[episodes]]
 /// kind = "outage"
@@ -80,6 +81,11 @@ pub struct Dependency {
     /// The share of calls that fail (default 0).
     #[serde(default)]
     pub failure_rate: f64,
+    /// The most attempts it works on at once (default: no limit). More wait
+    /// for a worker, first come first served, and the wait adds to their
+    /// latency; an attempt its caller gave up on (a timeout) still takes its
+    /// worker for its whole latency, as a server that cannot tell works on.
+    pub capacity: Option<u32>,
 }
 
 /// A file of configurations alone, to compare on any scenario.
@@ -147,6 +153,15 @@ impl Policies {
 }
 
 impl Dependency {
+    /// The workers of a dependency with a `capacity`.
+    pub(crate) fn workers(&self) -> Result<Option<u32>, Error> {
+        match self.capacity {
+            None => Ok(None),
+            Some(c) if (1..=1 << 20).contains(&c) => Ok(Some(c)),
+            Some(_) => Err(Error::invalid("capacity", "must be from 1 to 1048576")),
+        }
+    }
+
     pub(crate) fn condition(&self) -> Result<Condition, Error> {
         Ok(Condition {
             failure_rate: ratio("failure_rate", self.failure_rate)?,

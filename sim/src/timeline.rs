@@ -36,6 +36,8 @@ pub struct Row {
     pub p50_ms: f64,
     /// 99th percentile of the same.
     pub p99_ms: f64,
+    /// 99th percentile of the calls that succeeded in the step.
+    pub succeeded_p99_ms: f64,
     /// The breaker's state at the end of the step (the worst of a keyed
     /// breaker's), empty without a breaker.
     pub state: &'static str,
@@ -43,11 +45,13 @@ pub struct Row {
     pub not_closed: u32,
     /// The dependency's health during the step (the worst of it).
     pub dependency: Health,
+    /// The adaptive limit at the end of the step (0 without one).
+    pub limit: u32,
 }
 
 impl Row {
     /// The names of the columns, in the order of CSV output.
-    pub const COLUMNS: [&'static str; 15] = [
+    pub const COLUMNS: [&'static str; 17] = [
         "t_s",
         "calls",
         "attempts",
@@ -60,15 +64,17 @@ impl Row {
         "error_rate",
         "p50_ms",
         "p99_ms",
+        "succeeded_p99_ms",
         "state",
         "not_closed",
         "dependency",
+        "limit",
     ];
 
     /// The row as CSV fields, in the order of [`Row::COLUMNS`].
     pub fn csv_fields(&self) -> String {
         format!(
-            "{},{},{},{},{},{},{},{},{},{:.4},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{:.4},{},{},{},{},{},{},{}",
             self.t_s,
             self.calls,
             self.attempts,
@@ -81,9 +87,11 @@ impl Row {
             self.error_rate,
             self.p50_ms,
             self.p99_ms,
+            self.succeeded_p99_ms,
             self.state,
             self.not_closed,
-            self.dependency.as_str()
+            self.dependency.as_str(),
+            self.limit
         )
     }
 }
@@ -99,13 +107,21 @@ pub(crate) struct Step {
     pub(crate) refused: u64,
     pub(crate) retries: u64,
     pub(crate) probes: u64,
+    /// The adaptive limit when the step closes.
+    pub(crate) limit: u32,
     latencies: Vec<u64>,
+    succeeded_latencies: Vec<u64>,
 }
 
 impl Step {
     #[inline]
     pub(crate) fn ended(&mut self, latency: u64) {
         self.latencies.push(latency);
+    }
+
+    #[inline]
+    pub(crate) fn succeeded_latency(&mut self, latency: u64) {
+        self.succeeded_latencies.push(latency);
     }
 }
 
@@ -145,6 +161,7 @@ impl Timeline {
         let start = self.end - self.step;
         let step = std::mem::take(&mut self.current);
         let mut latencies = step.latencies;
+        let mut succeeded_latencies = step.succeeded_latencies;
         let ended = step.succeeded + step.failed;
         let (p50, p99) = (
             quantile(&mut latencies, 0.5),
@@ -167,12 +184,16 @@ impl Timeline {
             },
             p50_ms: ms(p50),
             p99_ms: ms(p99),
+            succeeded_p99_ms: ms(quantile(&mut succeeded_latencies, 0.99)),
             state,
             not_closed,
             dependency: conditions.map_or(Health::Up, |c| c.health(start, self.end)),
+            limit: step.limit,
         });
         latencies.clear();
         self.current.latencies = latencies;
+        succeeded_latencies.clear();
+        self.current.succeeded_latencies = succeeded_latencies;
         self.end += self.step;
     }
 }

@@ -18,6 +18,7 @@ use seawall_core::rng::unit;
 /// arrivals = "poisson"       # or "uniform": evenly spaced
 /// keys = 50                  # calls spread evenly over 50 keys (tenants, hosts)
 /// client_retries = { max = 2, delay_ms = 1000 }   # callers retry on their own
+/// surges = [{ start_ms = 20_000, end_ms = 50_000, factor = 3 }]   # 1,500 a second then
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,6 +38,22 @@ pub struct Traffic {
     pub keys: Option<u32>,
     /// Callers that send a failed call again, on their own, whatever the policies.
     pub client_retries: Option<ClientRetries>,
+    /// Stretches of time when the open loop's rate is multiplied (a flash
+    /// crowd, a retry storm upstream, a load test): overload on demand.
+    #[serde(default)]
+    pub surges: Vec<Surge>,
+}
+
+/// The open loop's rate times `factor` from `start_ms` to `end_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Surge {
+    /// When it starts.
+    pub start_ms: f64,
+    /// When it ends.
+    pub end_ms: f64,
+    /// The rate's multiplier (more than zero; below 1 a lull).
+    pub factor: f64,
 }
 
 /// How open-loop calls are spaced.
@@ -66,6 +83,8 @@ pub(crate) enum Load {
     Open {
         gap: Gap,
         keys: u32,
+        /// `(start, end, factor)` in nanoseconds, sorted.
+        surges: Vec<(u64, u64, f64)>,
     },
     Closed {
         clients: u32,
@@ -104,9 +123,24 @@ impl Traffic {
                     Arrivals::Poisson => Gap::Poisson(Quantiles::new(Shape::Exponential { mean })),
                     Arrivals::Uniform => Gap::Uniform { nanos: mean },
                 };
-                Ok(Load::Open { gap, keys })
+                let mut surges = Vec::with_capacity(self.surges.len());
+                for (i, surge) in self.surges.iter().enumerate() {
+                    let prefix = format!("surges[{i}]");
+                    let within = |e: Error| e.within(&prefix);
+                    let start = nanos("start_ms", surge.start_ms).map_err(within)?;
+                    let end = nanos("end_ms", surge.end_ms).map_err(within)?;
+                    if end <= start {
+                        return Err(within(Error::invalid("end_ms", "must be after start_ms")));
+                    }
+                    if !(surge.factor > 0.0 && surge.factor <= 1e6) {
+                        return Err(within(Error::invalid("factor", "must be in (0, 10^6]")));
+                    }
+                    surges.push((start, end, surge.factor));
+                }
+                surges.sort_by_key(|&(start, ..)| start);
+                Ok(Load::Open { gap, keys, surges })
             }
-            (None, Some(clients)) => {
+            (None, Some(clients)) if self.surges.is_empty() => {
                 if !(1..=MAX_CLIENTS).contains(&clients) {
                     return Err(Error::invalid("clients", "must be from 1 to 1048576"));
                 }
@@ -117,6 +151,10 @@ impl Traffic {
                     keys,
                 })
             }
+            (None, Some(_)) if !self.surges.is_empty() => Err(Error::invalid(
+                "surges",
+                "apply to an open loop (rate): closed-loop clients call when they are ready",
+            )),
             _ => Err(Error::invalid(
                 "rate",
                 "give exactly one of rate (an open loop) and clients (a closed loop)",
@@ -141,16 +179,18 @@ impl Traffic {
 pub(crate) struct OpenArrivals {
     gap: Gap,
     keys: u32,
+    surges: Vec<(u64, u64, f64)>,
     rng: seawall_core::rng::SplitMix64,
     next: f64,
     index: u64,
 }
 
 impl OpenArrivals {
-    pub(crate) fn new(gap: Gap, keys: u32, draws: Draws) -> Self {
+    pub(crate) fn new(gap: Gap, keys: u32, surges: Vec<(u64, u64, f64)>, draws: Draws) -> Self {
         let mut arrivals = Self {
             gap,
             keys,
+            surges,
             rng: draws.rng(Stream::Arrivals, 0, 0),
             next: 0.0,
             index: 0,
@@ -164,9 +204,20 @@ impl OpenArrivals {
 
     #[inline]
     fn gap(&mut self) -> f64 {
-        match &self.gap {
+        let gap = match &self.gap {
             Gap::Poisson(gaps) => gaps.at(unit(&mut self.rng)),
             Gap::Uniform { nanos } => *nanos,
+        };
+        // During a surge the rate is multiplied: the gap from the last call
+        // (drawn as usual, so the calls before it stay the same) is divided.
+        let at = self.next as u64;
+        match self
+            .surges
+            .iter()
+            .find(|(start, end, _)| (*start..*end).contains(&at))
+        {
+            Some(&(_, _, factor)) => gap / factor,
+            None => gap,
         }
     }
 

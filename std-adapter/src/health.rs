@@ -27,7 +27,7 @@
 //!       "slow_call_rate": 0.0,
 //!       "since": "2025-01-01T12:00:00.000Z",
 //!       "in_state_seconds": 12.5,
-//!       "calls": { "successful": 5, "failed": 5, "ignored": 0, "rejected": 3 }
+//!       "calls": { "successful": 5, "failed": 5, "released": 0, "rejected": 3 }
 //!     }
 //!   ]
 //! }
@@ -102,8 +102,9 @@ pub struct BreakerCalls {
     /// Calls recorded as failed.
     pub failed: u64,
     /// Calls let through that ended without an outcome: errors the classifier
-    /// ignores, and cancelled calls (the core's `released`).
-    pub ignored: u64,
+    /// ignores, refusals of policies inside the breaker, and cancelled calls
+    /// (the breaker's `stats().released`).
+    pub released: u64,
     /// Calls rejected without being made.
     pub rejected: u64,
 }
@@ -203,7 +204,7 @@ pub struct LimiterHealth {
         serde(rename = "baseline_seconds", serialize_with = "ser::optional_seconds")
     )]
     pub baseline: Option<Duration>,
-    /// Its calls: `successful`, `failed` (overloads), `ignored`, `rejected`.
+    /// Its calls: `successful`, `failed` (overloads), `released`, `rejected`.
     pub calls: BreakerCalls,
 }
 
@@ -233,7 +234,7 @@ impl Registry {
                     calls: BreakerCalls {
                         successful: stats.successful,
                         failed: stats.failed,
-                        ignored: stats.released,
+                        released: stats.released,
                         rejected: stats.rejected,
                     },
                 }
@@ -253,7 +254,7 @@ impl Registry {
                     calls: BreakerCalls {
                         successful: stats.succeeded,
                         failed: stats.overloaded,
-                        ignored: stats.released,
+                        released: stats.released,
                         rejected: stats.rejected,
                     },
                 }

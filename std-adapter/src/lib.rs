@@ -84,6 +84,7 @@
 mod breaker;
 mod bulkhead;
 mod clock;
+mod compose;
 mod error;
 mod events;
 mod fallback;
@@ -103,9 +104,9 @@ pub mod timeout;
 pub use seawall_core as core;
 
 pub use breaker::{
-    CallPermit, CircuitBreaker, CircuitBreakerBuilder, CircuitBreakerConfig, CircuitBreakerLayer,
+    CircuitBreaker, CircuitBreakerBuilder, CircuitBreakerConfig, CircuitBreakerLayer,
     CircuitBreakerService, Classify, ErrorsAreFailures, FailureWhen, KeyedCircuitBreaker,
-    MAX_WINDOW_LEN, OwnedCallPermit, ResponseFuture as CircuitBreakerFuture, SlidingWindow,
+    MAX_WINDOW_LEN, OwnedPermit, Permit, ResponseFuture as CircuitBreakerFuture, SlidingWindow,
 };
 pub use bulkhead::{Bulkhead, BulkheadConfig, BulkheadLayer, BulkheadPermit, BulkheadService};
 pub use clock::TokioClock;
@@ -118,7 +119,9 @@ pub use rate_limit::{RateLimiter, RateLimiterConfig, RateLimiterLayer, RateLimit
 pub use registry::{
     AlreadyRegistered, BreakerHandle, PolicyKind, Registry, RegistryBuilder, RetryStats,
 };
-pub use retry::{JitterSeed, RetryError, RetryLayer, RetryListener, RetryPolicy, RetryStrategy};
+pub use retry::{
+    JitterSeed, RetryError, RetryLayer, RetryListener, RetryPolicy, RetryStrategy, Retryable,
+};
 pub use seawall_core::backoff::Jitter;
 pub use seawall_core::breaker::{Outcome, RejectReason, Rejection, State, Transition};
 pub use seawall_core::limit::{LimitConfig, LimiterStats};

@@ -59,7 +59,7 @@ async fn limiter_quota_and_rate_are_exposed() {
         r#"seawall_adaptivelimiter_in_flight_calls{name="search"} 2"#,
         r#"seawall_adaptivelimiter_calls_total{name="search",kind="successful"} 1"#,
         r#"seawall_adaptivelimiter_calls_total{name="search",kind="overloaded"} 1"#,
-        r#"seawall_adaptivelimiter_calls_total{name="search",kind="ignored"} 1"#,
+        r#"seawall_adaptivelimiter_calls_total{name="search",kind="released"} 1"#,
         r#"seawall_adaptivelimiter_calls_total{name="search",kind="rejected"} 1"#,
         // One throttling retry (5) charged, nothing paid back.
         r#"seawall_retry_quota_available{name="api"} 95"#,
@@ -81,7 +81,7 @@ async fn limiter_quota_and_rate_are_exposed() {
             "limit": 2,
             "in_flight": 2,
             "baseline_seconds": null,
-            "calls": { "successful": 1, "failed": 1, "ignored": 1, "rejected": 1 }
+            "calls": { "successful": 1, "failed": 1, "released": 1, "rejected": 1 }
         })
     );
     drop(held);

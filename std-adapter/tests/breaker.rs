@@ -351,3 +351,104 @@ async fn every_open_key_can_be_evicted_when_all_are_open() {
     let _ = keyed.call(2, || async { Err::<(), _>(()) }).await;
     assert_eq!(keyed.states(), [(2, State::Open)]);
 }
+
+/// A call that panics is a failure (like a lock a panic poisons), and the
+/// panic goes on; it used to release the permit, counting as nothing.
+#[tokio::test(start_paused = true)]
+async fn a_panicking_call_counts_as_a_failure_and_the_panic_goes_on() {
+    let cb = CircuitBreaker::new(
+        "panics",
+        CircuitBreakerConfig {
+            failure_threshold: 1,
+            ..Default::default()
+        },
+    );
+    let spawned = cb.clone();
+    let joined = tokio::spawn(async move {
+        spawned
+            .call(|| async {
+                tokio::task::yield_now().await;
+                panic!("the call panicked");
+                #[allow(unreachable_code)]
+                Ok::<(), &str>(())
+            })
+            .await
+    })
+    .await;
+    assert!(joined.unwrap_err().is_panic());
+    let stats = cb.stats();
+    assert_eq!((stats.failed, stats.released), (1, 0));
+    assert_eq!(cb.state(), State::Open);
+
+    // The same through a tower service, whose permit is owned.
+    use tower::{Layer, Service, ServiceExt};
+    let cb = CircuitBreaker::new("tower", CircuitBreakerConfig::default());
+    let mut service =
+        seawall::CircuitBreakerLayer::new(cb.clone()).layer(tower::service_fn(|()| async {
+            panic!("the service panicked");
+            #[allow(unreachable_code)]
+            Ok::<(), std::io::Error>(())
+        }));
+    let call = service.ready().await.unwrap().call(());
+    assert!(tokio::spawn(call).await.unwrap_err().is_panic());
+    assert_eq!((cb.stats().failed, cb.stats().released), (1, 0));
+
+    // A call cancelled without a panic is still released.
+    let slow = cb.call(std::future::pending::<Result<(), &str>>);
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), slow)
+            .await
+            .is_err()
+    );
+    assert_eq!((cb.stats().failed, cb.stats().released), (1, 1));
+}
+
+/// Transitions made by many threads reach the listener in the order the
+/// breaker made them: each starts where the one before it ended, and none is
+/// lost (before, about one in 5,000 arrived out of order).
+#[test]
+fn listeners_hear_transitions_in_order_across_threads() {
+    let clock = Arc::new(ManualClock::new());
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&heard);
+    let cb = CircuitBreaker::builder("contended")
+        .config(CircuitBreakerConfig {
+            failure_threshold: 1,
+            success_threshold: 1,
+            timeout: Duration::from_micros(1),
+            half_open_max_calls: 4,
+            ..Default::default()
+        })
+        .clock(clock.clone())
+        .on_transition(move |_, transition| log.lock().unwrap().push(transition))
+        .build()
+        .unwrap();
+    std::thread::scope(|threads| {
+        for thread in 0..8u64 {
+            let (cb, clock) = (cb.clone(), Arc::clone(&clock));
+            threads.spawn(move || {
+                for i in 0..5_000u64 {
+                    if let Ok(permit) = cb.try_acquire() {
+                        if (i * 7 + thread) % 3 == 0 {
+                            permit.failure();
+                        } else {
+                            permit.success();
+                        }
+                    }
+                    if i % 5 == 0 {
+                        clock.advance(Duration::from_micros(1));
+                    }
+                }
+            });
+        }
+    });
+    let heard = heard.lock().unwrap();
+    assert!(heard.len() > 500, "only {} transitions", heard.len());
+    assert_eq!(heard.len() as u64, cb.stats().state_transitions);
+    let mut state = State::Closed;
+    for (i, transition) in heard.iter().enumerate() {
+        assert_eq!(transition.from, state, "transition {i} of {}", heard.len());
+        state = transition.to;
+    }
+    assert_eq!(state, cb.state());
+}

@@ -173,12 +173,12 @@ async fn a_waiter_woken_then_dropped_passes_the_place_on() {
         max_wait: Duration::from_secs(60),
         ..Default::default()
     });
-    let held = bulkhead.try_acquire().unwrap();
-    let mut first = Box::pin(bulkhead.acquire());
+    let held = bulkhead.try_enter().unwrap();
+    let mut first = Box::pin(bulkhead.enter());
     poll_pending(first.as_mut()).await;
     let second = tokio::spawn({
         let bulkhead = bulkhead.clone();
-        async move { bulkhead.acquire().await.map(drop) }
+        async move { bulkhead.enter().await.map(drop) }
     });
     tokio::task::yield_now().await;
     assert_eq!(bulkhead.queued(), 2);
@@ -242,7 +242,7 @@ async fn a_policy_dropped_at_any_await_point_gives_everything_back() {
                 limiter.acquire().await.unwrap();
                 None
             }
-            "bulkhead" => Some(bulkhead.try_acquire().unwrap()),
+            "bulkhead" => Some(bulkhead.try_enter().unwrap()),
             _ => None,
         };
         {

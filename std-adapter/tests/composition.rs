@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use seawall::{
     Bulkhead, BulkheadConfig, CircuitBreaker, CircuitBreakerConfig, Error, FailureWhen, FallbackFn,
-    Policy, RateLimiter, RateLimiterConfig, RetryPolicy, RetryStrategy, State,
+    Policy, RateLimiter, RateLimiterConfig, RejectReason, RetryPolicy, RetryStrategy, State,
 };
 use tokio::time::Instant;
 
@@ -83,7 +83,7 @@ async fn a_full_bulkhead_says_nothing_about_the_dependency() {
         .bulkhead(bulkhead.clone())
         .build()
         .unwrap();
-    let _held = bulkhead.try_acquire().unwrap();
+    let _held = bulkhead.try_enter().unwrap();
     let error = policy
         .execute(|| async { Ok::<_, ()>(()) })
         .await
@@ -241,4 +241,79 @@ async fn a_waiting_retry_holds_no_bulkhead_place() {
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(bulkhead.in_flight(), 0, "sleeping between attempts");
     assert_eq!(task.await.unwrap(), Err(Error::Inner("down")));
+}
+
+/// Retrying a breaker forced open: the core's table says it is not worth
+/// another attempt, in `RetryPolicy::execute` as in `Policy` and tower.
+#[tokio::test(start_paused = true)]
+async fn retry_execute_does_not_retry_a_breaker_forced_open() {
+    let cb = breaker(3);
+    cb.force_open();
+    let calls = AtomicU32::new(0);
+    let start = Instant::now();
+    let error = fixed(5, Duration::from_secs(1))
+        .execute(|| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            cb.call(|| async { Ok::<_, std::io::Error>(()) })
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.rejection().map(|r| r.reason()),
+        Some(RejectReason::ForcedOpen)
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(start.elapsed(), Duration::ZERO);
+
+    // Open (not forced): retried, no sooner than the breaker says.
+    cb.reset();
+    let open = breaker(1);
+    let _ = open.call(|| async { Err::<(), _>("down") }).await;
+    let start = Instant::now();
+    let _ = fixed(2, Duration::from_millis(10))
+        .execute(|| open.call(|| async { Ok::<_, &str>(()) }))
+        .await;
+    assert_eq!(open.stats().rejected, 2);
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_millis(10),
+        "capped by the fixed delay"
+    );
+}
+
+/// The tower stack in the guide's order: a breaker above a rate limiter and
+/// a bulkhead does not count their refusals (they protect the caller).
+#[tokio::test(start_paused = true)]
+async fn tower_breaker_above_limiter_and_bulkhead_ignores_their_refusals() {
+    use seawall::{BulkheadLayer, CircuitBreakerLayer, RateLimiterLayer};
+    use tower::{ServiceBuilder, ServiceExt, service_fn};
+
+    let cb = breaker(2);
+    let limiter = RateLimiter::new(RateLimiterConfig {
+        rate: 1,
+        burst: 1,
+        ..Default::default()
+    });
+    let bulkhead = Bulkhead::new(BulkheadConfig {
+        max_concurrent: 1,
+        ..Default::default()
+    });
+    let service = ServiceBuilder::new()
+        .layer(CircuitBreakerLayer::new(cb.clone()))
+        .layer(RateLimiterLayer::new(limiter))
+        .layer(BulkheadLayer::new(bulkhead.clone()))
+        .service(service_fn(|()| async { Ok::<_, std::io::Error>(()) }));
+    service.clone().oneshot(()).await.unwrap();
+    for _ in 0..3 {
+        assert!(service.clone().oneshot(()).await.is_err(), "rate limited");
+    }
+    tokio::time::advance(Duration::from_secs(1)).await;
+    let held = bulkhead.try_enter().unwrap();
+    for _ in 0..3 {
+        assert!(service.clone().oneshot(()).await.is_err(), "bulkhead full");
+    }
+    drop(held);
+    assert_eq!(cb.state(), State::Closed);
+    let stats = cb.stats();
+    assert_eq!((stats.successful, stats.failed, stats.released), (1, 0, 6));
 }

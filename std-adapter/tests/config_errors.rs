@@ -298,21 +298,48 @@ fn every_retry_option_is_checked() {
     assert!(jittered.validate().is_ok());
 }
 
+/// An invalid policy used directly panics with the option's error when it
+/// has to decide, after the first attempt failed (it used to stop there,
+/// silently, as if one attempt had been asked for).
 #[tokio::test(start_paused = true)]
-async fn an_invalid_retry_policy_calls_once_and_never_panics() {
+#[should_panic(expected = "invalid RetryPolicy: invalid max_attempts: must be at least 1")]
+async fn an_invalid_retry_policy_panics_naming_the_option_when_it_must_decide() {
     let policy = RetryPolicy {
         max_attempts: 0,
         ..Default::default()
     };
-    let mut calls = 0;
-    let result = policy
-        .execute(|| {
-            calls += 1;
-            async { Err::<(), _>("down") }
-        })
-        .await;
-    assert_eq!(result, Err("down"));
-    assert_eq!(calls, 1);
+    let _ = policy.execute(|| async { Err::<(), _>("down") }).await;
+}
+
+#[test]
+#[should_panic(expected = "invalid RetryPolicy: invalid initial_delay: must be greater than zero")]
+fn an_invalid_retry_policy_previews_nothing() {
+    let policy = RetryPolicy {
+        strategy: RetryStrategy::Exponential {
+            initial_delay: Duration::ZERO,
+            max_delay: Duration::from_secs(1),
+            multiplier: 2.0,
+        },
+        ..Default::default()
+    };
+    let _ = policy.preview_delays(3);
+}
+
+/// A quota booking more than 146 years ahead is refused, naming the option:
+/// its refusals could not name a time to come back (and a wait spun).
+#[test]
+fn a_rate_limiter_period_beyond_the_clock_is_refused() {
+    let error = RateLimiter::try_new(RateLimiterConfig {
+        rate: 1,
+        period: Duration::from_secs(20_000_000_000),
+        burst: 1,
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid period: must be at most 146 years"
+    );
 }
 
 #[test]

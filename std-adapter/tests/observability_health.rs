@@ -46,7 +46,7 @@ async fn the_report_serialises_to_the_documented_shape() {
                 "failure_rate": 2.0 / 3.0,
                 "slow_call_rate": 0.0,
                 "in_state_seconds": 2.5,
-                "calls": { "successful": 1, "failed": 2, "ignored": 0, "rejected": 1 }
+                "calls": { "successful": 1, "failed": 2, "released": 0, "rejected": 1 }
             }]
         })
     );

@@ -114,7 +114,7 @@ async fn scripted() -> (
         ..Default::default()
     });
     registry.register_bulkhead("pool", &pool).unwrap();
-    let held = pool.try_acquire().unwrap();
+    let held = pool.try_enter().unwrap();
     let limiter = RateLimiter::new(RateLimiterConfig {
         rate: 10,
         burst: 5,
@@ -141,7 +141,7 @@ async fn a_scrape_shows_every_metric_after_a_scripted_sequence() {
             r#"seawall_circuitbreaker_state{name="db",state="disabled"} 0"#,
             r#"seawall_circuitbreaker_calls_total{name="db",kind="successful"} 2"#,
             r#"seawall_circuitbreaker_calls_total{name="db",kind="failed"} 2"#,
-            r#"seawall_circuitbreaker_calls_total{name="db",kind="ignored"} 1"#,
+            r#"seawall_circuitbreaker_calls_total{name="db",kind="released"} 1"#,
             r#"seawall_circuitbreaker_calls_total{name="db",kind="rejected"} 2"#,
             r#"seawall_circuitbreaker_slow_calls_total{name="db"} 0"#,
             r#"seawall_circuitbreaker_failure_rate{name="db"} 0.5"#,

@@ -94,7 +94,7 @@ fn bulkheads_and_rate_limiters_are_found_by_name() {
         ..Default::default()
     });
     registry.register_bulkhead("pool", &bulkhead).unwrap();
-    let _held = bulkhead.try_acquire().unwrap();
+    let _held = bulkhead.try_enter().unwrap();
     assert_eq!(registry.bulkhead("pool").unwrap().available(), 1);
 
     let clock = Arc::new(ManualClock::new());
@@ -242,7 +242,7 @@ fn the_report_has_a_line_per_breaker_with_its_rates_and_time_in_state() {
     assert_eq!(se.in_state, Duration::from_secs(7));
     assert_eq!(se.failure_rate, 0.5);
     assert_eq!(
-        (se.calls.successful, se.calls.failed, se.calls.ignored),
+        (se.calls.successful, se.calls.failed, se.calls.released),
         (1, 1, 1)
     );
     let elapsed = std::time::SystemTime::now()

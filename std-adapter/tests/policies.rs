@@ -234,8 +234,8 @@ async fn a_bulkhead_queues_up_to_max_wait() {
     }
 
     // Places held longer than max_wait: refused after waiting max_wait.
-    let _a = bulkhead.try_acquire().unwrap();
-    let _b = bulkhead.try_acquire().unwrap();
+    let _a = bulkhead.try_enter().unwrap();
+    let _b = bulkhead.try_enter().unwrap();
     let start = Instant::now();
     let refused = bulkhead
         .call(|| async { Ok::<_, ()>(()) })
@@ -311,4 +311,36 @@ async fn fallbacks_answer_errors_only() {
         with_fallback(&selective, || async { Err(Error::Inner(400)) }).await,
         Err(Error::Inner(400))
     );
+}
+
+/// "Wait forever" saturates instead of overflowing: a full bulkhead with a
+/// `max_wait` of `Duration::MAX` waits (ten years of paused time here) and
+/// is admitted when a place frees; a rate limiter waits as long as it takes.
+#[tokio::test(start_paused = true)]
+async fn waiting_forever_saturates_instead_of_overflowing() {
+    let bulkhead = Bulkhead::new(BulkheadConfig {
+        max_concurrent: 1,
+        max_wait: Duration::MAX,
+        ..Default::default()
+    });
+    let held = bulkhead.try_enter().unwrap();
+    let waiter = tokio::spawn({
+        let bulkhead = bulkhead.clone();
+        async move { bulkhead.enter().await.map(drop) }
+    });
+    tokio::time::sleep(Duration::from_secs(10 * 365 * 86_400)).await;
+    assert_eq!(bulkhead.queued(), 1);
+    drop(held);
+    assert!(waiter.await.unwrap().is_ok());
+
+    let limiter = RateLimiter::new(RateLimiterConfig {
+        rate: 1,
+        period: Duration::from_secs(86_400),
+        burst: 1,
+        max_wait: Duration::MAX,
+    });
+    limiter.acquire().await.unwrap();
+    let start = Instant::now();
+    limiter.acquire().await.unwrap();
+    assert_eq!(start.elapsed(), Duration::from_secs(86_400));
 }

@@ -15,6 +15,11 @@ use crate::slice::SliceCounter;
 use crate::sync::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
 use crate::time::{Clock, Instant, duration_nanos};
 
+/// The largest window an adapter allocates for a breaker: the most calls of a
+/// count window, and the most buckets of a time window (1,048,576), in every
+/// binding, so that a typo cannot allocate gigabytes.
+pub const MAX_WINDOW_LEN: usize = 1 << 20;
+
 /// Calls, failures and slow calls currently in a window.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]

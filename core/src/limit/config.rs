@@ -328,7 +328,7 @@ impl LimitConfigBuilder {
             min_samples: 10,
             probe_interval: Duration::from_secs(60),
             probe_limit: 2,
-            probe_samples: 10,
+            probe_samples: 40,
         }
     }
 
@@ -382,7 +382,9 @@ impl LimitConfigBuilder {
         self
     }
 
-    /// The calls a probe measures, at least 1 (default 10).
+    /// The calls a probe measures, at least 1 (default 40: latencies vary, and
+    /// the mean of fewer can be a third off, which the algorithms would take
+    /// for queueing).
     pub const fn probe_samples(mut self, value: u32) -> Self {
         self.probe_samples = value;
         self
@@ -527,7 +529,7 @@ mod tests {
         );
         assert_eq!(config.min_samples(), 10);
         assert_eq!(config.probe_interval(), Duration::from_secs(60));
-        assert_eq!((config.probe_limit(), config.probe_samples()), (2, 10));
+        assert_eq!((config.probe_limit(), config.probe_samples()), (2, 40));
         assert_eq!(config.to_builder().build(), Ok(config));
         assert_eq!(Algorithm::default().as_str(), "gradient");
         assert!(!Algorithm::Aimd(Aimd::default()).needs_baseline());

@@ -76,9 +76,9 @@ use crate::time::{Clock, Instant, duration_nanos};
 /// let policy = RetryPolicy::builder()
 ///     .max_attempts(3)
 ///     .strategy(Strategy::Exponential {
-///         initial: Duration::from_millis(100),
+///         initial_delay: Duration::from_millis(100),
 ///         multiplier: 2.0,
-///         max: Duration::from_secs(1),
+///         max_delay: Duration::from_secs(1),
 ///     })
 ///     .build()
 ///     .unwrap();

@@ -8,9 +8,9 @@ fn exponential(max_attempts: u32) -> RetryPolicy {
     RetryPolicy::builder()
         .max_attempts(max_attempts)
         .strategy(Strategy::Exponential {
-            initial: MS(100),
+            initial_delay: MS(100),
             multiplier: 2.0,
-            max: MS(1000),
+            max_delay: MS(1000),
         })
         .build()
         .unwrap()
@@ -220,19 +220,19 @@ fn every_invalid_field_is_named() {
     assert_eq!(field(b().deadline(Duration::ZERO)), "deadline");
     assert_eq!(
         field(b().strategy(Strategy::Exponential {
-            initial: MS(1),
+            initial_delay: MS(1),
             multiplier: f64::NAN,
-            max: MS(2)
+            max_delay: MS(2)
         })),
         "multiplier"
     );
     assert_eq!(
         field(b().strategy(Strategy::Exponential {
-            initial: MS(10),
+            initial_delay: MS(10),
             multiplier: 2.0,
-            max: MS(2)
+            max_delay: MS(2)
         })),
-        "max"
+        "max_delay"
     );
     let backoff = Backoff::fixed(MS(5)).with_jitter(Jitter::Equal);
     let policy = b().backoff(backoff).build().unwrap();

@@ -55,9 +55,9 @@ static RETRY: Retry<Events> = Retry::new(
     match RetryPolicy::builder()
         .max_attempts(3)
         .strategy(Strategy::Exponential {
-            initial: Duration::from_millis(5),
+            initial_delay: Duration::from_millis(5),
             multiplier: 2.0,
-            max: Duration::from_millis(200),
+            max_delay: Duration::from_millis(200),
         })
         .jitter(Jitter::Full)
         .build()

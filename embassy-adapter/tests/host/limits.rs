@@ -82,3 +82,25 @@ fn a_waiting_call_sleeps_until_admitted_within_its_maximum() {
         Some(Duration::from_millis(100))
     );
 }
+
+/// Waiting for a turn decades away sleeps in bounded turns (an embassy
+/// `Timer` for the whole wait would overflow the tick count), and a limiter
+/// whose refusals could never name a time is refused when built.
+#[test]
+fn a_wait_without_end_sleeps_in_bounded_turns() {
+    let _driver = setup();
+    let decades = Duration::from_secs(100 * 365 * 86_400);
+    let limiter = RateLimiter::new(Quota::new(1, decades, 1).unwrap());
+    assert!(limiter.check().is_ok());
+    let mut waiting = Box::pin(limiter.acquire(Duration::MAX));
+    for _ in 0..3 {
+        assert!(poll(waiting.as_mut()).is_pending());
+        advance(Duration::from_secs(3600));
+    }
+    let refused = ready(limiter.acquire(Duration::from_secs(1))).unwrap_err();
+    assert!(refused.retry_after() > Duration::from_secs(99 * 365 * 86_400));
+    assert_eq!(
+        Quota::new(1, 2 * decades, 1).unwrap_err().to_string(),
+        "invalid period: must be at most 146 years"
+    );
+}

@@ -16,9 +16,9 @@ fn policy(attempts: u32) -> RetryPolicy {
     RetryPolicy::builder()
         .max_attempts(attempts)
         .strategy(Strategy::Exponential {
-            initial: Duration::from_millis(10),
+            initial_delay: Duration::from_millis(10),
             multiplier: 2.0,
-            max: Duration::from_secs(1),
+            max_delay: Duration::from_secs(1),
         })
         .build()
         .unwrap()

@@ -42,6 +42,20 @@ pub(crate) fn ready<F: Future>(future: F) -> F::Output {
     }
 }
 
+/// Polls `future` until it is done, moving the mock clock forward one
+/// millisecond each time it waits (the scenarios' times are whole
+/// milliseconds), for at most an hour of mock time.
+pub(crate) fn run_to_end<F: Future>(future: F) -> Result<F::Output, String> {
+    let mut future = std::pin::pin!(future);
+    for _ in 0..3_600_000 {
+        if let Poll::Ready(output) = poll(future.as_mut()) {
+            return Ok(output);
+        }
+        advance(Duration::from_millis(1));
+    }
+    Err("still waiting after an hour of mock time".into())
+}
+
 /// A configuration for the life of the test binary, as a firmware's `static`.
 pub(crate) fn leak(builder: BreakerConfigBuilder) -> &'static BreakerConfig {
     Box::leak(Box::new(builder.build().expect("valid configuration")))

@@ -6,11 +6,13 @@ use std::sync::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 use seawall_core::breaker::{
-    AnyWindow, BreakerConfig, Bucket, Outcome, RejectReason, Rejection, Slot, Ticket, Transition,
+    AnyWindow, BreakerConfig, Bucket, Outcome, RejectReason, Rejection, Slot, State, Ticket,
+    Transition,
 };
 use seawall_core::time::{Clock, Instant};
+use seawall_core::transitions;
 
-use crate::classify::Classifier;
+use crate::classify::{Classifier, reported};
 use crate::clock::{ClockSource, ManualClock};
 use crate::errors::{Exception, callable, config_error, given, invalid, secs, string};
 use crate::permit::{Permit, guarded_call};
@@ -64,8 +66,13 @@ type Core = seawall_core::CircuitBreaker<Box<BreakerConfig>, Window>;
 ///     minimum_calls: Calls in the window before its rates count (default 100).
 ///     failure_on: Exceptions that count as failures: exception types, or a
 ///         predicate ``(exception) -> bool``. Default: every ``Exception``.
-///     exclude: Exceptions that never count, even if ``failure_on`` matches.
-///         Such calls, and cancelled ones, release their permit unrecorded.
+///         Any other exception is a success: the dependency answered.
+///     exclude: Exceptions that count as nothing, even if ``failure_on``
+///         matches: the permit is released unrecorded, as for a cancelled call
+///         (and ``KeyboardInterrupt`` or ``SystemExit``). A ``RateLimitedError``,
+///         ``BulkheadFullError`` or ``CircuitOpenError`` of a policy decorated
+///         below the breaker counts as nothing; a ``TimeoutExceededError`` is
+///         a failure.
 ///     on_state_change: ``callback(breaker, old_state, new_state)`` called after
 ///         each state transition, outside any lock.
 ///     clock: A :class:`seawall.testing.ManualClock`, or None for the monotonic clock.
@@ -80,6 +87,8 @@ pub(crate) struct CircuitBreaker {
     name: Py<PyString>,
     classifier: Classifier,
     listeners: Mutex<Vec<Py<PyAny>>>,
+    /// Transitions reported and not yet told, to tell them in order.
+    deliveries: Mutex<Deliveries>,
     /// Whether calls are timed: only when slow calls can matter (a window, or
     /// an explicit `slow_call_duration`), as reading the clock is most of the
     /// cost of a call in the Closed state.
@@ -159,6 +168,7 @@ impl CircuitBreaker {
             name,
             classifier,
             listeners: Mutex::new(listeners),
+            deliveries: Mutex::new(Deliveries::default()),
             timed,
             shadow,
         })
@@ -267,28 +277,29 @@ impl CircuitBreaker {
     }
 
     /// Opens the breaker until ``reset()`` or ``disable()``.
-    fn force_open(slf: &Bound<'_, Self>) {
+    fn force_open(slf: &Bound<'_, Self>) -> PyResult<()> {
         let transition = slf.get().core.force_open();
-        notify(slf, transition);
+        notify(slf, transition)
     }
 
     /// Lets every call through and counts it, never tripping, until ``reset()``
     /// or ``force_open()``.
-    fn disable(slf: &Bound<'_, Self>) {
+    fn disable(slf: &Bound<'_, Self>) -> PyResult<()> {
         let transition = slf.get().core.disable();
-        notify(slf, transition);
+        notify(slf, transition)
     }
 
     /// Closes the breaker and clears its failures, its window and the growth
     /// of its open duration. The statistics are kept.
-    fn reset(slf: &Bound<'_, Self>) {
+    fn reset(slf: &Bound<'_, Self>) -> PyResult<()> {
         let transition = slf.get().core.reset();
-        notify(slf, transition);
+        notify(slf, transition)
     }
 
     /// Adds ``callback(breaker, old_state, new_state)``, called after each state
-    /// transition (outside any lock). Exceptions it raises go to
-    /// ``sys.unraisablehook``.
+    /// transition (outside any lock). An ``Exception`` it raises goes to
+    /// ``sys.unraisablehook``; any other (``KeyboardInterrupt``, ``SystemExit``)
+    /// propagates from the call that caused the transition.
     fn add_listener(&self, callback: &Bound<'_, PyAny>) -> PyResult<()> {
         let callback = callable(callback, "on_state_change")?;
         self.listeners
@@ -338,12 +349,78 @@ pub(crate) fn circuit_open(py: Python<'_>, name: &Py<PyString>, rejection: Rejec
     )
 }
 
-/// Calls the listeners of `breaker` with `transition`, if any; they run with no
-/// lock held (the list is copied first).
-pub(crate) fn notify(breaker: &Bound<'_, CircuitBreaker>, transition: Option<Transition>) {
+/// The transitions a breaker has reported but not yet told its listeners,
+/// to tell them in the order the breaker made them (another thread may
+/// report the later of two transitions first: `seawall_core::transitions`).
+#[derive(Debug)]
+pub(crate) struct Deliveries {
+    buffer: Vec<Transition>,
+    told: u64,
+    last: State,
+    telling: bool,
+}
+
+impl Default for Deliveries {
+    fn default() -> Self {
+        Self {
+            buffer: Vec::new(),
+            told: 0,
+            last: State::Closed,
+            telling: false,
+        }
+    }
+}
+
+/// Calls the listeners of `breaker` with `transition`, if any, and with those
+/// other threads reported, in the order the breaker made them (the thread
+/// that completes a batch tells it). They run with no lock held. A listener's
+/// `Exception` is reported through `sys.unraisablehook`; the first other
+/// `BaseException` is raised once the batch is told.
+pub(crate) fn notify(
+    breaker: &Bound<'_, CircuitBreaker>,
+    transition: Option<Transition>,
+) -> PyResult<()> {
     let Some(transition) = transition else {
-        return;
+        return Ok(());
     };
+    let this = breaker.get();
+    let lock = || this.deliveries.lock().unwrap_or_else(|e| e.into_inner());
+    let mut deliveries = lock();
+    deliveries.buffer.push(transition);
+    let mut raised = None;
+    while !deliveries.telling {
+        let made = this.core.stats().state_transitions;
+        let pending = deliveries.buffer.len();
+        if pending == 0
+            || !(transitions::complete(made, deliveries.told, pending)
+                || pending >= transitions::MAX_BATCH)
+        {
+            break;
+        }
+        let last = deliveries.last;
+        transitions::order(last, &mut deliveries.buffer);
+        let batch = std::mem::take(&mut deliveries.buffer);
+        deliveries.told += batch.len() as u64;
+        deliveries.last = batch.last().map_or(last, |t| t.to);
+        deliveries.telling = true;
+        drop(deliveries);
+        for transition in batch {
+            if let Err(error) = tell(breaker, transition) {
+                raised.get_or_insert(error);
+            }
+        }
+        deliveries = lock();
+        deliveries.telling = false;
+    }
+    drop(deliveries);
+    match raised {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
+/// Calls every listener with one transition.
+fn tell(breaker: &Bound<'_, CircuitBreaker>, transition: Transition) -> PyResult<()> {
     let py = breaker.py();
     let listeners: Vec<Py<PyAny>> = breaker
         .get()
@@ -357,9 +434,10 @@ pub(crate) fn notify(breaker: &Bound<'_, CircuitBreaker>, transition: Option<Tra
         let listener = listener.bind(py);
         let args = (breaker, transition.from.as_str(), transition.to.as_str());
         if let Err(error) = listener.call1(args) {
-            error.write_unraisable(py, Some(listener));
+            reported(py, error, listener)?;
         }
     }
+    Ok(())
 }
 
 /// Acquires a ticket, telling the listeners of any transition; a rejection
@@ -369,14 +447,17 @@ pub(crate) fn acquire(slf: &Bound<'_, CircuitBreaker>) -> PyResult<Ticket> {
     let breaker = slf.get();
     match breaker.core.try_acquire_ticket(&breaker.clock) {
         Ok(ticket) => {
-            if ticket.transition().is_some() {
-                notify(slf, ticket.transition());
+            if ticket.transition().is_some()
+                && let Err(raised) = notify(slf, ticket.transition())
+            {
+                breaker.core.release(ticket);
+                return Err(raised);
             }
             Ok(ticket)
         }
         Err(rejection) => {
             if rejection.transition().is_some() {
-                notify(slf, rejection.transition());
+                notify(slf, rejection.transition())?;
             }
             Err(breaker.rejected(slf.py(), rejection))
         }
@@ -422,11 +503,6 @@ impl CircuitBreaker {
         start.map(|start| self.clock.now() - start)
     }
 
-    /// Whether `error` counts as a failure.
-    pub(crate) fn is_failure(&self, py: Python<'_>, error: &PyErr) -> bool {
-        self.classifier.counts(py, error)
-    }
-
     /// Records `outcome` for `ticket` and tells the listeners.
     #[inline]
     pub(crate) fn record(
@@ -434,28 +510,42 @@ impl CircuitBreaker {
         ticket: Ticket,
         outcome: Outcome,
         latency: Option<std::time::Duration>,
-    ) {
+    ) -> PyResult<()> {
         let breaker = slf.get();
         let transition = breaker
             .core
             .record(ticket, outcome, latency, &breaker.clock);
         if transition.is_some() {
-            notify(slf, transition);
+            notify(slf, transition)?;
         }
+        Ok(())
     }
 
-    /// Ends `ticket` after `error`: a failure if it counts, else released.
+    /// Ends `ticket` after `error` as the classification says: a failure, a
+    /// success, or released. A `BaseException` raised by a `failure_on` or
+    /// `exclude` predicate releases the ticket and is raised, with `error` as
+    /// its context.
     pub(crate) fn record_error(
         slf: &Bound<'_, Self>,
         ticket: Ticket,
         error: &PyErr,
         latency: Option<std::time::Duration>,
-    ) {
+    ) -> PyResult<()> {
+        let py = slf.py();
         let breaker = slf.get();
-        if breaker.is_failure(slf.py(), error) {
-            Self::record(slf, ticket, Outcome::Failure, latency);
-        } else {
-            breaker.core.release(ticket);
+        match breaker.classifier.outcome(py, error) {
+            Ok(Some(outcome)) => Self::record(slf, ticket, outcome, latency),
+            Ok(None) => {
+                breaker.core.release(ticket);
+                Ok(())
+            }
+            Err(raised) => {
+                breaker.core.release(ticket);
+                let _ = raised
+                    .value(py)
+                    .setattr(pyo3::intern!(py, "__context__"), error.value(py));
+                Err(raised)
+            }
         }
     }
 }

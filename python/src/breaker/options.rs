@@ -12,9 +12,9 @@ use seawall_core::breaker::{
 use super::Window;
 use crate::errors::{config_error, count, given, int_in, invalid, number, ratio, seconds};
 
-/// The most calls a count window may hold, and buckets a time window may have:
-/// their storage is allocated up front.
-const MAX_WINDOW: u64 = 1_000_000;
+/// The most calls a count window may hold, and buckets a time window may have
+/// (their storage is allocated up front): the core's, as in every binding.
+const MAX_WINDOW: u64 = seawall_core::breaker::MAX_WINDOW_LEN as u64;
 
 /// The options of the consecutive-failure rule and of the open and half-open
 /// states, which the local and the shared breaker both take, on a builder.

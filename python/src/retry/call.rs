@@ -7,7 +7,17 @@ use seawall_core::retry::{GiveUp, RetryState};
 
 use super::Retry;
 use crate::errors::secs;
-use crate::wrapper::wrapper;
+use crate::wrapper::{Deferred, deferred, deferred_error, wrapper};
+
+/// What to use instead of a sync call under a retry.
+fn advice(kind: Deferred) -> &'static str {
+    match kind {
+        Deferred::Coroutine => {
+            "await retry.call_async(fn, ...) instead, or decorate the async def function itself"
+        }
+        Deferred::Generator => "a retry cannot retry an iteration: retry the code that iterates it",
+    }
+}
 
 /// The sync retry loop.
 pub(crate) fn run<'py>(
@@ -24,12 +34,15 @@ pub(crate) fn run<'py>(
         retry.pace(py)?;
         match func.call(args, kwargs) {
             Ok(value) => {
+                if let Some(kind) = deferred(&value)? {
+                    return Err(deferred_error(&value, func, kind, advice(kind)));
+                }
                 retry.succeeded(&state);
                 return Ok(value);
             }
             Err(error) => {
                 let number = state.attempt();
-                match retry.decide(py, &mut state, &error) {
+                match retry.decide(py, &mut state, &error)? {
                     Ok(delay) => {
                         retry.retried(py, &mut history, number, &error, delay)?;
                         retry.clock.sleep(py, delay)?;
@@ -67,7 +80,7 @@ impl RetryCall {
         let error = PyErr::from_value(error.clone());
         let retry = self.retry.get();
         let number = self.state.attempt();
-        match retry.decide(py, &mut self.state, &error) {
+        match retry.decide(py, &mut self.state, &error)? {
             Ok(delay) => {
                 retry.retried(py, &mut self.history, number, &error, delay)?;
                 Ok(Some(secs(delay)))

@@ -30,8 +30,9 @@ pub(crate) use call::{RetryCall, Retrying};
 pub(crate) use quota::RetryQuota;
 pub(crate) use stats::RetryStats;
 
-use crate::classify::{Classifier, Matcher};
+use crate::classify::{Classifier, Matcher, reported};
 use crate::clock::{ClockSource, ManualClock};
+use crate::compose::stop_of;
 use crate::errors::{
     callable, config_error, count, given, int_in, invalid, seconds, secs, string, wrong_type,
 };
@@ -49,9 +50,12 @@ use crate::errors::{
 /// Args:
 ///     max_attempts: Attempts in all, the first call included (default 3).
 ///     strategy: ``"exponential"`` (default), ``"fixed"``, ``"linear"`` or
-///         ``"decorrelated_jitter"``.
-///     initial_delay: The first delay in seconds (default 1.0); the delay of
-///         ``"fixed"``; the base of ``"decorrelated_jitter"``.
+///         ``"decorrelated_jitter"``. Each takes only its own arguments below.
+///     delay: The delay of ``"fixed"``, in seconds (default 1.0).
+///     initial_delay: The first delay of ``"exponential"`` and ``"linear"``,
+///         in seconds (default 1.0).
+///     base_delay: The smallest delay of ``"decorrelated_jitter"``, in
+///         seconds (default 1.0).
 ///     max_delay: The cap of the delays in seconds (default 30.0; not for ``"fixed"``).
 ///     multiplier: Growth of ``"exponential"`` (default 2.0).
 ///     increment: Growth of ``"linear"`` per attempt (default ``initial_delay``).
@@ -68,10 +72,15 @@ use crate::errors::{
 ///     adaptive_rate: An :class:`AdaptiveRate` that every attempt waits for.
 ///     retry_on: Errors worth retrying: exception types or a predicate
 ///         ``(exception) -> bool`` (default every ``Exception``). A
-///         ``retry_after`` attribute of the error (seconds, as on
-///         :class:`CircuitOpenError`) is honoured up to ``max_delay``.
+///         ``retry_after`` attribute of the error (seconds) is honoured up to
+///         ``max_delay``. The exceptions of policies decorated below the retry
+///         are retried as the core's composition table says, whatever
+///         ``retry_on``: a :class:`CircuitOpenError` of a breaker forced open
+///         is not retried; an open breaker's, or a :class:`RateLimitedError`,
+///         no sooner than its ``retry_after``.
 ///     on_retry: ``callback(attempt)`` called with an :class:`Attempt` before
-///         each wait.
+///         each wait. An ``Exception`` it raises goes to
+///         ``sys.unraisablehook``; any other propagates.
 ///     clock: A :class:`seawall.testing.ManualClock`: waits advance it instead
 ///         of sleeping.
 #[pyclass(module = "seawall._seawall", name = "Retry", subclass, frozen)]
@@ -93,17 +102,19 @@ pub(crate) struct Retry {
 impl Retry {
     #[new]
     #[pyo3(signature = (
-        *, max_attempts = None, strategy = None, initial_delay = None, max_delay = None,
-        multiplier = None, increment = None, jitter = None, seed = None, deadline = None,
-        budget = None, retry_on = None, on_retry = None, clock = None, quota = None,
-        throttle_on = None, adaptive_rate = None
+        *, max_attempts = None, strategy = None, delay = None, initial_delay = None,
+        base_delay = None, max_delay = None, multiplier = None, increment = None, jitter = None,
+        seed = None, deadline = None, budget = None, retry_on = None, on_retry = None, clock = None,
+        quota = None, throttle_on = None, adaptive_rate = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         max_attempts: Option<&Bound<'_, PyAny>>,
         strategy: Option<&Bound<'_, PyAny>>,
+        delay: Option<&Bound<'_, PyAny>>,
         initial_delay: Option<&Bound<'_, PyAny>>,
+        base_delay: Option<&Bound<'_, PyAny>>,
         max_delay: Option<&Bound<'_, PyAny>>,
         multiplier: Option<&Bound<'_, PyAny>>,
         increment: Option<&Bound<'_, PyAny>>,
@@ -122,8 +133,17 @@ impl Retry {
         if let Some(v) = given(max_attempts) {
             b = b.max_attempts(count(v, "max_attempts")?);
         }
-        let strategy =
-            strategy::strategy(strategy, initial_delay, max_delay, multiplier, increment)?;
+        let strategy = strategy::strategy(
+            strategy,
+            strategy::Shape {
+                delay,
+                initial_delay,
+                base_delay,
+                max_delay,
+                multiplier,
+                increment,
+            },
+        )?;
         b = b.strategy(strategy);
         if let Some(v) = given(jitter) {
             let text = string(v, "jitter")?.to_string();
@@ -360,48 +380,62 @@ fn hint(py: Python<'_>, error: &PyErr) -> Option<Duration> {
 }
 
 impl Retry {
-    /// The policy's answer to a failed attempt: `Ok(delay)` or `Err(reason)`.
-    fn decide(
-        &self,
-        py: Python<'_>,
-        state: &mut RetryState,
-        error: &PyErr,
-    ) -> Result<Duration, GiveUp> {
-        // Cancellation, KeyboardInterrupt and SystemExit are never retried.
-        let exception = error.is_instance_of::<PyException>(py);
-        let retryable = exception && self.classifier.counts(py, error);
-        let kind = if exception
-            && self
-                .throttle
-                .as_ref()
-                .is_some_and(|throttle| throttle.matches(py, error, false))
-        {
+    /// What the policy knows of `error`: a policy's stop (seawall's own
+    /// exceptions, from a decorator below) as the core's composition table
+    /// says (a breaker forced open is not retried); the call's own error as
+    /// ``retry_on`` says, with its ``retry_after`` hint. Cancellation,
+    /// ``KeyboardInterrupt`` and ``SystemExit`` are never retried.
+    fn failure(&self, py: Python<'_>, error: &PyErr) -> PyResult<Failure> {
+        if !error.is_instance_of::<PyException>(py) {
+            return Ok(Failure::not_retryable());
+        }
+        if let Some((stop, retry_after)) = stop_of(py, error) {
+            return Ok(stop.retry_failure(retry_after));
+        }
+        let throttling = match &self.throttle {
+            Some(throttle) => throttle.matches(py, error, false)?,
+            None => false,
+        };
+        let kind = if throttling {
             ErrorKind::Throttling
         } else if error.is_instance_of::<PyTimeoutError>(py) {
             ErrorKind::Timeout
         } else {
             ErrorKind::Transient
         };
-        let failure = Failure {
+        let retryable = self.classifier.matches(py, error)?;
+        Ok(Failure {
             retryable,
             retry_after: if retryable { hint(py, error) } else { None },
             kind,
-        };
+        })
+    }
+
+    /// The policy's answer to a failed attempt: `Ok(delay)` or `Err(reason)`.
+    fn decide(
+        &self,
+        py: Python<'_>,
+        state: &mut RetryState,
+        error: &PyErr,
+    ) -> PyResult<Result<Duration, GiveUp>> {
+        let failure = self.failure(py, error)?;
         self.observe(Some(&failure));
         let attempt = state.attempt();
-        match self.policy.on_failure(
-            state,
-            failure,
-            self.allowance(),
-            &self.clock,
-            &mut &self.rng,
-        ) {
-            RetryDecision::Retry { delay } => Ok(delay),
-            RetryDecision::GiveUp(reason) => {
-                self.counts.gave_up(attempt);
-                Err(reason)
-            }
-        }
+        Ok(
+            match self.policy.on_failure(
+                state,
+                failure,
+                self.allowance(),
+                &self.clock,
+                &mut &self.rng,
+            ) {
+                RetryDecision::Retry { delay } => Ok(delay),
+                RetryDecision::GiveUp(reason) => {
+                    self.counts.gave_up(attempt);
+                    Err(reason)
+                }
+            },
+        )
     }
 
     /// The call of `state` succeeded.
@@ -454,7 +488,7 @@ impl Retry {
         if let Some(callback) = &self.on_retry {
             let callback = callback.bind(py);
             if let Err(raised) = callback.call1((&attempt,)) {
-                raised.write_unraisable(py, Some(callback));
+                reported(py, raised, callback)?;
             }
         }
         history.push(attempt.unbind());

@@ -1,6 +1,7 @@
 //! One attempt of a call, through the configuration in its order: the
-//! breaker, the rate limiter, the bulkhead, then the dependency within the
-//! timeout; then the breaker's record and the retry policy's answer.
+//! breaker, the rate limiter, the bulkhead, the adaptive limit, then the
+//! dependency within the timeout; then the breaker's and the limit's records
+//! and the retry policy's answer.
 
 use std::time::Duration;
 
@@ -116,6 +117,7 @@ impl Engine<'_> {
             call: call_slot,
             ticket,
             place: None,
+            limit: None,
             phase: Phase::Limiter(now),
             timed_out: false,
             answer: Answer {
@@ -166,6 +168,23 @@ impl Engine<'_> {
                 }
             }
         }
+        self.pass_limit(slot);
+    }
+
+    /// The adaptive limit, refusing at once when reached (as a full bulkhead).
+    fn pass_limit(&mut self, slot: u32) {
+        if let Some(limit) = &mut self.stack.limit {
+            match limit.try_start(self.now) {
+                Ok(token) => self.attempts.get_mut(slot).limit = Some(token),
+                Err(max_concurrent) => {
+                    // A full bulkhead's refusal, counted as the limit's.
+                    self.refuse(slot, Ending::BulkheadFull(BulkheadFull { max_concurrent }));
+                    self.summary.refused_by_bulkhead -= 1;
+                    self.summary.refused_by_limiter += 1;
+                    return;
+                }
+            }
+        }
         self.run_attempt(slot);
     }
 
@@ -173,7 +192,15 @@ impl Engine<'_> {
     fn run_attempt(&mut self, slot: u32) {
         let now = self.now;
         let call_slot = self.attempts.get(slot).call;
-        let answer = self.answer(call_slot);
+        let mut answer = self.answer(call_slot);
+        if let Some(server) = &mut self.server {
+            // The caller waits for a worker, then for the answer.
+            let own = (!answer.hang).then_some(answer.latency);
+            match server.serve(now, own) {
+                Some(latency) => answer.latency = latency,
+                None => answer.hang = true,
+            }
+        }
         let retry = self.calls.get(call_slot).attempts > 1;
         self.summary.attempts += 1;
         self.timeline.current.attempts += 1;
@@ -202,10 +229,15 @@ impl Engine<'_> {
         let Phase::Running(started) = attempt.phase else {
             unreachable!("only a running attempt finishes")
         };
+        let failed = attempt.timed_out || attempt.answer.failed;
+        if let (Some(limit), Some(token)) = (&mut self.stack.limit, attempt.limit) {
+            // A timeout or an error is a sign of overload; an answer teaches
+            // its latency.
+            limit.finish(token, now, failed);
+        }
         if let Some(place) = attempt.place {
             self.free_place(place);
         }
-        let failed = attempt.timed_out || attempt.answer.failed;
         let call = self.calls.get(attempt.call);
         let key = call.key;
         if let Some(ticket) = attempt.ticket {
@@ -244,8 +276,11 @@ impl Engine<'_> {
             self.retry_or_end(attempt.call, ending.failure(), End::Failed);
         } else {
             step.succeeded += 1;
-            if let Some(budget) = self.stack.retry.as_ref().and_then(|r| r.budget.as_ref()) {
-                budget.record_success();
+            if let Some(retry) = &self.stack.retry {
+                let first = seawall_core::retry::RetryState::new();
+                let call = self.calls.get(attempt.call);
+                let state = call.retry.as_ref().map_or(&first, |(state, _)| state);
+                retry.allowance().record_success(state);
             }
             self.end_call(attempt.call, End::Succeeded);
         }
@@ -268,7 +303,7 @@ impl Engine<'_> {
             match places.bulkhead.try_enter_ticket() {
                 Ok(place) => {
                     attempt.place = Some(place);
-                    self.run_attempt(slot);
+                    self.pass_limit(slot);
                 }
                 Err(_) => unreachable!("a place was just freed"),
             }
@@ -330,7 +365,7 @@ impl Engine<'_> {
         });
         match retry
             .policy
-            .on_failure(state, failure, retry.budget.as_ref(), &clock, rng)
+            .on_failure(state, failure, retry.allowance(), &clock, rng)
         {
             RetryDecision::Retry { delay } => {
                 let at = now.saturating_add(delay.as_nanos() as u64);

@@ -22,6 +22,7 @@ use serde::Serialize;
 
 mod attempt;
 mod event;
+mod server;
 
 use event::{Event, SEQ_BITS, What};
 
@@ -29,11 +30,12 @@ use crate::draw::{Draws, Stream};
 use crate::episode::Conditions;
 use crate::histogram::Histogram;
 use crate::metrics::Summary;
-use crate::policy::Stack;
+use crate::policy::{Stack, Token};
 use crate::slab::Slab;
 use crate::timeline::{Row, Timeline};
 use crate::trace::Trace;
 use crate::traffic::{Load, OpenArrivals, client_key};
+use server::Server;
 
 /// A compiled scenario: the same for every configuration of a run.
 pub(crate) struct Model {
@@ -45,6 +47,8 @@ pub(crate) struct Model {
     pub(crate) keys: u32,
     /// `(max, delay)` of callers' own retries.
     pub(crate) client_retries: Option<(u32, u64)>,
+    /// The dependency's workers, if it has a capacity.
+    pub(crate) capacity: Option<u32>,
 }
 
 /// Where calls and the dependency's answers come from.
@@ -111,6 +115,8 @@ struct Attempt {
     call: u32,
     ticket: Option<Ticket>,
     place: Option<BulkheadTicket>,
+    /// The attempt's place under the adaptive limit, if any.
+    limit: Option<Token>,
     phase: Phase,
     timed_out: bool,
     answer: Answer,
@@ -143,8 +149,10 @@ pub(crate) struct Engine<'a> {
     cursor: usize,
     summary: Summary,
     latencies: Histogram,
+    succeeded_latencies: Histogram,
     timeline: Timeline,
     changes: Vec<(u64, u32, Transition)>,
+    server: Option<Server>,
     now: u64,
 }
 
@@ -163,15 +171,20 @@ impl<'a> Engine<'a> {
             cursor: 0,
             summary: Summary::default(),
             latencies: Histogram::default(),
+            succeeded_latencies: Histogram::default(),
             timeline: Timeline::new(model.step),
             changes: Vec::new(),
+            server: model.capacity.map(Server::new),
             now: 0,
         };
         match &model.source {
             Source::Model {
-                load: Load::Open { gap, keys },
+                load: Load::Open { gap, keys, surges },
                 ..
-            } => engine.open = Some(OpenArrivals::new(gap.clone(), *keys, model.draws)),
+            } => {
+                let arrivals = OpenArrivals::new(gap.clone(), *keys, surges.clone(), model.draws);
+                engine.open = Some(arrivals);
+            }
             Source::Model {
                 load:
                     Load::Closed {
@@ -236,7 +249,8 @@ impl<'a> Engine<'a> {
             self.close_step();
         }
         self.summary.unfinished = self.calls.len() as u64;
-        self.summary.finish(&self.latencies);
+        self.summary
+            .finish(&self.latencies, &self.succeeded_latencies);
         let transitions = self.transitions();
         Outcomes {
             summary: self.summary,
@@ -274,6 +288,7 @@ impl<'a> Engine<'a> {
             Source::Model { conditions, .. } => Some(conditions),
             Source::Trace(_) => None,
         };
+        self.timeline.current.limit = self.stack.limit.as_ref().map_or(0, |l| l.limit());
         self.timeline.close(state, not_closed, conditions);
     }
 
@@ -356,7 +371,11 @@ impl<'a> Engine<'a> {
         self.latencies.record(latency);
         self.timeline.current.ended(latency);
         match end {
-            End::Succeeded => self.summary.succeeded += 1,
+            End::Succeeded => {
+                self.summary.succeeded += 1;
+                self.succeeded_latencies.record(latency);
+                self.timeline.current.succeeded_latency(latency);
+            }
             End::Failed => self.summary.failed += 1,
             End::Rejected => self.summary.rejected += 1,
         }

@@ -1,12 +1,13 @@
 //! The configurations a run compares, in the libraries' vocabulary.
 //!
 //! A configuration is a name and any of: a circuit breaker, a retry policy
-//! (with its budget), a timeout, a rate limiter and a bulkhead. Together they
-//! nest in the same fixed order as the tokio adapter's `Policy` and the
-//! guide's "Composition order":
+//! (with its budget or quota), a timeout, a rate limiter, a bulkhead and an
+//! adaptive limit (seawall's, or a port of a reference algorithm). Together
+//! they nest in the same fixed order as the tokio adapter's `Policy` and the
+//! guide's "Composition order", the adaptive limit beside the bulkhead:
 //!
 //! ```text
-//! retry( circuit breaker( rate limiter( bulkhead( timeout( call )))))
+//! retry( circuit breaker( rate limiter( bulkhead( adaptive limit( timeout( call ))))))
 //! ```
 //!
 //! Each attempt asks the breaker, then takes a rate-limit token and a bulkhead
@@ -19,18 +20,21 @@
 //! of [`PolicyConfig`] and of the built `Stack`, and its step in the engine's attempt,
 //! at its place in the order.
 
+mod adaptive;
 mod breaker;
 mod limits;
 mod retry;
 
 use serde::{Deserialize, Serialize};
 
+pub use adaptive::{AdaptiveLimiterOptions, AlgorithmOptions, ReferenceLimiter};
+pub(crate) use adaptive::{Limit, Token};
 pub(crate) use breaker::Breakers;
 pub use breaker::{BreakerOptions, WindowOptions};
 pub use limits::{BulkheadOptions, RateLimiterOptions};
 pub(crate) use limits::{Limiter, Places};
 pub(crate) use retry::Retry;
-pub use retry::{BudgetOptions, RetryOptions, StrategyOptions};
+pub use retry::{BudgetOptions, QuotaOptions, RetryOptions, StrategyOptions};
 
 use crate::error::{Error, positive_nanos};
 
@@ -58,6 +62,11 @@ pub struct PolicyConfig {
     pub rate_limiter: Option<RateLimiterOptions>,
     /// A bulkhead.
     pub bulkhead: Option<BulkheadOptions>,
+    /// seawall's adaptive concurrency limit.
+    pub adaptive_limiter: Option<AdaptiveLimiterOptions>,
+    /// A port of a reference adaptive limit, to compare with (not with
+    /// `adaptive_limiter`).
+    pub reference_limiter: Option<ReferenceLimiter>,
 }
 
 /// A configuration built: the core's policies with their state, fresh for one run.
@@ -67,6 +76,7 @@ pub(crate) struct Stack {
     pub(crate) timeout: Option<u64>,
     pub(crate) limiter: Option<Limiter>,
     pub(crate) places: Option<Places>,
+    pub(crate) limit: Option<Limit>,
 }
 
 impl PolicyConfig {
@@ -109,6 +119,19 @@ impl PolicyConfig {
                 .map(BulkheadOptions::build)
                 .transpose()
                 .map_err(|e| e.within("bulkhead"))?,
+            limit: match (&self.adaptive_limiter, self.reference_limiter) {
+                (Some(_), Some(_)) => {
+                    return Err(Error::invalid(
+                        "reference_limiter",
+                        "goes in a configuration of its own, not with adaptive_limiter",
+                    ));
+                }
+                (Some(options), None) => {
+                    Some(options.build().map_err(|e| e.within("adaptive_limiter"))?)
+                }
+                (None, Some(reference)) => Some(reference.build()),
+                (None, None) => None,
+            },
         })
     }
 }

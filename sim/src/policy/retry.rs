@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use seawall_core::backoff::{Jitter, Strategy};
-use seawall_core::retry::{RetryBudget, RetryPolicy};
+use seawall_core::retry::{Allowance, QuotaCosts, RetryBudget, RetryPolicy, RetryQuota};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, nanos};
@@ -16,7 +16,8 @@ use crate::error::{Error, nanos};
 /// max_attempts = 3
 /// strategy = { kind = "exponential", initial_ms = 100, multiplier = 2.0, max_ms = 2000 }
 /// jitter = "full"
-/// budget = { max_tokens = 10, token_ratio = 0.1 }
+/// budget = { max_tokens = 10, token_ratio = 0.1 }   # or a quota:
+/// # quota = { capacity = 500 }   # 14 a transient retry, 5 a throttled one
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,6 +32,25 @@ pub struct RetryOptions {
     pub deadline_ms: Option<f64>,
     /// A retry budget shared by every call (default none).
     pub budget: Option<BudgetOptions>,
+    /// A retry quota shared by every call, instead of a budget (default none).
+    pub quota: Option<QuotaOptions>,
+}
+
+/// An AWS-style retry quota: each retry costs by its kind of error, a success
+/// pays back (absent costs: the standard ones).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaOptions {
+    /// The quota's capacity (500 in the AWS SDKs).
+    pub capacity: u32,
+    /// A retry after a transient error (default 14).
+    pub transient_cost: Option<u32>,
+    /// A retry after a throttling error (default 5).
+    pub throttling_cost: Option<u32>,
+    /// A retry after a timeout (default 14).
+    pub timeout_cost: Option<u32>,
+    /// Paid back by a first-attempt success (default 1).
+    pub success_reward: Option<u32>,
 }
 
 /// How the delays grow.
@@ -79,10 +99,22 @@ pub struct BudgetOptions {
     pub token_ratio: f64,
 }
 
-/// A configuration's retries: the core's policy and its shared budget.
+/// A configuration's retries: the core's policy and its shared budget or quota.
 pub(crate) struct Retry {
     pub(crate) policy: RetryPolicy,
     pub(crate) budget: Option<RetryBudget>,
+    pub(crate) quota: Option<RetryQuota>,
+}
+
+impl Retry {
+    /// What bounds the retries across calls.
+    pub(crate) fn allowance(&self) -> Allowance<'_> {
+        match (&self.budget, &self.quota) {
+            (Some(budget), _) => Allowance::Budget(budget),
+            (None, Some(quota)) => Allowance::Quota(quota),
+            (None, None) => Allowance::None,
+        }
+    }
 }
 
 impl StrategyOptions {
@@ -97,23 +129,23 @@ impl StrategyOptions {
                 increment_ms,
                 max_ms,
             } => Strategy::Linear {
-                initial: d("initial_ms", initial_ms)?,
+                initial_delay: d("initial_ms", initial_ms)?,
                 increment: d("increment_ms", increment_ms)?,
-                max: d("max_ms", max_ms)?,
+                max_delay: d("max_ms", max_ms)?,
             },
             StrategyOptions::Exponential {
                 initial_ms,
                 multiplier,
                 max_ms,
             } => Strategy::Exponential {
-                initial: d("initial_ms", initial_ms)?,
+                initial_delay: d("initial_ms", initial_ms)?,
                 multiplier,
-                max: d("max_ms", max_ms)?,
+                max_delay: d("max_ms", max_ms)?,
             },
             StrategyOptions::DecorrelatedJitter { base_ms, max_ms } => {
                 Strategy::DecorrelatedJitter {
-                    base: d("base_ms", base_ms)?,
-                    max: d("max_ms", max_ms)?,
+                    base_delay: d("base_ms", base_ms)?,
+                    max_delay: d("max_ms", max_ms)?,
                 }
             }
         })
@@ -148,6 +180,32 @@ impl RetryOptions {
             .map(|b| RetryBudget::new(b.max_tokens, b.token_ratio))
             .transpose()
             .map_err(|e| Error::from(e).within("budget"))?;
-        Ok(Retry { policy, budget })
+        let quota = match self.quota {
+            Some(_) if budget.is_some() => {
+                return Err(Error::invalid(
+                    "quota",
+                    "goes without a budget: one bounds retries",
+                ));
+            }
+            Some(q) => {
+                let d = QuotaCosts::DEFAULT;
+                let costs = QuotaCosts {
+                    transient: q.transient_cost.unwrap_or(d.transient),
+                    throttling: q.throttling_cost.unwrap_or(d.throttling),
+                    timeout: q.timeout_cost.unwrap_or(d.timeout),
+                    success: q.success_reward.unwrap_or(d.success),
+                };
+                Some(
+                    RetryQuota::new(q.capacity, costs)
+                        .map_err(|e| Error::from(e).within("quota"))?,
+                )
+            }
+            None => None,
+        };
+        Ok(Retry {
+            policy,
+            budget,
+            quota,
+        })
     }
 }

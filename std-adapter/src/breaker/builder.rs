@@ -109,9 +109,11 @@ impl<K> CircuitBreakerBuilder<K> {
         self
     }
 
-    /// Calls `listener` with the breaker's name on every state transition,
-    /// from the task that caused it. It should be quick (log, count, send):
-    /// it runs on the calling path.
+    /// Calls `listener` with the breaker's name on every state transition, in
+    /// the order the breaker made them, from the task that caused it (or,
+    /// when two threads cause transitions at once, from the one that
+    /// reported last, which tells both in order). It should be quick (log,
+    /// count, send): it runs on the calling path.
     pub fn on_transition(
         mut self,
         listener: impl Fn(&str, Transition) + Send + Sync + 'static,
@@ -148,6 +150,7 @@ impl<K> CircuitBreakerBuilder<K> {
                 listener: self.listener,
                 shadow: self.shadow,
                 hooks: crate::events::Hooks::new(),
+                deliveries: super::Deliveries::new(),
             }),
         })
     }

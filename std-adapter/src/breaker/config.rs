@@ -5,9 +5,7 @@ use std::time::Duration;
 use seawall_core::ConfigError;
 use seawall_core::breaker::{AnyWindow, BreakerConfig, Bucket, CountWindow, Slot, TimeWindow};
 
-/// The largest count window (calls) and the most buckets of a time window: a
-/// bound that keeps a typo from allocating gigabytes.
-pub const MAX_WINDOW_LEN: usize = 1 << 20;
+pub use seawall_core::breaker::MAX_WINDOW_LEN;
 
 /// A sliding window: the breaker trips on the failure rate or the slow-call rate
 /// of the calls in it, instead of on consecutive failures.

@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 use pin_project_lite::pin_project;
 use seawall_core::breaker::Rejection;
 
-use super::{Classify, OwnedCallPermit};
+use super::{Classify, OwnedPermit};
 use crate::BoxError;
 
 pin_project! {
@@ -28,7 +28,7 @@ pin_project! {
             #[pin]
             future: F,
             // `None` once the outcome is recorded.
-            permit: Option<OwnedCallPermit<K>>,
+            permit: Option<OwnedPermit<K>>,
         },
         Rejected {
             rejection: Rejection,
@@ -37,7 +37,7 @@ pin_project! {
 }
 
 impl<F, K> ResponseFuture<F, K> {
-    pub(crate) fn called(future: F, permit: OwnedCallPermit<K>) -> Self {
+    pub(crate) fn called(future: F, permit: OwnedPermit<K>) -> Self {
         Self {
             state: State::Called {
                 future,
@@ -66,7 +66,7 @@ impl<F, K> ResponseFuture<F, K> {
 impl<F, K, T, E> Future for ResponseFuture<F, K>
 where
     F: Future<Output = Result<T, E>>,
-    E: Into<BoxError>,
+    E: Into<BoxError> + 'static,
     K: Classify<T, E>,
 {
     type Output = Result<T, BoxError>;
@@ -76,7 +76,20 @@ where
             StateProj::Called { future, permit } => {
                 let result = std::task::ready!(future.poll(cx));
                 if let Some(permit) = permit.take() {
-                    permit.record_result(&result);
+                    // Another seawall layer's stop counts as the core's table
+                    // says (a refusal is nothing, a timeout a failure); the
+                    // classifier judges everything else.
+                    match result.as_ref().err().and_then(crate::compose::stop_of) {
+                        Some((stop, _)) => match stop.breaker_outcome() {
+                            Some(outcome) => {
+                                permit.record(outcome);
+                            }
+                            None => permit.release(),
+                        },
+                        None => {
+                            permit.record_result(&result);
+                        }
+                    }
                 }
                 Poll::Ready(result.map_err(Into::into))
             }

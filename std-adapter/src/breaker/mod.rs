@@ -12,9 +12,10 @@ mod service;
 
 use std::future::Future;
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use seawall_core::breaker::{self as core_breaker, BreakerConfig, Rejection, State, Transition};
+use seawall_core::transitions;
 use seawall_core::{ConfigError, Stats};
 
 pub use builder::CircuitBreakerBuilder;
@@ -23,7 +24,7 @@ pub use config::{CircuitBreakerConfig, MAX_WINDOW_LEN, SlidingWindow};
 pub use future::ResponseFuture;
 pub use keyed::KeyedCircuitBreaker;
 pub use layer::CircuitBreakerLayer;
-pub use permit::{CallPermit, OwnedCallPermit};
+pub use permit::{OwnedPermit, Permit};
 pub use service::CircuitBreakerService;
 
 use crate::clock::TimeSource;
@@ -62,6 +63,41 @@ pub(crate) struct Inner<K> {
     pub(crate) shadow: bool,
     /// Subscribers, a duration observer and `tracing` events (`crate::events`).
     pub(crate) hooks: Hooks,
+    /// Transitions reported and not yet told, to tell them in order.
+    deliveries: Mutex<Deliveries>,
+}
+
+/// The transitions a breaker has reported but not yet told its listener and
+/// hooks (see `seawall_core::transitions`).
+#[derive(Debug)]
+pub(crate) struct Deliveries {
+    buffer: Vec<Transition>,
+    /// How many have been told.
+    told: u64,
+    /// The state the last one told ended in.
+    last: State,
+    /// Whether a thread is telling a batch now (it tells the next ones too).
+    telling: bool,
+}
+
+impl Deliveries {
+    pub(crate) fn new() -> Mutex<Self> {
+        Mutex::new(Self {
+            buffer: Vec::new(),
+            told: 0,
+            last: State::Closed,
+            telling: false,
+        })
+    }
+}
+
+/// Ends a thread's telling, even if a listener panics.
+struct Telling<'a>(&'a Mutex<Deliveries>);
+
+impl Drop for Telling<'_> {
+    fn drop(&mut self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).telling = false;
+    }
 }
 
 impl<K> Inner<K> {
@@ -72,12 +108,46 @@ impl<K> Inner<K> {
         }
     }
 
+    /// Tells the listener and the hooks of `transition`, and of those other
+    /// threads reported, in the order the breaker made them: the thread that
+    /// completes a batch tells it (`seawall_core::transitions`).
     #[cold]
     fn notify_slow(&self, transition: Transition) {
-        if let Some(listener) = &self.listener {
-            listener(&self.name, transition);
+        let lock = || self.deliveries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut deliveries = lock();
+        deliveries.buffer.push(transition);
+        if deliveries.telling {
+            return;
         }
-        self.hooks.transition(&self.name, transition);
+        loop {
+            let made = self.core.stats().state_transitions;
+            let pending = deliveries.buffer.len();
+            if pending == 0
+                || !(transitions::complete(made, deliveries.told, pending)
+                    || pending >= transitions::MAX_BATCH)
+            {
+                return;
+            }
+            let last = deliveries.last;
+            transitions::order(last, &mut deliveries.buffer);
+            let batch = std::mem::take(&mut deliveries.buffer);
+            deliveries.told += batch.len() as u64;
+            deliveries.last = batch.last().map_or(last, |t| t.to);
+            deliveries.telling = true;
+            drop(deliveries);
+            let telling = Telling(&self.deliveries);
+            for transition in batch {
+                if let Some(listener) = &self.listener {
+                    listener(&self.name, transition);
+                }
+                self.hooks.transition(&self.name, transition);
+            }
+            drop(telling);
+            deliveries = lock();
+            if deliveries.telling {
+                return;
+            }
+        }
     }
 
     /// Tells the hooks of a rejected call (a `tracing` event, rate-limited).
@@ -245,19 +315,19 @@ impl<K> CircuitBreaker<K> {
         transition
     }
 
-    /// Asks to make one call by hand: a [`CallPermit`] to record the outcome on,
+    /// Asks to make one call by hand: a [`Permit`] to record the outcome on,
     /// or the [`Rejection`]. For code that cannot hand its call to
     /// [`call`](Self::call) (a stream, a callback); dropping the permit releases it.
     #[inline(always)]
-    pub fn try_acquire(&self) -> Result<CallPermit<'_, K>, Rejection> {
-        CallPermit::acquire(&self.inner)
+    pub fn try_acquire(&self) -> Result<Permit<'_, K>, Rejection> {
+        Permit::acquire(&self.inner)
     }
 
     /// [`try_acquire`](Self::try_acquire) with an owned permit, for futures
     /// that must be `'static` (spawned tasks, tower services).
     #[inline]
-    pub fn try_acquire_owned(&self) -> Result<OwnedCallPermit<K>, Rejection> {
-        OwnedCallPermit::acquire(&self.inner)
+    pub fn try_acquire_owned(&self) -> Result<OwnedPermit<K>, Rejection> {
+        OwnedPermit::acquire(&self.inner)
     }
 
     /// Runs the future made by `f` if the breaker lets it through, and records

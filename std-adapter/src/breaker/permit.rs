@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use seawall_core::Instant;
-use seawall_core::breaker::{Outcome, Permit, Rejection, Ticket, Transition};
+use seawall_core::breaker::{Outcome, Permit as CorePermit, Rejection, Ticket, Transition};
 
 use super::{Classify, HeapWindow, Inner, Owned};
 use crate::clock::elapsed;
@@ -38,7 +38,10 @@ fn measured<K>(inner: &Inner<K>, outcome: Outcome, latency: Option<Duration>) ->
 /// [`failure`](Self::failure), [`record`](Self::record) or
 /// [`record_result`](Self::record_result); each returns the transition it
 /// caused. Dropping the permit instead releases it: the call counts as neither
-/// and its half-open probe slot, if it held one, is free again.
+/// and its half-open probe slot, if it held one, is free again. A permit
+/// dropped while its thread unwinds from a panic (the call panicked) records
+/// a failure instead, as a panic poisons a `Mutex` held across it; the panic
+/// then goes on.
 ///
 /// ```
 /// use seawall::{CircuitBreaker, CircuitBreakerConfig, State};
@@ -52,16 +55,17 @@ fn measured<K>(inner: &Inner<K>, outcome: Outcome, latency: Option<Duration>) ->
 /// # });
 /// ```
 #[must_use = "a permit dropped at once is released without an outcome"]
-pub struct CallPermit<'a, K> {
+pub struct Permit<'a, K> {
     inner: &'a Inner<K>,
-    permit: Permit<'a, Owned, HeapWindow>,
+    /// `None` once recorded or released (a niche: no larger than the permit).
+    permit: Option<CorePermit<'a, Owned, HeapWindow>>,
     start: Option<Instant>,
 }
 
 // The Closed path, acquire to record, is inlined into the caller end to end
 // (`#[inline(always)]` here and in the core): a permit passed through memory
 // between out-of-line calls cost the call about 12 ns (docs/BENCHMARKS.md).
-impl<'a, K> CallPermit<'a, K> {
+impl<'a, K> Permit<'a, K> {
     #[inline(always)]
     pub(crate) fn acquire(inner: &'a Inner<K>) -> Result<Self, Rejection> {
         match inner.core.try_acquire(&inner.time.for_acquire()) {
@@ -69,7 +73,7 @@ impl<'a, K> CallPermit<'a, K> {
                 inner.notify(permit.transition());
                 Ok(Self {
                     inner,
-                    permit,
+                    permit: Some(permit),
                     start: start(inner),
                 })
             }
@@ -83,7 +87,7 @@ impl<'a, K> CallPermit<'a, K> {
 
     /// Whether this permit holds a half-open probe slot.
     pub fn is_probe(&self) -> bool {
-        self.permit.is_probe()
+        self.permit.as_ref().is_some_and(CorePermit::is_probe)
     }
 
     /// Records a success.
@@ -119,10 +123,11 @@ impl<'a, K> CallPermit<'a, K> {
     }
 
     #[inline(always)]
-    fn finish(self, outcome: Outcome, latency: Option<Duration>) -> Option<Transition> {
+    fn finish(mut self, outcome: Outcome, latency: Option<Duration>) -> Option<Transition> {
         let inner = self.inner;
         let transition = self
             .permit
+            .take()?
             .record(outcome, latency, &inner.time.for_record());
         inner.notify(transition);
         transition
@@ -150,26 +155,50 @@ impl<'a, K> CallPermit<'a, K> {
     }
 }
 
-impl<K> std::fmt::Debug for CallPermit<'_, K> {
+impl<K> Drop for Permit<'_, K> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // Recorded permits are `None`: the hot path ends here.
+        if let Some(permit) = self.permit.take() {
+            dropped(self.inner, permit, self.start);
+        }
+    }
+}
+
+/// A permit dropped without an outcome: released, unless its call panicked
+/// (then a failure, as a panic poisons a `Mutex` held across it).
+#[cold]
+#[inline(never)]
+fn dropped<K>(inner: &Inner<K>, permit: CorePermit<'_, Owned, HeapWindow>, start: Option<Instant>) {
+    if std::thread::panicking() {
+        let latency = measured(inner, Outcome::Failure, latency(inner, start));
+        let transition = permit.record(Outcome::Failure, latency, &inner.time.for_record());
+        inner.notify(transition);
+    }
+    // Otherwise dropping the core's permit releases it.
+}
+
+impl<K> std::fmt::Debug for Permit<'_, K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CallPermit")
+        f.debug_struct("Permit")
             .field("probe", &self.is_probe())
             .finish_non_exhaustive()
     }
 }
 
-/// Leave to make one call, owning a handle of its breaker: a [`CallPermit`] for
+/// Leave to make one call, owning a handle of its breaker: a [`Permit`] for
 /// futures that must be `'static`. It releases itself when dropped without an
-/// outcome, as a `CallPermit` does.
+/// outcome, or records a failure when dropped by a panic, as a `Permit`
+/// does.
 #[must_use = "a permit dropped at once is released without an outcome"]
-pub struct OwnedCallPermit<K> {
+pub struct OwnedPermit<K> {
     inner: Arc<Inner<K>>,
     /// `None` once recorded or released.
     ticket: Option<Ticket>,
     start: Option<Instant>,
 }
 
-impl<K> OwnedCallPermit<K> {
+impl<K> OwnedPermit<K> {
     #[inline]
     pub(crate) fn acquire(inner: &Arc<Inner<K>>) -> Result<Self, Rejection> {
         match inner.core.try_acquire_ticket(&inner.time.for_acquire()) {
@@ -204,7 +233,7 @@ impl<K> OwnedCallPermit<K> {
         self.record(Outcome::Failure)
     }
 
-    /// Records `outcome` (see [`CallPermit::record`]).
+    /// Records `outcome` (see [`Permit::record`]).
     pub fn record(mut self, outcome: Outcome) -> Option<Transition> {
         let latency = measured(&self.inner, outcome, latency(&self.inner, self.start));
         let ticket = self.ticket.take()?;
@@ -236,17 +265,32 @@ impl<K> OwnedCallPermit<K> {
     }
 }
 
-impl<K> Drop for OwnedCallPermit<K> {
+impl<K> Drop for OwnedPermit<K> {
     fn drop(&mut self) {
         if let Some(ticket) = self.ticket.take() {
-            self.inner.core.release(ticket);
+            if std::thread::panicking() {
+                // The call panicked: a failure (see `Permit`).
+                let latency = measured(
+                    &self.inner,
+                    Outcome::Failure,
+                    latency(&self.inner, self.start),
+                );
+                let clock = self.inner.time.for_record();
+                let transition = self
+                    .inner
+                    .core
+                    .record(ticket, Outcome::Failure, latency, &clock);
+                self.inner.notify(transition);
+            } else {
+                self.inner.core.release(ticket);
+            }
         }
     }
 }
 
-impl<K> std::fmt::Debug for OwnedCallPermit<K> {
+impl<K> std::fmt::Debug for OwnedPermit<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OwnedCallPermit")
+        f.debug_struct("OwnedPermit")
             .field("probe", &self.is_probe())
             .finish_non_exhaustive()
     }

@@ -13,8 +13,11 @@ use crate::BoxError;
 /// [`Rejection`](seawall_core::breaker::Rejection), boxed into a [`BoxError`]
 /// (`error.downcast_ref::<Rejection>()` gives the time until the next try); the
 /// inner service is not called. The response or error of a request let through
-/// is classified by the breaker's classifier and recorded; a response future
-/// dropped before it finishes releases its permit.
+/// is classified by the breaker's classifier and recorded, except the stops
+/// of seawall layers inside it, which count as the core's composition table
+/// says: a rate limiter's or a bulkhead's refusal counts as nothing, a
+/// timeout as a failure. A response future dropped before it finishes
+/// releases its permit.
 #[derive(Debug, Clone)]
 pub struct CircuitBreakerService<S, K> {
     inner: S,
@@ -41,7 +44,7 @@ impl<S, K> CircuitBreakerService<S, K> {
 impl<S, K, Req> Service<Req> for CircuitBreakerService<S, K>
 where
     S: Service<Req>,
-    S::Error: Into<BoxError>,
+    S::Error: Into<BoxError> + 'static,
     K: Classify<S::Response, S::Error>,
 {
     type Response = S::Response;

@@ -14,7 +14,7 @@ use super::{Bulkhead, BulkheadService};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// let bulkhead = Bulkhead::new(BulkheadConfig { max_concurrent: 1, ..Default::default() });
-/// let held = bulkhead.try_acquire().unwrap();
+/// let held = bulkhead.try_enter().unwrap();
 /// let service = ServiceBuilder::new()
 ///     .layer(BulkheadLayer::new(bulkhead))
 ///     .service(service_fn(|_: ()| async { Ok::<_, std::io::Error>("done") }));

@@ -18,12 +18,14 @@ use std::time::Duration;
 
 use seawall_core::ConfigError;
 use seawall_core::bulkhead::{Bulkhead as CoreBulkhead, BulkheadFull, BulkheadTicket};
+use seawall_core::wait::{Turn, Wait};
 use tokio::sync::Notify;
 
 pub use layer::BulkheadLayer;
 pub use permit::BulkheadPermit;
 pub use service::BulkheadService;
 
+use crate::clock::TokioClock;
 use crate::error::Error;
 
 /// A bulkhead's limits.
@@ -32,7 +34,7 @@ pub struct BulkheadConfig {
     /// Calls in flight at once (at least 1; default 25).
     pub max_concurrent: u32,
     /// How long a call may wait for a place before it is refused (default zero:
-    /// refused at once when full).
+    /// refused at once when full; `Duration::MAX`: as long as it takes).
     pub max_wait: Duration,
     /// How many calls may wait at once; more are refused at once (default
     /// `u32::MAX`).
@@ -63,13 +65,15 @@ impl Inner {
         self.freed.notify_one();
     }
 
-    /// A place, waiting for one as the configuration allows.
+    /// A place, waiting for one as the configuration allows: the core's
+    /// [`Wait`] decides how long, this loop only sleeps.
     async fn enter(&self) -> Result<BulkheadTicket, BulkheadFull> {
         let full = match self.core.try_enter_ticket() {
             Ok(ticket) => return Ok(ticket),
             Err(full) => full,
         };
-        if self.config.max_wait.is_zero() {
+        let wait = Wait::start(self.config.max_wait, &TokioClock);
+        if wait.next(None, &TokioClock) == Turn::GiveUp {
             return Err(full);
         }
         if self.queued.fetch_add(1, Ordering::AcqRel) >= self.config.max_queued {
@@ -77,18 +81,18 @@ impl Inner {
             return Err(full);
         }
         let _queued = Queued(&self.queued);
-        let deadline = tokio::time::Instant::now() + self.config.max_wait;
         loop {
             // Registered before trying, so a place freed in between still wakes us.
             let mut freed = pin!(self.freed.notified());
             freed.as_mut().enable();
             match self.core.try_enter_ticket() {
                 Ok(ticket) => return Ok(ticket),
-                Err(full) => {
-                    if tokio::time::timeout_at(deadline, freed).await.is_err() {
-                        return self.core.try_enter_ticket().map_err(|_| full);
+                Err(full) => match wait.next(None, &TokioClock) {
+                    Turn::Sleep(at_most) => {
+                        let _ = tokio::time::timeout(at_most, freed).await;
                     }
-                }
+                    Turn::GiveUp => return Err(full),
+                },
             }
         }
     }
@@ -115,7 +119,7 @@ impl Drop for Queued<'_> {
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
 /// let bulkhead = Bulkhead::new(BulkheadConfig { max_concurrent: 1, ..Default::default() });
-/// let first = bulkhead.try_acquire().unwrap();
+/// let first = bulkhead.try_enter().unwrap();
 /// let second = bulkhead.call(|| async { Ok::<_, ()>(()) }).await;
 /// assert!(second.unwrap_err().is_bulkhead_full());
 /// drop(first);
@@ -175,14 +179,14 @@ impl Bulkhead {
     }
 
     /// A place now, or [`BulkheadFull`], without waiting.
-    pub fn try_acquire(&self) -> Result<BulkheadPermit, BulkheadFull> {
+    pub fn try_enter(&self) -> Result<BulkheadPermit, BulkheadFull> {
         let ticket = self.inner.core.try_enter_ticket()?;
         Ok(BulkheadPermit::new(Arc::clone(&self.inner), ticket))
     }
 
     /// A place, waiting up to `max_wait` for one. Dropping the future stops
     /// waiting.
-    pub async fn acquire(&self) -> Result<BulkheadPermit, BulkheadFull> {
+    pub async fn enter(&self) -> Result<BulkheadPermit, BulkheadFull> {
         let ticket = self.inner.enter().await?;
         Ok(BulkheadPermit::new(Arc::clone(&self.inner), ticket))
     }

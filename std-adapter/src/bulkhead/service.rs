@@ -49,7 +49,7 @@ where
         let mut service = std::mem::replace(&mut self.inner, clone);
         let bulkhead = self.bulkhead.clone();
         Box::pin(async move {
-            let _place = bulkhead.acquire().await?;
+            let _place = bulkhead.enter().await?;
             service.call(request).await.map_err(Into::into)
         })
     }

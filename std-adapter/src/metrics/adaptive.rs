@@ -34,7 +34,7 @@ impl Metrics {
             let mut metric = encoder.encode_descriptor(
                 "seawall_adaptivelimiter_calls",
                 "Calls through the adaptive limiter, by outcome (overloaded: a sign of \
-                 overload; ignored: ended without an outcome; rejected: refused at the limit).",
+                 overload; released: ended without an outcome; rejected: refused at the limit).",
                 None,
                 MetricType::Counter,
             )?;
@@ -42,7 +42,7 @@ impl Metrics {
                 for (kind, value) in [
                     ("successful", stats.succeeded),
                     ("overloaded", stats.overloaded),
-                    ("ignored", stats.released),
+                    ("released", stats.released),
                     ("rejected", stats.rejected),
                 ] {
                     counter(&mut metric, &[("name", name), ("kind", kind)], value)?;

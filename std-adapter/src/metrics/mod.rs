@@ -12,7 +12,7 @@
 //! | metric | type | labels | meaning |
 //! |---|---|---|---|
 //! | `seawall_circuitbreaker_state` | gauge | `name`, `state` | 1 for the breaker's current state, 0 for the four others |
-//! | `seawall_circuitbreaker_calls_total` | counter | `name`, `kind` | calls by outcome: `successful`, `failed`, `ignored` (let through, ended without an outcome: errors the classifier ignores and cancelled calls, the core's `released`), `rejected` |
+//! | `seawall_circuitbreaker_calls_total` | counter | `name`, `kind` | calls by outcome: `successful`, `failed`, `released` (let through, ended without an outcome: errors the classifier ignores and cancelled calls, the core's `released`), `rejected` |
 //! | `seawall_circuitbreaker_shadow_rejections_total` | counter | `name` | calls a breaker in shadow mode would have rejected (and let through); its `calls_total{kind="rejected"}` stays 0 |
 //! | `seawall_circuitbreaker_slow_calls_total` | counter | `name` | calls slower than `slow_call_duration` (timed only for breakers with a window) |
 //! | `seawall_circuitbreaker_failure_rate` | gauge | `name` | failure rate in 0..=1: over the sliding window, or over every call for a breaker without one |
@@ -160,7 +160,7 @@ impl Metrics {
 
         let mut metric = encoder.encode_descriptor(
             "seawall_circuitbreaker_calls",
-            "Calls through the circuit breaker, by outcome (ignored: ended without an \
+            "Calls through the circuit breaker, by outcome (released: ended without an \
              outcome, as ignored errors and cancelled calls).",
             None,
             MetricType::Counter,
@@ -173,7 +173,7 @@ impl Metrics {
             for (kind, value) in [
                 ("successful", stats.successful),
                 ("failed", stats.failed),
-                ("ignored", stats.released),
+                ("released", stats.released),
                 ("rejected", rejected),
             ] {
                 counter(&mut metric, &labels(i, &[("kind", kind)]), value)?;

@@ -194,31 +194,18 @@ impl<K, Fb> Policy<K, Fb> {
             Some(Ok(permit)) => Some(permit),
             None => None,
         };
-        // Refusals below say nothing about the dependency: the permit is
-        // released (dropped) without an outcome.
-        if let Some(limiter) = &self.rate_limiter
-            && let Err(not_until) = limiter.acquire().await
-        {
-            let error = Error::RateLimited(not_until);
-            let failure = error.failure();
-            return (Err(error), failure);
-        }
-        let place = match &self.bulkhead {
-            Some(bulkhead) => match bulkhead.acquire().await {
-                Ok(place) => Some(place),
-                Err(full) => return (Err(Error::BulkheadFull(full)), Failure::retryable()),
-            },
-            None => None,
+        let (result, outcome) = match self.guarded(f).await {
+            Ok(result) => {
+                let outcome = self.classifier.classify(&result);
+                (result.map_err(Error::Inner), outcome)
+            }
+            // A policy's stop counts for the breaker as the core's table
+            // says: a refusal is nothing, a timeout a failure.
+            Err(stop) => {
+                let outcome = stop.outcome(|_| None);
+                (Err(stop), outcome)
+            }
         };
-        let result = match self.timeout {
-            Some(limit) => match Timeout::new(limit, f()).await {
-                Ok(result) => result.map_err(Error::Inner),
-                Err(elapsed) => Err(Error::Timeout(elapsed)),
-            },
-            None => f().await.map_err(Error::Inner),
-        };
-        drop(place);
-        let (result, outcome) = classify(&self.classifier, result);
         if let Some(permit) = permit {
             match outcome {
                 Some(outcome) => {
@@ -227,34 +214,32 @@ impl<K, Fb> Policy<K, Fb> {
                 None => permit.release(),
             }
         }
-        let failure = match outcome {
-            Some(Outcome::Failure) => Failure::retryable(),
-            _ => Failure::not_retryable(),
+        let failure = match &result {
+            Err(Error::Inner(_)) if outcome == Some(Outcome::Failure) => Failure::retryable(),
+            Err(Error::Inner(_)) => Failure::not_retryable(),
+            Err(stop) => stop.failure(),
+            Ok(_) => Failure::not_retryable(),
         };
         (result, failure)
     }
-}
 
-/// The outcome of an attempt that ran: the classifier's verdict on the call's
-/// own result, and a timeout is a failure.
-fn classify<K, T, E>(
-    classifier: &K,
-    result: Result<T, Error<E>>,
-) -> (Result<T, Error<E>>, Option<Outcome>)
-where
-    K: Classify<T, E>,
-{
-    match result {
-        Ok(value) => {
-            let result = Ok(value);
-            let outcome = classifier.classify(&result);
-            (result.map_err(Error::Inner), outcome)
+    /// The call through the rate limiter, the bulkhead and the timeout: the
+    /// call's own result, or the stop of one of them (never `Error::Inner`).
+    async fn guarded<F, Fut, T, E>(&self, f: &mut F) -> Result<Result<T, E>, Error<E>>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        if let Some(limiter) = &self.rate_limiter {
+            limiter.acquire().await?;
         }
-        Err(Error::Inner(error)) => {
-            let result = Err(error);
-            let outcome = classifier.classify(&result);
-            (result.map_err(Error::Inner), outcome)
+        let _place = match &self.bulkhead {
+            Some(bulkhead) => Some(bulkhead.enter().await?),
+            None => None,
+        };
+        match self.timeout {
+            Some(limit) => Ok(Timeout::new(limit, f()).await?),
+            None => Ok(f().await),
         }
-        Err(error) => (Err(error), Some(Outcome::Failure)),
     }
 }

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use seawall_core::rate_limit::{InsufficientCapacity, NotUntil, Quota, RateLimiter as CoreLimiter};
+use seawall_core::wait::{Turn, Wait};
 use seawall_core::{Clock, ConfigError, Instant};
 
 pub use layer::RateLimiterLayer;
@@ -33,7 +34,7 @@ pub struct RateLimiterConfig {
     /// Calls admitted at once after a quiet spell (at least 1; default 50).
     pub burst: u32,
     /// How long a call may wait for its turn before it is refused (default
-    /// zero: refused at once).
+    /// zero: refused at once; `Duration::MAX`: as long as it takes).
     pub max_wait: Duration,
 }
 
@@ -247,24 +248,24 @@ impl RateLimiter {
 }
 
 /// Asks `check` until it admits, sleeping on tokio's timer for the wait each
-/// refusal names, as long as the total stays within `max_wait`; the refusal
-/// that would go beyond it is the answer. Dropping the future stops waiting.
+/// refusal names while the core's [`Wait`] allows (within `max_wait` of the
+/// start, measured on tokio's clock); the refusal it gives up on is the
+/// answer. Dropping the future stops waiting.
 pub(crate) async fn wait_for_turn<F, Fut>(max_wait: Duration, mut check: F) -> Result<(), NotUntil>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<(), NotUntil>>,
 {
-    let start = tokio::time::Instant::now();
+    let wait = Wait::start(max_wait, &TokioClock);
     loop {
         let not_until = match check().await {
             Ok(()) => return Ok(()),
             Err(not_until) => not_until,
         };
-        let wait = not_until.retry_after();
-        if start.elapsed() + wait > max_wait {
-            return Err(not_until);
+        match wait.next(Some(not_until.retry_after()), &TokioClock) {
+            Turn::Sleep(delay) => tokio::time::sleep(delay).await,
+            Turn::GiveUp => return Err(not_until),
         }
-        tokio::time::sleep(wait).await;
     }
 }
 

@@ -12,6 +12,7 @@ mod error;
 mod jitter_seed;
 mod layer;
 mod listener;
+mod retryable;
 mod service;
 mod shared;
 mod strategy;
@@ -34,6 +35,7 @@ pub use error::RetryError;
 pub use jitter_seed::JitterSeed;
 pub use layer::RetryLayer;
 pub use listener::RetryListener;
+pub use retryable::Retryable;
 pub use service::{RetryErrors, RetryService, ShouldRetry};
 pub use strategy::RetryStrategy;
 
@@ -43,10 +45,17 @@ use crate::clock::TokioClock;
 
 /// When and how often to call again after a failure.
 ///
-/// Attempts and a strategy, plus the core's jitter, deadline and retry budget. The
-/// options are checked by [`validate`](Self::validate) (call it at startup): a
-/// policy that does not validate never retries, as [`execute`](Self::execute)
-/// must not panic.
+/// Attempts and a strategy, plus the core's jitter, deadline and retry budget.
+/// The options are checked with the core's rules by [`validate`](Self::validate),
+/// by [`RetryLayer::new`] and by [`Policy`](crate::Policy)'s `build`, which
+/// return the [`ConfigError`]. A policy used directly
+/// ([`execute`](Self::execute), [`execute_with`](Self::execute_with),
+/// [`preview_delays`](Self::preview_delays)) is checked when it first has
+/// to decide (after a failed first attempt; a first attempt that succeeds
+/// needs nothing of it, and costs nothing more) and panics with that
+/// error's message if invalid, as
+/// [`CircuitBreaker::new`](crate::CircuitBreaker::new) does: an invalid policy
+/// never retries silently.
 ///
 /// ```
 /// use std::time::Duration;
@@ -153,22 +162,42 @@ impl RetryPolicy {
     pub fn to_core(&self) -> Result<CorePolicy, ConfigError> {
         let mut builder = CorePolicy::builder()
             .max_attempts(self.max_attempts)
-            .strategy(self.strategy.to_core())
+            .strategy(self.strategy)
             .jitter(self.jitter);
         if let Some(deadline) = self.deadline {
             builder = builder.deadline(deadline);
         }
-        builder.build().map_err(strategy::rename)
+        builder.build()
     }
 
-    /// Calls `f` until it succeeds or the policy gives up; every error is worth
-    /// retrying. Returns the value or the last error.
+    /// Calls `f` until it succeeds or the policy gives up, asking each error
+    /// whether it is worth retrying ([`Retryable`]: a seawall policy's stop
+    /// as the core's composition table says, so a breaker forced open is not
+    /// retried; any other error is). Returns the value or the last error.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use seawall::{CircuitBreaker, CircuitBreakerConfig, RetryPolicy, RetryStrategy};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let cb = CircuitBreaker::new("db", CircuitBreakerConfig::default());
+    /// cb.force_open();
+    /// let policy = RetryPolicy { strategy: RetryStrategy::Fixed { delay: Duration::from_secs(1) }, ..Default::default() };
+    /// let start = tokio::time::Instant::now();
+    /// let error = policy.execute(|| cb.call(|| async { Ok::<_, std::io::Error>(1) })).await.unwrap_err();
+    /// // Forced open by hand: not worth another attempt, so no waiting either.
+    /// assert!(error.is_rejected());
+    /// assert_eq!((cb.stats().rejected, start.elapsed()), (1, Duration::ZERO));
+    /// # }
+    /// ```
     pub async fn execute<F, Fut, T, E>(&self, f: F) -> Result<T, E>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
+        E: Retryable,
     {
-        self.execute_with(|_: &E| Failure::retryable(), f)
+        self.execute_with(E::failure, f)
             .await
             .map_err(RetryError::into_inner)
     }
@@ -226,11 +255,7 @@ impl RetryPolicy {
             }
             Err(error) => error,
         };
-        // A policy that does not validate never retries (and cannot panic).
-        let core = match self.validate() {
-            Ok(()) => self.to_core().unwrap_or(SINGLE_ATTEMPT),
-            Err(_) => SINGLE_ATTEMPT,
-        };
+        let core = self.checked();
         let mut state = core.start(&started.unwrap_or(Instant::ZERO));
         let mut rng = self.seed.draw();
         loop {
@@ -278,9 +303,7 @@ impl RetryPolicy {
     /// would wait, for a log line or a test. A seeded policy's calls then go on
     /// from where these draws left its generator.
     pub fn preview_delays(&self, n: usize) -> Vec<Duration> {
-        let Ok(core) = self.to_core() else {
-            return Vec::new();
-        };
+        let core = self.checked();
         let mut rng = self.seed.draw();
         let mut state = BackoffState::new();
         (0..n)
@@ -289,11 +312,16 @@ impl RetryPolicy {
     }
 }
 
-/// What an invalid policy does: call once, never retry.
-const SINGLE_ATTEMPT: CorePolicy = match CorePolicy::builder().max_attempts(1).build() {
-    Ok(policy) => policy,
-    Err(_) => panic!("a single attempt is a valid policy"),
-};
+impl RetryPolicy {
+    /// The core's policy, or a panic naming the invalid option.
+    #[track_caller]
+    fn checked(&self) -> CorePolicy {
+        match self.validate().and_then(|()| self.to_core()) {
+            Ok(policy) => policy,
+            Err(error) => panic!("invalid RetryPolicy: {error}"),
+        }
+    }
+}
 
 /// A seed that differs between calls and processes.
 pub(crate) fn random_seed() -> u64 {

@@ -22,13 +22,16 @@ pub trait ShouldRetry<Res, Err> {
     fn should_retry(&self, result: &Result<Res, Err>) -> Option<Failure>;
 }
 
-/// The default: every error is worth retrying, every response is final.
+/// The default: every response is final, and every error is worth retrying
+/// except as the core's [composition table](seawall_core::compose) says of a
+/// seawall layer's stop below (a breaker forced open is not retried; an open
+/// breaker or a rate limiter no sooner than it says).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RetryErrors;
 
-impl<Res, Err> ShouldRetry<Res, Err> for RetryErrors {
+impl<Res, Err: 'static> ShouldRetry<Res, Err> for RetryErrors {
     fn should_retry(&self, result: &Result<Res, Err>) -> Option<Failure> {
-        result.as_ref().err().map(|_| Failure::retryable())
+        result.as_ref().err().map(crate::compose::failure_of)
     }
 }
 

@@ -84,8 +84,8 @@ impl Replay<'_> {
     }
 }
 
-pub(crate) async fn replay(scenario: &Scenario) -> Result<(), String> {
-    let config: Config = scenario.config()?;
+/// The adapter's options for a scenario's breaker keys.
+pub(crate) fn breaker_config(config: &Config) -> Result<CircuitBreakerConfig, String> {
     let mut options = CircuitBreakerConfig::from(config.build()?);
     options.window = config.window_spec().map(|spec| match *spec {
         WindowSpec::Count { size } => SlidingWindow::Count { size },
@@ -97,6 +97,12 @@ pub(crate) async fn replay(scenario: &Scenario) -> Result<(), String> {
             buckets,
         },
     });
+    Ok(options)
+}
+
+pub(crate) async fn replay(scenario: &Scenario) -> Result<(), String> {
+    let config: Config = scenario.config()?;
+    let options = breaker_config(&config)?;
     let needs_alignment = matches!(options.window, Some(SlidingWindow::Time { .. }))
         || scenario.steps.iter().any(|step| {
             step["op"] == "set_time" || (step["op"] == "call" && step.get("latency_ms").is_some())

@@ -1,4 +1,4 @@
-//! `bulkhead` scenarios through `Bulkhead::acquire` (refusing at once: no
+//! `bulkhead` scenarios through `Bulkhead::enter` (refusing at once: no
 //! `max_wait`).
 
 use std::collections::HashMap;
@@ -24,7 +24,7 @@ pub(crate) async fn replay(scenario: &Scenario) -> Result<(), String> {
             Step::Enter { guard, rejected } => match (guard, rejected) {
                 (Some(name), None | Some(false)) => {
                     let place = bulkhead
-                        .acquire()
+                        .enter()
                         .await
                         .map_err(|full| format!("refused: {full}"))?;
                     if places.insert(name.clone(), place).is_some() {
@@ -32,7 +32,7 @@ pub(crate) async fn replay(scenario: &Scenario) -> Result<(), String> {
                     }
                 }
                 (None, Some(true)) => {
-                    if bulkhead.acquire().await.is_ok() {
+                    if bulkhead.enter().await.is_ok() {
                         return Err("admitted, expected a refusal".into());
                     }
                 }

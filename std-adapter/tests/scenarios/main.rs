@@ -13,6 +13,7 @@ mod aligned;
 mod attempt_timeout;
 mod breaker;
 mod bulkhead;
+mod composition;
 mod rate_limiter;
 mod retry;
 
@@ -24,6 +25,7 @@ async fn replay(scenario: &Scenario) -> Result<(), String> {
         "retry" => retry::replay(scenario).await,
         "rate_limiter" => rate_limiter::replay(scenario).await,
         "bulkhead" => bulkhead::replay(scenario).await,
+        "composition" => composition::replay(scenario).await,
         "adaptive_limiter" => adaptive_limiter::replay(scenario).await,
         "adaptive_rate" => adaptive_rate::replay(scenario).await,
         "attempt_timeout" => attempt_timeout::replay(scenario).await,
@@ -71,7 +73,12 @@ async fn every_retry_scenario_replays_through_the_async_api() {
 
 #[tokio::test(start_paused = true)]
 async fn every_rate_limiter_scenario_replays_through_the_async_api() {
-    replay_all(Some("rate_limiter"), 6).await;
+    replay_all(Some("rate_limiter"), 7).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_composition_replays_as_tower_layers_and_as_a_policy() {
+    replay_all(Some("composition"), 7).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -97,7 +104,7 @@ async fn every_attempt_timeout_scenario_replays_through_the_async_api() {
 /// No file is left out: every policy in the directory has a replayer here.
 #[tokio::test(start_paused = true)]
 async fn every_scenario_file_replays_through_the_async_api() {
-    replay_all(None, 52).await;
+    replay_all(None, 60).await;
 }
 
 #[tokio::test(start_paused = true)]

@@ -1,5 +1,6 @@
-//! `rate_limiter` scenarios through `RateLimiter::acquire` (refusing at once:
-//! no `max_wait`) for single cells, and `check_n` for several.
+//! `rate_limiter` scenarios through `RateLimiter::check` for single cells,
+//! `check_n` for several, and `acquire` (waiting up to the scenario's
+//! `max_wait_ms` on paused tokio time).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +18,7 @@ pub(crate) async fn replay(scenario: &Scenario) -> Result<(), String> {
         rate: config.rate,
         period: Duration::from_millis(config.period_ms.unwrap_or(1000)),
         burst: config.burst,
-        max_wait: Duration::ZERO,
+        max_wait: config.max_wait(),
     };
     let aligned = Arc::new(AlignedClock::new(scenario.start_ms, None));
     let needs_alignment = scenario.steps.iter().any(|step| step["op"] == "set_time");
@@ -33,12 +34,17 @@ pub(crate) async fn replay(scenario: &Scenario) -> Result<(), String> {
             Step::Advance { ms } => tokio::time::advance(Duration::from_millis(ms)).await,
             Step::SetTime { ms } => aligned.set(ms),
             Step::Reset => limiter.reset(),
+            Step::Acquire(step) => {
+                let start = tokio::time::Instant::now();
+                let refused = limiter.acquire().await.err();
+                step.check(start.elapsed(), refused.map(|n| n.retry_after()))?;
+            }
             Step::Check(step) => {
                 let expected = step.expected()?;
                 let (n, repeat) = (step.n(), step.repeat());
                 for i in 0..repeat {
                     let actual = if n == 1 {
-                        match limiter.acquire().await {
+                        match limiter.check() {
                             Ok(()) => ExpectedCheck::Allowed,
                             Err(not_until) => expected.refused(not_until.retry_after()),
                         }

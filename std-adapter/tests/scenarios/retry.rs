@@ -10,9 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use seawall::core::retry::GiveUp;
-use seawall::{
-    ErrorKind, Failure, JitterSeed, RetryError, RetryListener, RetryPolicy, RetryStrategy,
-};
+use seawall::{ErrorKind, Failure, JitterSeed, RetryError, RetryListener, RetryPolicy};
 use seawall_tests::replay::retry::{
     Config, ExpectedDecision, Step, error_kind, expected_decision, expected_delays,
 };
@@ -105,11 +103,11 @@ impl Call {
     }
 }
 
-fn policy_of(config: &Config) -> Result<RetryPolicy, String> {
+pub(crate) fn policy_of(config: &Config) -> Result<RetryPolicy, String> {
     let core = config.policy()?;
     let policy = RetryPolicy {
         max_attempts: core.max_attempts(),
-        strategy: RetryStrategy::from(core.backoff().strategy()),
+        strategy: core.backoff().strategy(),
         jitter: config.jitter()?,
         deadline: core.deadline(),
         budget: config.budget()?.map(Arc::new),

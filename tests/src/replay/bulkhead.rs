@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use seawall_core::bulkhead::{Bulkhead, BulkheadGuard};
+use seawall_core::bulkhead::{Bulkhead, BulkheadPermit};
 use seawall_core::time::{Instant, ManualClock};
 use serde::Deserialize;
 
@@ -76,7 +76,7 @@ pub fn replay(scenario: &Scenario) -> Result<(), String> {
     let bulkhead = config.bulkhead()?;
     // The bulkhead takes no time; the clock is kept so that the common ops work.
     let clock = ManualClock::starting_at(Instant::from_millis(scenario.start_ms));
-    let mut guards: HashMap<String, BulkheadGuard<'_>> = HashMap::new();
+    let mut guards: HashMap<String, BulkheadPermit<'_>> = HashMap::new();
 
     for_each_step(scenario, |step: Step| {
         match step {

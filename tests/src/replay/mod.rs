@@ -5,6 +5,7 @@ pub mod adaptive_rate;
 pub mod attempt_timeout;
 pub mod breaker;
 pub mod bulkhead;
+pub mod composition;
 pub mod rate_limiter;
 pub mod retry;
 
@@ -19,6 +20,7 @@ pub fn replay(scenario: &Scenario) -> Result<(), String> {
         "retry" => retry::replay(scenario),
         "rate_limiter" => rate_limiter::replay(scenario),
         "bulkhead" => bulkhead::replay(scenario),
+        "composition" => composition::replay(scenario),
         "adaptive_limiter" => adaptive_limiter::replay(scenario),
         "adaptive_rate" => adaptive_rate::replay(scenario),
         "attempt_timeout" => attempt_timeout::replay(scenario),

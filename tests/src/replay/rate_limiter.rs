@@ -3,10 +3,11 @@
 use std::time::Duration;
 
 use seawall_core::rate_limit::{InsufficientCapacity, NotUntil, Quota, RateLimiter};
-use seawall_core::time::{Instant, ManualClock};
+use seawall_core::time::{Clock, Instant, ManualClock};
+use seawall_core::wait::{Turn, Wait};
 use serde::Deserialize;
 
-use super::{check, for_each_step};
+use super::{check, check_opt, for_each_step};
 use crate::scenario::Scenario;
 
 /// The scenario's configuration keys.
@@ -19,6 +20,8 @@ pub struct Config {
     pub period_ms: Option<u64>,
     /// The most cells admitted at once (required).
     pub burst: u32,
+    /// How long an `acquire` waits for its turn (default 0: refused at once).
+    pub max_wait_ms: Option<u64>,
 }
 
 impl Config {
@@ -26,6 +29,11 @@ impl Config {
     pub fn quota(&self) -> Result<Quota, String> {
         let period = Duration::from_millis(self.period_ms.unwrap_or(1000));
         Quota::new(self.rate, period, self.burst).map_err(|e| e.to_string())
+    }
+
+    /// How long an `acquire` waits for its turn.
+    pub fn max_wait(&self) -> Duration {
+        Duration::from_millis(self.max_wait_ms.unwrap_or(0))
     }
 }
 
@@ -39,7 +47,48 @@ pub enum Step {
     Advance { ms: u64 },
     SetTime { ms: u64 },
     Check(CheckStep),
+    Acquire(AcquireStep),
     Reset,
+}
+
+/// An `acquire` step: a request of one cell that waits for its turn up to
+/// the scenario's `max_wait_ms`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // the fields are the README's, one to one
+pub struct AcquireStep {
+    pub waited_ms: u64,
+    pub refused: Option<bool>,
+    pub retry_after_ms: Option<u64>,
+}
+
+impl AcquireStep {
+    /// Checks what an acquire did: how long it waited, and the wait its
+    /// refusal named (`None`: admitted).
+    pub fn check(&self, waited: Duration, refused: Option<Duration>) -> Result<(), String> {
+        check(
+            "waited (ns)",
+            &(u128::from(self.waited_ms) * 1_000_000),
+            &waited.as_nanos(),
+        )?;
+        let expected = match (self.refused, self.retry_after_ms) {
+            (None | Some(false), None) => None,
+            (Some(true), after) => Some(after),
+            (_, Some(_)) => return Err("retry_after_ms only goes with \"refused\": true".into()),
+        };
+        match (expected, refused) {
+            (None, None) => Ok(()),
+            (None, Some(after)) => Err(format!(
+                "refused (retry after {after:?}), expected admitted"
+            )),
+            (Some(_), None) => Err("admitted, expected a refusal".into()),
+            (Some(expected), Some(after)) => check_opt(
+                "retry_after (ns)",
+                expected.map(|ms| u128::from(ms) * 1_000_000),
+                after.as_nanos(),
+            ),
+        }
+    }
 }
 
 /// A `check` step.
@@ -147,6 +196,21 @@ pub fn replay(scenario: &Scenario) -> Result<(), String> {
             Step::Advance { ms } => clock.advance(Duration::from_millis(ms)),
             Step::SetTime { ms } => clock.set(Instant::from_millis(ms)),
             Step::Reset => limiter.reset(),
+            Step::Acquire(step) => {
+                let start = clock.now();
+                let wait = Wait::start(config.max_wait(), &clock);
+                let refused = loop {
+                    let not_until = match limiter.check(&clock) {
+                        Ok(()) => break None,
+                        Err(not_until) => not_until,
+                    };
+                    match wait.next(Some(not_until.retry_after()), &clock) {
+                        Turn::Sleep(delay) => clock.advance(delay),
+                        Turn::GiveUp => break Some(not_until.retry_after()),
+                    }
+                };
+                step.check(clock.now() - start, refused)?;
+            }
             Step::Check(step) => {
                 let expected = step.expected()?;
                 let repeat = step.repeat();

@@ -36,18 +36,18 @@ pub enum StrategySpec {
         delay_ms: u64,
     },
     Linear {
-        initial_ms: u64,
+        initial_delay_ms: u64,
         increment_ms: u64,
-        max_ms: u64,
+        max_delay_ms: u64,
     },
     Exponential {
-        initial_ms: u64,
+        initial_delay_ms: u64,
         multiplier: f64,
-        max_ms: u64,
+        max_delay_ms: u64,
     },
     DecorrelatedJitter {
-        base_ms: u64,
-        max_ms: u64,
+        base_delay_ms: u64,
+        max_delay_ms: u64,
     },
 }
 
@@ -59,26 +59,29 @@ impl From<StrategySpec> for Strategy {
                 delay: ms(delay_ms),
             },
             StrategySpec::Linear {
-                initial_ms,
+                initial_delay_ms,
                 increment_ms,
-                max_ms,
+                max_delay_ms,
             } => Strategy::Linear {
-                initial: ms(initial_ms),
+                initial_delay: ms(initial_delay_ms),
                 increment: ms(increment_ms),
-                max: ms(max_ms),
+                max_delay: ms(max_delay_ms),
             },
             StrategySpec::Exponential {
-                initial_ms,
+                initial_delay_ms,
                 multiplier,
-                max_ms,
+                max_delay_ms,
             } => Strategy::Exponential {
-                initial: ms(initial_ms),
+                initial_delay: ms(initial_delay_ms),
                 multiplier,
-                max: ms(max_ms),
+                max_delay: ms(max_delay_ms),
             },
-            StrategySpec::DecorrelatedJitter { base_ms, max_ms } => Strategy::DecorrelatedJitter {
-                base: ms(base_ms),
-                max: ms(max_ms),
+            StrategySpec::DecorrelatedJitter {
+                base_delay_ms,
+                max_delay_ms,
+            } => Strategy::DecorrelatedJitter {
+                base_delay: ms(base_delay_ms),
+                max_delay: ms(max_delay_ms),
             },
         }
     }
@@ -423,7 +426,7 @@ mod tests {
             assert!(error.contains(expected), "{text}: {error}");
         }
         let error = run(r#"{"description": "", "policy": "retry",
-            "config": {"strategy": {"kind": "exponential", "initial_ms": 1, "multiplier": 0.5, "max_ms": 2}},
+            "config": {"strategy": {"kind": "exponential", "initial_delay_ms": 1, "multiplier": 0.5, "max_delay_ms": 2}},
             "steps": []}"#)
         .unwrap_err();
         assert!(error.contains("invalid multiplier"), "{error}");

@@ -18,7 +18,7 @@ use seawall_tests::replay::rate_limiter::{
 use seawall_tests::scenario::Scenario;
 
 use super::set_time;
-use crate::support::{poll, ready};
+use crate::support::{poll, ready, run_to_end};
 
 /// Replays a `rate_limiter` scenario: a one-cell check is a
 /// `RateLimiter::call`, a weighted one `check_n`.
@@ -35,6 +35,12 @@ pub(super) fn replay_rate_limiter(scenario: &Scenario) -> Result<(), String> {
                 }
                 LimiterStep::SetTime { ms } => set_time(ms),
                 LimiterStep::Reset => limiter.reset(),
+                LimiterStep::Acquire(step) => {
+                    let start = embassy_time::Instant::now();
+                    let refused = run_to_end(limiter.acquire(config.max_wait()))?.err();
+                    let waited = seawall_embassy::to_duration(embassy_time::Instant::now() - start);
+                    step.check(waited, refused.map(|n| n.retry_after()))?;
+                }
                 LimiterStep::Check(step) => {
                     let expected = step.expected()?;
                     let repeat = step.repeat();

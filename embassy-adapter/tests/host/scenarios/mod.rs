@@ -3,6 +3,7 @@
 
 mod adaptive;
 mod breaker;
+mod composition;
 mod limits;
 mod retry;
 
@@ -45,6 +46,7 @@ fn every_scenario_replays_through_the_adapter() {
             "retry" => retry::replay(&scenario),
             "rate_limiter" => limits::replay_rate_limiter(&scenario),
             "bulkhead" => limits::replay_bulkhead(&scenario),
+            "composition" => composition::replay(&scenario),
             "adaptive_limiter" => adaptive::replay_limiter(&scenario),
             "adaptive_rate" => adaptive::replay_rate(&scenario),
             "attempt_timeout" => adaptive::replay_timeout(&scenario),
@@ -67,6 +69,10 @@ fn every_scenario_replays_through_the_adapter() {
         "{replayed:?}"
     );
     assert!(replayed.contains_key("retry"), "{replayed:?}");
+    assert!(
+        replayed.get("composition").copied().unwrap_or(0) >= 7,
+        "{replayed:?}"
+    );
     for policy in ["adaptive_limiter", "adaptive_rate", "attempt_timeout"] {
         assert!(replayed.contains_key(policy), "{replayed:?}");
     }
