@@ -67,8 +67,8 @@ use rules::{Counted, Issued, Manual, PermitKind as Kind, Phase, Run, Snapshot};
 use state::{Pending, Tag, Word};
 pub use state::{State, Transition};
 pub use window::{
-    AnyWindow, Bucket, CountWindow, MAX_WINDOW_LEN, NoWindow, Slot, TimeSlices, TimeWindow,
-    Window, WindowTotals, count_minimum,
+    AnyWindow, Bucket, CountWindow, MAX_WINDOW_LEN, NoWindow, Slot, TimeSlices, TimeWindow, Window,
+    WindowTotals, count_minimum,
 };
 
 use crate::stats::{Counters, Stats};
