@@ -1,7 +1,7 @@
 # Hand-written stubs of the extension module; checked by `python -m mypy.stubtest seawall`.
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, Awaitable, Callable, Dict, Literal, Optional, Tuple, Type, Union, final
+from typing import Any, Awaitable, Callable, Dict, List, Literal, Optional, Tuple, Type, Union, final
 
 from typing_extensions import TypeAlias, disjoint_base
 
@@ -488,7 +488,7 @@ def _simulate(
 class RedisStore:
     def __new__(
         cls,
-        url: str,
+        url: Union[str, List[str]],
         *,
         prefix: Optional[str] = None,
         timeout: Optional[_Seconds] = None,
@@ -522,6 +522,13 @@ class SharedCircuitBreaker:
         open_duration_multiplier: Optional[float] = None,
         max_open_duration: Optional[_Seconds] = None,
         max_wait_in_half_open: Optional[_Seconds] = None,
+        window_size: Optional[int] = None,
+        window_duration: Optional[_Seconds] = None,
+        window_buckets: Optional[int] = None,
+        failure_rate_threshold: Optional[float] = None,
+        slow_call_rate_threshold: Optional[float] = None,
+        slow_call_duration: Optional[_Seconds] = None,
+        minimum_calls: Optional[int] = None,
         failure_on: Optional[_ExceptionSet] = None,
         exclude: Optional[_ExceptionSet] = None,
         on_state_change: Optional[_StateListener] = None,
@@ -539,6 +546,13 @@ class SharedCircuitBreaker:
         open_duration_multiplier: Optional[float] = None,
         max_open_duration: Optional[_Seconds] = None,
         max_wait_in_half_open: Optional[_Seconds] = None,
+        window_size: Optional[int] = None,
+        window_duration: Optional[_Seconds] = None,
+        window_buckets: Optional[int] = None,
+        failure_rate_threshold: Optional[float] = None,
+        slow_call_rate_threshold: Optional[float] = None,
+        slow_call_duration: Optional[_Seconds] = None,
+        minimum_calls: Optional[int] = None,
         failure_on: Optional[_ExceptionSet] = None,
         exclude: Optional[_ExceptionSet] = None,
         on_state_change: Optional[_StateListener] = None,
@@ -553,6 +567,11 @@ class SharedCircuitBreaker:
     def stats(self) -> Stats: ...
     @property
     def is_fallback(self) -> bool: ...
+    def window_totals(self) -> WindowTotals: ...
+    @property
+    def has_window(self) -> bool: ...
+    @property
+    def corrupt_reads(self) -> int: ...
     @property
     def failure_threshold(self) -> int: ...
     @property
@@ -624,6 +643,8 @@ class SharedState:
     def successes(self) -> int: ...
     @property
     def probes_in_flight(self) -> int: ...
+    @property
+    def window(self) -> WindowTotals: ...
 
 @disjoint_base
 class SharedRateLimiter:
@@ -642,6 +663,8 @@ class SharedRateLimiter:
     def _check_async(self, n: Optional[int] = None) -> Union[float, Awaitable[float]]: ...
     @property
     def is_fallback(self) -> bool: ...
+    @property
+    def counts(self) -> Tuple[int, int]: ...
     @property
     def name(self) -> str: ...
     @property

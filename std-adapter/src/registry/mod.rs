@@ -13,6 +13,8 @@
 mod breaker;
 mod durations;
 mod retry;
+#[cfg(feature = "redis")]
+mod shared;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -121,6 +123,8 @@ pub(crate) struct Shared {
     pub(crate) bulkheads: RwLock<BTreeMap<String, Bulkhead>>,
     pub(crate) rate_limiters: RwLock<BTreeMap<String, RateLimiter>>,
     pub(crate) adaptive_limiters: RwLock<BTreeMap<String, AdaptiveLimiter>>,
+    #[cfg(feature = "redis")]
+    pub(crate) shared_rate_limiters: RwLock<BTreeMap<String, crate::redis::SharedRateLimiter>>,
 }
 
 /// One breaker of a registry, as reports and metrics read it.
@@ -199,6 +203,8 @@ impl RegistryBuilder {
                 bulkheads: RwLock::default(),
                 rate_limiters: RwLock::default(),
                 adaptive_limiters: RwLock::default(),
+                #[cfg(feature = "redis")]
+                shared_rate_limiters: RwLock::default(),
             }),
         }
     }
@@ -346,6 +352,13 @@ impl Registry {
         limiter: &RateLimiter,
     ) -> Result<(), AlreadyRegistered> {
         let name = name.into();
+        #[cfg(feature = "redis")]
+        if read(&self.shared.shared_rate_limiters).contains_key(&name) {
+            return Err(AlreadyRegistered {
+                kind: PolicyKind::RateLimiter,
+                name,
+            });
+        }
         insert(
             &self.shared.rate_limiters,
             PolicyKind::RateLimiter,
@@ -378,7 +391,13 @@ impl Registry {
             PolicyKind::CircuitBreaker => write(&shared.breakers).remove(name).is_some(),
             PolicyKind::Retry => write(&shared.retries).remove(name).is_some(),
             PolicyKind::Bulkhead => write(&shared.bulkheads).remove(name).is_some(),
-            PolicyKind::RateLimiter => write(&shared.rate_limiters).remove(name).is_some(),
+            PolicyKind::RateLimiter => {
+                #[cfg(feature = "redis")]
+                if write(&shared.shared_rate_limiters).remove(name).is_some() {
+                    return true;
+                }
+                write(&shared.rate_limiters).remove(name).is_some()
+            }
             PolicyKind::AdaptiveLimiter => write(&shared.adaptive_limiters).remove(name).is_some(),
         }
     }
@@ -391,7 +410,16 @@ impl Registry {
             PolicyKind::CircuitBreaker => read(&shared.breakers).keys().cloned().collect(),
             PolicyKind::Retry => read(&shared.retries).keys().cloned().collect(),
             PolicyKind::Bulkhead => read(&shared.bulkheads).keys().cloned().collect(),
-            PolicyKind::RateLimiter => read(&shared.rate_limiters).keys().cloned().collect(),
+            PolicyKind::RateLimiter => {
+                #[allow(unused_mut)]
+                let mut names: Vec<String> = read(&shared.rate_limiters).keys().cloned().collect();
+                #[cfg(feature = "redis")]
+                {
+                    names.extend(read(&shared.shared_rate_limiters).keys().cloned());
+                    names.sort();
+                }
+                names
+            }
             PolicyKind::AdaptiveLimiter => {
                 read(&shared.adaptive_limiters).keys().cloned().collect()
             }
