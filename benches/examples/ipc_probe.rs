@@ -30,7 +30,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(path), Some(Ok(iterations))) = (args.next(), args.next().map(|n| n.parse::<u64>()))
     else {
-        eprintln!("usage: ipc_probe closed|open|floor ITERATIONS");
+        eprintln!("usage: ipc_probe closed|open|half_open|floor ITERATIONS");
         std::process::exit(2);
     };
     let breaker = CircuitBreaker::new(&CONFIG);
@@ -56,8 +56,18 @@ fn main() {
                 black_box(black_box(&breaker).try_acquire(&now).unwrap_err());
             }
         }
+        "half_open" => {
+            for _ in 0..5 {
+                breaker.try_acquire(&now).unwrap().failure(&now);
+            }
+            let later = Instant::from_secs(3601);
+            drop(breaker.try_acquire(&later).unwrap());
+            for _ in 0..iterations {
+                drop(black_box(black_box(&breaker).try_acquire(&later).unwrap()));
+            }
+        }
         other => {
-            eprintln!("unknown path {other:?}: closed, open or floor");
+            eprintln!("unknown path {other:?}: closed, open, half_open or floor");
             std::process::exit(2);
         }
     }

@@ -161,6 +161,7 @@ enum MState {
         trips: u32,
         inflight: u32,
         successes: u32,
+        slow: u32,
     },
     Forced,
     Disabled,
@@ -227,8 +228,8 @@ impl Model {
         })
     }
 
+    /// Opens; the window keeps the outcomes that opened it.
     fn trip(&mut self, trips: u32, now: u64) -> Option<Transition> {
-        self.window.clear();
         let deadline = now.saturating_add(self.setup.open_after(trips));
         self.go(MState::Open { deadline, trips })
     }
@@ -263,6 +264,7 @@ impl Model {
                     trips,
                     inflight: 1,
                     successes: 0,
+                    slow: 0,
                 });
                 Ok((self.generation, Kind::Probe, t))
             }
@@ -270,6 +272,7 @@ impl Model {
                 trips,
                 inflight,
                 successes,
+                slow,
             } => {
                 if inflight < self.setup.half_open_max_calls {
                     if max_wait.is_some() {
@@ -279,6 +282,7 @@ impl Model {
                         trips,
                         inflight: inflight + 1,
                         successes,
+                        slow,
                     };
                     return Ok((self.generation, Kind::Probe, None));
                 }
@@ -353,18 +357,30 @@ impl Model {
                     trips,
                     inflight,
                     successes,
+                    slow: slow_probes,
                 },
             ) if current => {
                 if failed {
                     return self.trip((trips + 1).min(127), now);
                 }
+                let slow_probes = slow_probes + u32::from(slow);
                 if successes + 1 >= self.setup.success_threshold {
+                    // With a window, slow probes at the slow-call rate reopen.
+                    if let Some((_, _, _, slow_ppm)) = self.setup.rate
+                        && u64::from(slow_probes) * 1_000_000
+                            >= u64::from(slow_ppm) * u64::from(successes + 1)
+                    {
+                        return self.trip((trips + 1).min(127), now);
+                    }
+                    // Closing starts a fresh window.
+                    self.window.clear();
                     return self.go(MState::Closed { failures: 0 });
                 }
                 self.state = MState::HalfOpen {
                     trips,
                     inflight: inflight.saturating_sub(1),
                     successes: successes + 1,
+                    slow: slow_probes,
                 };
                 if self.setup.max_wait_ms.is_some() {
                     self.activity = self.activity.max(now);
@@ -383,6 +399,7 @@ impl Model {
                 trips,
                 inflight,
                 successes,
+                slow,
             },
         ) = (kind, self.state)
             && generation == self.generation
@@ -392,6 +409,7 @@ impl Model {
                 trips,
                 inflight: inflight - 1,
                 successes,
+                slow,
             };
         }
     }

@@ -50,6 +50,7 @@ from seawall._redis import (
     RedisUnavailableError,
     SharedCircuitBreaker,
     SharedRateLimiter,
+    SharedStateCorruptError,
 )
 from seawall._retry import Attempt, Retry, RetryHistory, retry, retry_history
 from seawall._seawall import (
@@ -105,6 +106,7 @@ __all__ = [
     "SharedPermit",
     "SharedRateLimiter",
     "SharedState",
+    "SharedStateCorruptError",
     "Stats",
     "TimeoutExceededError",
     "WindowTotals",

@@ -1,10 +1,10 @@
 """Shared state across a fleet, on Redis: the Python faces of the store, the
 shared circuit breaker and the shared rate limiter.
 
-Every decision is the Rust ``seawall`` crate's (Lua scripts on Redis's clock,
-a local hot path synced in the background, a fallback while Redis is
-unavailable); its calls to Redis run on a tokio runtime owned by the
-extension, with the GIL released. This module adds what is most natural in
+Every decision is the Rust core's, the same as a local breaker's, on a state
+that Redis stores (a local hot path synced in the background, a fallback
+while Redis is unavailable); its calls to Redis run on a tokio runtime owned
+by the extension, with the GIL released. This module adds what is most natural in
 Python: decorators for ``def`` and ``async def``, ``with`` / ``async with``
 blocks, and waiting in ``asyncio`` without blocking the event loop.
 """
@@ -38,6 +38,7 @@ __all__ = [
     "RedisUnavailableError",
     "SharedCircuitBreaker",
     "SharedRateLimiter",
+    "SharedStateCorruptError",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -63,6 +64,18 @@ class RedisUnavailableError(SeawallError, ConnectionError):
     ``shared_state()``, ``force_open()``, ``disable()``, ``reset()``) within
     the store's ``timeout``. Calls through a shared breaker or limiter never
     raise it: they follow the store's ``when_unavailable`` instead."""
+
+
+class SharedStateCorruptError(SeawallError, ValueError):
+    """A shared breaker read its state from Redis and found values out of
+    range (not a number, negative, too large, an unknown state): ``sync()`` and
+    ``shared_state()`` raise it. The values were read as their defaults and the
+    state written back repaired, so the next sync is clean; ``fields`` names
+    what was corrupt."""
+
+    def __init__(self, message: str, fields: Tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.fields: Tuple[str, ...] = tuple(fields)
 
 
 def _settle(future: "asyncio.Future[Any]", value: Any, error: Optional[BaseException]) -> None:
@@ -243,6 +256,13 @@ class RedisStore(_seawall.RedisStore):
         open_duration_multiplier: Optional[float] = None,
         max_open_duration: Optional[_Seconds] = None,
         max_wait_in_half_open: Optional[_Seconds] = None,
+        window_size: Optional[int] = None,
+        window_duration: Optional[_Seconds] = None,
+        window_buckets: Optional[int] = None,
+        failure_rate_threshold: Optional[float] = None,
+        slow_call_rate_threshold: Optional[float] = None,
+        slow_call_duration: Optional[_Seconds] = None,
+        minimum_calls: Optional[int] = None,
         failure_on: Optional[_ExceptionSet] = None,
         exclude: Optional[_ExceptionSet] = None,
         on_state_change: Optional[_StateListener] = None,
@@ -260,6 +280,13 @@ class RedisStore(_seawall.RedisStore):
             open_duration_multiplier=open_duration_multiplier,
             max_open_duration=max_open_duration,
             max_wait_in_half_open=max_wait_in_half_open,
+            window_size=window_size,
+            window_duration=window_duration,
+            window_buckets=window_buckets,
+            failure_rate_threshold=failure_rate_threshold,
+            slow_call_rate_threshold=slow_call_rate_threshold,
+            slow_call_duration=slow_call_duration,
+            minimum_calls=minimum_calls,
             failure_on=failure_on,
             exclude=exclude,
             on_state_change=on_state_change,

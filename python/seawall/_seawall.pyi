@@ -1,7 +1,7 @@
 # Hand-written stubs of the extension module; checked by `python -m mypy.stubtest seawall`.
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, Awaitable, Callable, Dict, Literal, Optional, Tuple, Type, Union, final
+from typing import Any, Awaitable, Callable, Dict, List, Literal, Optional, Tuple, Type, Union, final
 
 from typing_extensions import TypeAlias, disjoint_base
 
@@ -589,7 +589,7 @@ def _simulate(
 class RedisStore:
     def __new__(
         cls,
-        url: str,
+        url: Union[str, List[str]],
         *,
         prefix: Optional[str] = None,
         timeout: Optional[_Seconds] = None,
@@ -623,6 +623,13 @@ class SharedCircuitBreaker:
         open_duration_multiplier: Optional[float] = None,
         max_open_duration: Optional[_Seconds] = None,
         max_wait_in_half_open: Optional[_Seconds] = None,
+        window_size: Optional[int] = None,
+        window_duration: Optional[_Seconds] = None,
+        window_buckets: Optional[int] = None,
+        failure_rate_threshold: Optional[float] = None,
+        slow_call_rate_threshold: Optional[float] = None,
+        slow_call_duration: Optional[_Seconds] = None,
+        minimum_calls: Optional[int] = None,
         failure_on: Optional[_ExceptionSet] = None,
         exclude: Optional[_ExceptionSet] = None,
         on_state_change: Optional[_StateListener] = None,
@@ -640,6 +647,13 @@ class SharedCircuitBreaker:
         open_duration_multiplier: Optional[float] = None,
         max_open_duration: Optional[_Seconds] = None,
         max_wait_in_half_open: Optional[_Seconds] = None,
+        window_size: Optional[int] = None,
+        window_duration: Optional[_Seconds] = None,
+        window_buckets: Optional[int] = None,
+        failure_rate_threshold: Optional[float] = None,
+        slow_call_rate_threshold: Optional[float] = None,
+        slow_call_duration: Optional[_Seconds] = None,
+        minimum_calls: Optional[int] = None,
         failure_on: Optional[_ExceptionSet] = None,
         exclude: Optional[_ExceptionSet] = None,
         on_state_change: Optional[_StateListener] = None,
@@ -654,6 +668,11 @@ class SharedCircuitBreaker:
     def stats(self) -> Stats: ...
     @property
     def is_fallback(self) -> bool: ...
+    def window_totals(self) -> WindowTotals: ...
+    @property
+    def has_window(self) -> bool: ...
+    @property
+    def corrupt_reads(self) -> int: ...
     @property
     def failure_threshold(self) -> int: ...
     @property
@@ -725,6 +744,8 @@ class SharedState:
     def successes(self) -> int: ...
     @property
     def probes_in_flight(self) -> int: ...
+    @property
+    def window(self) -> WindowTotals: ...
 
 @disjoint_base
 class SharedRateLimiter:
@@ -743,6 +764,8 @@ class SharedRateLimiter:
     def _check_async(self, n: Optional[int] = None) -> Union[float, Awaitable[float]]: ...
     @property
     def is_fallback(self) -> bool: ...
+    @property
+    def counts(self) -> Tuple[int, int]: ...
     @property
     def name(self) -> str: ...
     @property

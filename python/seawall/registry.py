@@ -34,6 +34,7 @@ from seawall._breaker import CircuitBreaker
 from seawall._fault import FaultInjector
 from seawall._hedge import Hedge
 from seawall._limits import Bulkhead, RateLimiter
+from seawall._redis import SharedCircuitBreaker, SharedRateLimiter
 from seawall._retry import Retry
 
 __all__ = [
@@ -47,7 +48,9 @@ if TYPE_CHECKING:
     _Kind = Literal[
         "circuit_breaker", "retry", "bulkhead", "rate_limiter", "adaptive_limiter", "hedge", "fault_injector"
     ]
-    _Policy = Union[CircuitBreaker, Retry, Bulkhead, RateLimiter, AdaptiveLimiter, Hedge, FaultInjector]
+    _Breaker = Union[CircuitBreaker, SharedCircuitBreaker]
+    _Limiter = Union[RateLimiter, SharedRateLimiter]
+    _Policy = Union[_Breaker, Retry, Bulkhead, _Limiter, AdaptiveLimiter, Hedge, FaultInjector]
 
 KINDS: Tuple[_Kind, ...] = (
     "circuit_breaker",
@@ -71,13 +74,13 @@ _USUAL_TRANSITIONS = (
 
 
 def _kind(policy: object) -> _Kind:
-    if isinstance(policy, CircuitBreaker):
+    if isinstance(policy, (CircuitBreaker, SharedCircuitBreaker)):
         return "circuit_breaker"
     if isinstance(policy, Retry):
         return "retry"
     if isinstance(policy, Bulkhead):
         return "bulkhead"
-    if isinstance(policy, RateLimiter):
+    if isinstance(policy, (RateLimiter, SharedRateLimiter)):
         return "rate_limiter"
     if isinstance(policy, AdaptiveLimiter):
         return "adaptive_limiter"
@@ -87,7 +90,7 @@ def _kind(policy: object) -> _Kind:
         return "fault_injector"
     raise TypeError(
         "policy must be a seawall CircuitBreaker, Retry, Bulkhead, RateLimiter, "
-        f"AdaptiveLimiter, Hedge or FaultInjector, not {type(policy).__name__}"
+        f"AdaptiveLimiter, Hedge or FaultInjector (or a shared breaker or limiter), not {type(policy).__name__}"
     )
 
 
@@ -114,17 +117,22 @@ class MetricFamily:
 
 class _Track:
     """What the registry notes about one breaker: when its state began, and
-    its transitions by (from, to). Fed by the breaker's state-change listener."""
+    its transitions by (from, to). Fed by the breaker's state-change listener
+    (a shared breaker's runs on a background thread)."""
 
-    def __init__(self, breaker: CircuitBreaker, critical: bool) -> None:
+    def __init__(self, breaker: _Breaker, critical: bool) -> None:
         self.breaker = breaker
         self.critical = critical
         self.lock = threading.Lock()
         self.since = self.now()
         self.transitions: Dict[Tuple[str, str], int] = {}
 
+    @property
+    def shared(self) -> bool:
+        return isinstance(self.breaker, SharedCircuitBreaker)
+
     def now(self) -> float:
-        clock = self.breaker.clock
+        clock = getattr(self.breaker, "clock", None)
         return clock.now() if clock is not None else time.monotonic()
 
     def __call__(self, breaker: object, old: str, new: str) -> None:
@@ -160,7 +168,7 @@ class Registry:
         self._breakers: Dict[str, _Track] = {}
         self._retries: Dict[str, Retry] = {}
         self._bulkheads: Dict[str, Bulkhead] = {}
-        self._rate_limiters: Dict[str, RateLimiter] = {}
+        self._rate_limiters: Dict[str, _Limiter] = {}
         self._adaptive_limiters: Dict[str, AdaptiveLimiter] = {}
         self._hedges: Dict[str, Hedge] = {}
         self._fault_injectors: Dict[str, FaultInjector] = {}
@@ -203,7 +211,7 @@ class Registry:
             table = self._table(kind)
             if name in table:
                 raise ValueError(f"a {kind} named {name!r} is already registered")
-            if isinstance(policy, CircuitBreaker):
+            if isinstance(policy, (CircuitBreaker, SharedCircuitBreaker)):
                 track = _Track(policy, critical)
                 policy.add_listener(track)
                 table[name] = track
@@ -223,7 +231,7 @@ class Registry:
         with self._lock:
             return sorted(self._table(kind))
 
-    def breaker(self, name: str) -> Optional[CircuitBreaker]:
+    def breaker(self, name: str) -> Optional[_Breaker]:
         """The breaker registered as ``name``, or None."""
         with self._lock:
             track = self._breakers.get(name)
@@ -239,7 +247,7 @@ class Registry:
         with self._lock:
             return self._bulkheads.get(name)
 
-    def rate_limiter(self, name: str) -> Optional[RateLimiter]:
+    def rate_limiter(self, name: str) -> Optional[_Limiter]:
         """The rate limiter registered as ``name``, or None."""
         with self._lock:
             return self._rate_limiters.get(name)
@@ -260,14 +268,16 @@ class Registry:
         with self._lock:
             return self._fault_injectors.get(name)
 
-    def _get_breaker(self, name: str) -> CircuitBreaker:
+    def _get_breaker(self, name: str) -> _Breaker:
         breaker = self.breaker(name)
         if breaker is None:
             raise KeyError(f"no circuit_breaker named {name!r} is registered")
         return breaker
 
     def force_open(self, name: str) -> None:
-        """Opens the breaker ``name`` until reset (``KeyError`` if unknown)."""
+        """Opens the breaker ``name`` until reset (``KeyError`` if unknown); a
+        shared breaker's for the whole fleet (``RedisUnavailableError`` when
+        Redis does not answer)."""
         self._get_breaker(name).force_open()
 
     def disable(self, name: str) -> None:
@@ -283,7 +293,7 @@ class Registry:
             return sorted(self._breakers.items())
 
     @staticmethod
-    def _rates(breaker: CircuitBreaker) -> Tuple[float, float]:
+    def _rates(breaker: _Breaker) -> Tuple[float, float]:
         """The failure and slow-call rates the breaker decides on: over its
         window if it has one, else over every call."""
         if breaker.has_window:
@@ -296,12 +306,13 @@ class Registry:
         """The health of every registered breaker, as a dict (JSON-ready)::
 
             {"status": "healthy" | "degraded" | "unhealthy",
-             "breakers": [{"name", "state", "critical", "failure_rate",
+             "breakers": [{"name", "state", "critical", "shared", "failure_rate",
                            "slow_call_rate", "since", "in_state_seconds",
                            "calls": {"successful", "failed", "released", "rejected"}}]}
 
         Unhealthy when a critical breaker is open; degraded when some breaker
-        is not closed; healthy otherwise. ``since`` is when the breaker entered
+        is not closed, or a shared breaker cannot reach Redis (its line then
+        says ``"fallback": True``); healthy otherwise. ``since`` is when the breaker entered
         its state (or was registered, if it has not changed since), RFC 3339
         UTC; ``in_state_seconds`` is measured on the breaker's clock.
         """
@@ -314,27 +325,30 @@ class Registry:
             with track.lock:
                 in_state = max(track.now() - track.since, 0.0)
             failure_rate, slow_call_rate = self._rates(breaker)
+            fallback = track.shared and bool(getattr(breaker, "is_fallback"))
             if track.critical and stats.state == "open":
                 status = "unhealthy"
-            elif stats.state != "closed" and status == "healthy":
+            elif (stats.state != "closed" or fallback) and status == "healthy":
                 status = "degraded"
-            lines.append(
-                {
-                    "name": name,
-                    "state": stats.state,
-                    "critical": track.critical,
-                    "failure_rate": failure_rate,
-                    "slow_call_rate": slow_call_rate,
-                    "since": _rfc3339(wall - in_state),
-                    "in_state_seconds": in_state,
-                    "calls": {
-                        "successful": stats.successful,
-                        "failed": stats.failed,
-                        "released": stats.released,
-                        "rejected": stats.rejected,
-                    },
-                }
-            )
+            line: Dict[str, Any] = {
+                "name": name,
+                "state": stats.state,
+                "critical": track.critical,
+                "shared": track.shared,
+                "failure_rate": failure_rate,
+                "slow_call_rate": slow_call_rate,
+                "since": _rfc3339(wall - in_state),
+                "in_state_seconds": in_state,
+                "calls": {
+                    "successful": stats.successful,
+                    "failed": stats.failed,
+                    "released": stats.released,
+                    "rejected": stats.rejected,
+                },
+            }
+            if fallback:
+                line["fallback"] = True
+            lines.append(line)
         report: Dict[str, Any] = {"status": status, "breakers": lines}
         with self._lock:
             limiters = sorted(self._adaptive_limiters.items())
@@ -367,38 +381,42 @@ class Registry:
 
     def _breaker_families(self) -> Iterator[MetricFamily]:
         tracks = self._tracks()
+        # With a shared breaker registered, every breaker's series say whether
+        # it is shared; without one, the label is left out.
+        any_shared = any(track.shared for _, track in tracks)
+        sh: Tuple[str, ...] = ("shared",) if any_shared else ()
         state = MetricFamily(
             "seawall_circuitbreaker_state",
             "gauge",
             "The state of the circuit breaker: 1 for the current state, 0 for the others.",
-            ("name", "state"),
+            ("name", *sh, "state"),
         )
         calls = MetricFamily(
             "seawall_circuitbreaker_calls_total",
             "counter",
             "Calls through the circuit breaker, by outcome (released: ended without an "
             "outcome, as ignored errors and cancelled calls).",
-            ("name", "kind"),
+            ("name", *sh, "kind"),
         )
         slow = MetricFamily(
             "seawall_circuitbreaker_slow_calls_total",
             "counter",
             "Calls slower than the circuit breaker's slow_call_duration.",
-            ("name",),
+            ("name", *sh),
         )
         failure_rate = MetricFamily(
             "seawall_circuitbreaker_failure_rate",
             "gauge",
             "The failure rate (0 to 1) over the sliding window, or over every call "
             "without a window.",
-            ("name",),
+            ("name", *sh),
         )
         slow_rate = MetricFamily(
             "seawall_circuitbreaker_slow_call_rate",
             "gauge",
             "The slow-call rate (0 to 1) over the sliding window, or over every call "
             "without a window.",
-            ("name",),
+            ("name", *sh),
         )
         shadow = MetricFamily(
             "seawall_circuitbreaker_shadow_rejections_total",
@@ -410,13 +428,26 @@ class Registry:
             "seawall_circuitbreaker_transitions_total",
             "counter",
             "State transitions of the circuit breaker.",
-            ("name", "from", "to"),
+            ("name", *sh, "from", "to"),
+        )
+        fallback = MetricFamily(
+            "seawall_shared_fallback",
+            "gauge",
+            "1 while a policy shared through Redis cannot reach it and decides locally.",
+            ("kind", "name"),
+        )
+        corrupt = MetricFamily(
+            "seawall_shared_corrupt_reads_total",
+            "counter",
+            "Corrupt states a shared circuit breaker read from Redis (and repaired).",
+            ("name",),
         )
         for name, track in tracks:
             breaker = track.breaker
             stats = breaker.stats
+            who: Tuple[str, ...] = (name, "true" if track.shared else "false")[: 1 + len(sh)]
             for s in _STATES:
-                state.samples.append(((name, s), 1.0 if stats.state == s else 0.0))
+                state.samples.append(((*who, s), 1.0 if stats.state == s else 0.0))
             # A shadow breaker rejects nothing: what it would have rejected
             # has its own family.
             in_shadow = getattr(breaker, "shadow", False)
@@ -426,21 +457,31 @@ class Registry:
                 ("released", stats.released),
                 ("rejected", 0 if in_shadow else stats.rejected),
             ):
-                calls.samples.append(((name, kind), float(value)))
+                calls.samples.append(((*who, kind), float(value)))
             if in_shadow:
                 shadow.samples.append(((name,), float(stats.rejected)))
-            slow.samples.append(((name,), float(stats.slow)))
+            slow.samples.append((who, float(stats.slow)))
             failure, slow_call = self._rates(breaker)
-            failure_rate.samples.append(((name,), failure))
-            slow_rate.samples.append(((name,), slow_call))
+            failure_rate.samples.append((who, failure))
+            slow_rate.samples.append((who, slow_call))
             with track.lock:
                 seen = dict(track.transitions)
             for old in _STATES:
                 for new in _STATES:
                     count = seen.get((old, new), 0)
                     if count or (old, new) in _USUAL_TRANSITIONS:
-                        transitions.samples.append(((name, old, new), float(count)))
-        yield from (state, calls, shadow, slow, failure_rate, slow_rate, transitions)
+                        transitions.samples.append(((*who, old, new), float(count)))
+            if isinstance(breaker, SharedCircuitBreaker):
+                fallback.samples.append((("circuit_breaker", name), float(breaker.is_fallback)))
+                corrupt.samples.append(((name,), float(breaker.corrupt_reads)))
+        with self._lock:
+            limiters = sorted(self._rate_limiters.items())
+        for name, limiter in limiters:
+            if isinstance(limiter, SharedRateLimiter):
+                fallback.samples.append((("rate_limiter", name), float(limiter.is_fallback)))
+        yield from (
+            state, calls, shadow, slow, failure_rate, slow_rate, transitions, fallback, corrupt
+        )
 
     def _other_families(self) -> Iterable[MetricFamily]:
         with self._lock:
@@ -490,7 +531,18 @@ class Registry:
             "Calls a rate limiter in shadow mode would have refused, and let through.",
             ("name",),
         )
+        requests = MetricFamily(
+            "seawall_ratelimiter_calls_total",
+            "counter",
+            "Requests of this process to a shared rate limiter, by outcome.",
+            ("name", "kind", "shared"),
+        )
         for name, limiter in limiters:
+            if isinstance(limiter, SharedRateLimiter):
+                admitted, refused = limiter.counts
+                requests.samples.append(((name, "admitted", "true"), float(admitted)))
+                requests.samples.append(((name, "refused", "true"), float(refused)))
+                continue
             cells.samples.append(((name,), float(limiter.available)))
             if getattr(limiter, "shadow", False):
                 refusals.samples.append(((name,), float(limiter.shadow_refusals)))
@@ -500,6 +552,7 @@ class Registry:
             maximum,
             cells,
             refusals,
+            requests,
             *self._adaptive_families(retries, adaptive),
             *self._chaos_families(),
         )

@@ -127,6 +127,12 @@ impl From<seawall_core::breaker::WindowTotals> for WindowTotals {
 #[pymethods]
 impl WindowTotals {
     fn __repr__(&self) -> String {
+        self.repr()
+    }
+}
+
+impl WindowTotals {
+    pub(crate) fn repr(&self) -> String {
         format!(
             "WindowTotals(calls={}, failed={}, slow={})",
             self.calls, self.failed, self.slow

@@ -193,6 +193,7 @@ def test_the_report_is_a_json_ready_dict_of_the_documented_shape() -> None:
                 "name": "database",
                 "state": "open",
                 "critical": True,
+                "shared": False,
                 "failure_rate": pytest.approx(2 / 3),
                 "slow_call_rate": 0.0,
                 "in_state_seconds": pytest.approx(2.5),

@@ -54,11 +54,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_cluster_port() -> int:
+    """A port for a cluster node: free, and its cluster bus port (10,000
+    above) too, which must stay below 65,536."""
+    while True:
+        port = free_port()
+        if port < 55_000:
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port + 10_000))
+                    return port
+                except OSError:
+                    pass
+
+
 class RedisServer:
     """A redis-server of our own on 127.0.0.1, without persistence."""
 
-    def __init__(self) -> None:
-        self.port = free_port()
+    def __init__(self, *extra: str, port: Optional[int] = None) -> None:
+        self.port = port if port is not None else free_port()
+        self.extra = extra
         self.process: Optional[subprocess.Popen[bytes]] = None
         self.start()
 
@@ -76,6 +91,7 @@ class RedisServer:
                 "--appendonly", "no",
                 "--protected-mode", "no",
                 "--loglevel", "warning",
+                *self.extra,
             ],
             stdout=subprocess.DEVNULL,
         )
@@ -948,8 +964,10 @@ def test_other_bad_arguments() -> None:
     store = RedisStore("redis://127.0.0.1:1")
     with pytest.raises(TypeError, match="invalid store"):
         SharedCircuitBreaker("redis://127.0.0.1:1", "db")  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
-        store.circuit_breaker("db", window_size=10)  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="invalid window_size"):
+        store.circuit_breaker("db", window_size=0)
+    with pytest.raises(ValueError, match="invalid window_size"):
+        store.circuit_breaker("db", window_size=10, window_duration=1.0)
     with pytest.raises(ValueError, match="invalid rate"):
         store.rate_limiter("api", 0)
     with pytest.raises(ValueError, match="invalid burst"):
@@ -974,6 +992,130 @@ def test_other_bad_arguments() -> None:
     # says so rather than wait.
     assert store.ping() is False
     assert "redis://" not in repr(store)
+
+
+# --- windows, corruption, the registry -----------------------------------------
+
+
+def test_a_window_is_shared_by_the_fleet(redis: RedisServer, prefix: str) -> None:
+    """Two processes' calls fill one count window; their failure rate trips
+    it for both, and the window keeps the rate that opened it."""
+    options: Dict[str, Any] = {
+        "window_size": 10,
+        "minimum_calls": 10,
+        "failure_rate_threshold": 0.5,
+    }
+    a = store(redis, prefix, sync_interval=3600.0).circuit_breaker("db", **options)
+    b = store(redis, prefix, sync_interval=3600.0).circuit_breaker("db", **options)
+    assert a.has_window
+    for cb in (a, b):
+        for _ in range(2):
+            cb.call(lambda: None)
+        fail(cb, 3)
+        # Five calls alone are below minimum_calls: only the fleet's ten trip it.
+        assert cb.sync().state == ("closed" if cb is a else "open")
+    totals = a.sync().window
+    assert (totals.calls, totals.failed) == (10, 6)
+    assert a.state == "open"
+    assert a.window_totals().failure_rate == 0.6
+
+
+def test_a_corrupt_state_raises_names_its_fields_and_is_repaired(
+    redis: RedisServer, prefix: str
+) -> None:
+    cb = store(redis, prefix, sync_interval=3600.0).circuit_breaker("db", failure_threshold=5)
+    cb.sync()
+    redis.command("HSET", "{" + prefix + ":breaker:db}", "failures", "nan")
+    with pytest.raises(seawall.SharedStateCorruptError) as raised:
+        cb.sync()
+    assert raised.value.fields == ("failures",)
+    assert isinstance(raised.value, seawall.SeawallError)
+    assert cb.corrupt_reads == 1
+    assert cb.sync().consecutive_failures == 0
+    fail(cb, 5)
+    assert cb.sync().state == "open"
+
+
+def test_shared_policies_in_the_registry(redis: RedisServer, prefix: str) -> None:
+    from seawall.registry import Registry
+
+    here = store(redis, prefix).circuit_breaker("db", failure_threshold=1)
+    elsewhere = store(redis, prefix).circuit_breaker("db", failure_threshold=1)
+    limiter = store(redis, prefix).rate_limiter("api", 1, period=3600.0, burst=1)
+    registry = Registry()
+    registry.register(here, critical=True)
+    registry.register(limiter)
+    assert registry.names("circuit_breaker") == ["db"]
+    assert registry.names("rate_limiter") == ["api"]
+    here.sync()
+    line = registry.health()["breakers"][0]
+    assert line["shared"] is True and "fallback" not in line
+    fail(elsewhere)
+    elsewhere.sync()
+    eventually("open here too", lambda: here.state == "open")
+    assert registry.health()["status"] == "unhealthy"
+    limiter.check()
+    limiter.check()
+    text = registry.prometheus_text()
+    for expected in (
+        'seawall_circuitbreaker_state{name="db",shared="true",state="open"} 1.0',
+        'seawall_shared_fallback{kind="circuit_breaker",name="db"} 0.0',
+        'seawall_shared_fallback{kind="rate_limiter",name="api"} 0.0',
+        'seawall_shared_corrupt_reads_total{name="db"} 0.0',
+        'seawall_ratelimiter_calls_total{name="api",kind="admitted",shared="true"} 1.0',
+        'seawall_ratelimiter_calls_total{name="api",kind="refused",shared="true"} 1.0',
+    ):
+        assert expected in text.splitlines(), f"{expected} not in\n{text}"
+    # Manual control by name reaches the fleet.
+    registry.force_open("db")
+    eventually("forced open elsewhere", lambda: elsewhere.sync().state == "forced_open")
+    registry.reset("db")
+    assert elsewhere.sync().state == "closed"
+
+
+def test_a_store_on_a_three_node_cluster(tmp_path: Any) -> None:
+    """Three primaries started here; breakers whose keys land on several
+    nodes trip across two stores, as on one server. The prefix is fixed, so
+    the key slots (and the nodes holding them) are the same at every run."""
+    prefix = "cluster"
+    nodes: List[RedisServer] = []
+    try:
+        for _ in range(3):
+            port = free_cluster_port()
+            nodes.append(
+                RedisServer(
+                    "--cluster-enabled", "yes",
+                    "--cluster-config-file", f"nodes-{port}.conf",
+                    "--dir", str(tmp_path),
+                    port=port,
+                )
+            )
+        subprocess.run(
+            ["redis-cli", "--cluster", "create"]
+            + [f"127.0.0.1:{node.port}" for node in nodes]
+            + ["--cluster-replicas", "0", "--cluster-yes"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        for node in nodes:
+            eventually("the cluster is ok", lambda: b"cluster_state:ok" in node.command("CLUSTER", "INFO"))
+        urls = [node.url for node in nodes]
+        a = RedisStore(urls, prefix=prefix, sync_interval=0.02, timeout=2.0)
+        b = RedisStore(urls, prefix=prefix, sync_interval=0.02, timeout=2.0)
+        for name in ("orders", "payments", "search", "ledger", "mail", "stock"):
+            here = a.circuit_breaker(name, failure_threshold=2)
+            there = b.circuit_breaker(name, failure_threshold=2)
+            fail(here)
+            here.sync()
+            fail(there)
+            there.sync()
+            eventually("open on both", lambda: here.state == "open" and there.state == "open")
+            assert not here.is_fallback
+        holding = [int(node.command("DBSIZE")[1:].strip()) for node in nodes]
+        assert sum(1 for keys in holding if keys) >= 2, holding
+    finally:
+        for node in nodes:
+            node.kill()
 
 
 # --- the document -------------------------------------------------------------

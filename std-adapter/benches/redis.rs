@@ -9,7 +9,10 @@
 //! - how long an Open decided by one breaker takes to reach eight others (each
 //!   with its own connection and sync task, as separate processes have), with
 //!   the default sync interval (100 ms) and with 10 ms;
-//! - a shared rate limiter's check (one script call) against the local one.
+//! - a shared rate limiter's check (one script call) against the local one;
+//! - Redis's load: the script calls per second one process sends while it
+//!   calls a shared breaker 1,000 and 100,000 times a second with 0 %, 1 % and
+//!   10 % failures below the threshold (printed, not timed by criterion).
 //!
 //! Results: `docs/BENCHMARKS.md`.
 
@@ -185,5 +188,75 @@ fn open_reaches_every_process(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, calls, open_reaches_every_process);
+/// Calls `cb` at `rate` calls a second for `seconds`, one in `every` a
+/// failure (0: none), paced each millisecond.
+async fn drive(cb: &SharedCircuitBreaker, rate: u64, every: u64, seconds: u64) {
+    let per_tick = rate / 1000;
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut n = 0u64;
+    for _ in 0..seconds * 1000 {
+        tick.tick().await;
+        for _ in 0..per_tick {
+            n += 1;
+            if every != 0 && n.is_multiple_of(every) {
+                let _ = cb.call(|| failing(n)).await;
+            } else {
+                let _ = cb.call(|| work(n)).await;
+            }
+        }
+    }
+}
+
+/// Script calls per second to Redis from one process, by call rate and
+/// failure rate (failures spread out: never enough in a row, or in the
+/// window, to trip), for the consecutive rule and a count window.
+fn redis_load(_: &mut Criterion) {
+    let rt = runtime();
+    let server = RedisServer::start();
+    let scripts = || server.calls_of("evalsha") + server.calls_of("eval");
+    let seconds = 5;
+    eprintln!("redis load, one process, sync interval 100 ms, {seconds} s per row:");
+    eprintln!("| rule | calls/s | failures | scripts/s |");
+    eprintln!("|---|---:|---:|---:|");
+    let rules = [
+        ("consecutive (threshold 5)", config(5)),
+        (
+            "count window of 100 (rate 0.5)",
+            CircuitBreakerConfig {
+                window: Some(seawall::SlidingWindow::Count { size: 100 }),
+                failure_rate_threshold: 0.5,
+                minimum_calls: 100,
+                timeout: Duration::from_secs(3600),
+                ..Default::default()
+            },
+        ),
+    ];
+    for (rule, config) in rules {
+        for rate in [1_000, 100_000] {
+            for (failures, every) in [("0 %", 0), ("1 %", 100), ("10 %", 10)] {
+                let name = format!("load-{rate}-{every}-{}", rule.len());
+                let cb = {
+                    let _guard = rt.enter();
+                    let store = store(&rt, &server, Duration::from_millis(100));
+                    store.breaker(name, config.clone()).unwrap()
+                };
+                rt.block_on(cb.sync()).unwrap();
+                let before = scripts();
+                let start = Instant::now();
+                rt.block_on(drive(&cb, rate, every, seconds));
+                let took = start.elapsed().as_secs_f64();
+                let sent = scripts() - before;
+                assert_eq!(cb.state(), State::Closed, "{rule} tripped");
+                eprintln!(
+                    "| {rule} | {} | {failures} | {:.1} |",
+                    (cb.stats().permitted as f64 / took).round(),
+                    sent as f64 / took
+                );
+            }
+        }
+    }
+}
+
+criterion_group!(benches, calls, open_reaches_every_process, redis_load);
 criterion_main!(benches);

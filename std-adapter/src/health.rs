@@ -8,7 +8,8 @@
 //!   its work, take it out of rotation;
 //! - **degraded** when some breaker is not closed (half-open, open but not
 //!   critical, forced open or disabled by hand, or a critical breaker forced
-//!   open on purpose): it works, with something missing or under test;
+//!   open on purpose), or a breaker shared through Redis cannot reach it and
+//!   decides locally: it works, with something missing or under test;
 //! - **healthy** otherwise.
 //!
 //! With the `serde` feature the report serialises to JSON:
@@ -21,6 +22,7 @@
 //!       "name": "search",
 //!       "state": "open",
 //!       "critical": false,
+//!       "shared": false,
 //!       "failure_rate": 0.5,
 //!       "slow_call_rate": 0.0,
 //!       "since": "2025-01-01T12:00:00.000Z",
@@ -77,7 +79,7 @@ impl HealthStatus {
             if breaker.critical && breaker.state == State::Open {
                 return HealthStatus::Unhealthy;
             }
-            if breaker.state != State::Closed {
+            if breaker.state != State::Closed || breaker.fallback {
                 status = HealthStatus::Degraded;
             }
         }
@@ -118,6 +120,11 @@ pub struct BreakerHealth {
     pub state: State,
     /// Whether it was registered as critical.
     pub critical: bool,
+    /// Whether its state is shared by a fleet through Redis.
+    pub shared: bool,
+    /// A shared breaker that cannot reach Redis, and decides locally.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "std::ops::Not::not"))]
+    pub fallback: bool,
     /// The failure rate it decides on: over its sliding window if it has one,
     /// else over every call since it was created.
     pub failure_rate: f64,
@@ -213,10 +220,13 @@ impl Registry {
             .map(|view| {
                 let stats = view.handle.stats();
                 let in_state = Duration::from_nanos(now.saturating_sub(view.track.since()));
+                let shared = view.handle.shared();
                 BreakerHealth {
                     name: view.handle.name().to_owned(),
                     state: stats.state,
                     critical: view.critical,
+                    shared: shared.is_some(),
+                    fallback: shared.is_some_and(|s| s.fallback),
                     failure_rate: view.handle.failure_rate(),
                     slow_call_rate: view.handle.slow_call_rate(),
                     since: wall.checked_sub(in_state).unwrap_or(UNIX_EPOCH),

@@ -42,6 +42,7 @@ async fn the_report_serialises_to_the_documented_shape() {
                 "name": "database",
                 "state": "open",
                 "critical": true,
+                "shared": false,
                 "failure_rate": 2.0 / 3.0,
                 "slow_call_rate": 0.0,
                 "in_state_seconds": 2.5,

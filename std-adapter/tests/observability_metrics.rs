@@ -379,3 +379,35 @@ async fn windowed_rates_and_slow_calls_are_the_windows() {
         ],
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_windowed_breaker_reports_the_rate_that_opened_it() {
+    let registry = Registry::new();
+    let mut prometheus = prometheus_client::registry::Registry::default();
+    registry.register_metrics(&mut prometheus);
+    let search = CircuitBreaker::new(
+        "search",
+        CircuitBreakerConfig {
+            window: Some(seawall::SlidingWindow::Count { size: 4 }),
+            minimum_calls: 4,
+            failure_rate_threshold: 0.5,
+            ..Default::default()
+        },
+    );
+    registry.register_breaker(&search).unwrap();
+    for fail in [false, false, true, true] {
+        let _ = search
+            .call(|| async move { if fail { Err(()) } else { Ok(()) } })
+            .await;
+    }
+    assert_eq!(search.state(), seawall::State::Open);
+    // Dashboards and alerts see the rate that opened it, not 0.
+    assert_has(
+        &openmetrics(&prometheus),
+        &[
+            r#"seawall_circuitbreaker_state{name="search",state="open"} 1"#,
+            r#"seawall_circuitbreaker_failure_rate{name="search"} 0.5"#,
+        ],
+    );
+    assert_eq!(registry.health().breakers[0].failure_rate, 0.5);
+}

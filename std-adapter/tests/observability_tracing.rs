@@ -194,3 +194,41 @@ async fn without_debug_rejections_emit_nothing() {
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].level, Level::WARN);
 }
+
+#[cfg(feature = "redis")]
+#[path = "redis_support/mod.rs"]
+mod redis_support;
+
+/// A shared breaker that reads a corrupt state from Redis warns, naming the
+/// fields (the sync runs on this thread, where the subscriber listens).
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn a_corrupt_shared_state_warns() {
+    use redis_support::{RedisServer, fast, store};
+    let server = RedisServer::start();
+    let quiet = seawall::redis::SharedConfig {
+        sync_interval: Duration::from_secs(3600),
+        ..fast()
+    };
+    let cb = store(&server.url(), quiet)
+        .breaker("ledger", CircuitBreakerConfig::default())
+        .unwrap();
+    cb.sync().await.unwrap();
+    server.command(&["HSET", "{test:breaker:ledger}", "failures", "-3"]);
+    let (capture, _guard) = capture(LevelFilter::WARN);
+    assert!(cb.sync().await.is_err());
+    let events = capture.take();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].level, Level::WARN);
+    assert_eq!(
+        events[0].fields,
+        fields(&[
+            ("breaker", "ledger"),
+            ("fields", "failures"),
+            (
+                "message",
+                "shared circuit breaker state in Redis was corrupt; repaired"
+            ),
+        ])
+    );
+}

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use seawall::core::breaker::RejectReason;
-use seawall::redis::{SharedCircuitBreaker, SharedConfig, WhenUnavailable};
+use seawall::redis::{SharedCircuitBreaker, SharedConfig, StoreError, WhenUnavailable};
 use seawall::{CircuitBreakerConfig, RateLimiterConfig, State};
 
 use redis_support::{RedisServer, eventually, fast, store};
@@ -262,4 +262,221 @@ async fn the_rate_limiter_decides_locally_or_refuses_while_redis_is_down() {
         open.check().await.is_ok() && !open.is_fallback()
     })
     .await;
+}
+
+// --- a stall while half-open -------------------------------------------------
+
+/// Four processes share a breaker (timeout 100 ms, sync 50 ms, lease 30 s),
+/// past the end of its open duration: the next call asks Redis for a probe.
+async fn ready_to_probe(server: &RedisServer) -> Vec<SharedCircuitBreaker> {
+    let probing = CircuitBreakerConfig {
+        failure_threshold: 1,
+        timeout: Duration::from_millis(200),
+        ..Default::default()
+    };
+    let shared = SharedConfig {
+        timeout: TIMEOUT,
+        sync_interval: Duration::from_millis(50),
+        ..fast()
+    };
+    let fleet: Vec<_> = (0..4)
+        .map(|_| {
+            store(&server.url(), shared.clone())
+                .breaker("stalled", probing.clone())
+                .unwrap()
+        })
+        .collect();
+    fail(&fleet[0]).await.unwrap_err();
+    assert_eq!(fleet[0].sync().await.unwrap().state, State::Open);
+    eventually("the open duration ends", BOUND, || async {
+        fleet[0]
+            .shared_state()
+            .await
+            .unwrap()
+            .open_remaining
+            .is_zero()
+    })
+    .await;
+    fleet
+}
+
+/// After Redis held back a request for a probe past its caller's timeout:
+/// the request took no slot, and another process gets a probe at once (not
+/// after the 30 s lease a slot taken for nobody would hold).
+async fn no_slot_was_taken(fleet: &[SharedCircuitBreaker]) {
+    eventually("Redis answers again", BOUND, || async {
+        fleet[2].sync().await.is_ok()
+    })
+    .await;
+    let shared = fleet[2].shared_state().await.unwrap();
+    assert_eq!(shared.probes_in_flight, 0, "{shared:?}");
+    let probe = fleet[2].try_acquire().await.unwrap();
+    assert!(probe.is_probe());
+    assert!(!fleet[2].is_fallback());
+    assert_eq!(
+        fleet[2].shared_state().await.unwrap().state,
+        State::HalfOpen
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stall_takes_no_probe_slot_for_a_caller_that_gave_up() {
+    let server = RedisServer::start();
+    let fleet = ready_to_probe(&server).await;
+    // Redis holds every command for 300 ms (as a DEBUG SLEEP 0.3 would).
+    server.stall(Duration::from_millis(300));
+    let result = fleet[1].try_acquire().await;
+    // It gave up on Redis and decided locally (the fallback probes).
+    assert!(fleet[1].is_fallback());
+    drop(result);
+    no_slot_was_taken(&fleet).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_redis_takes_no_probe_slot_for_a_caller_that_gave_up() {
+    let server = RedisServer::start();
+    let fleet = ready_to_probe(&server).await;
+    server.freeze();
+    let result = fleet[1].try_acquire().await;
+    assert!(fleet[1].is_fallback());
+    drop(result);
+    // The request waits in Redis's socket, and runs when Redis does.
+    server.thaw();
+    no_slot_was_taken(&fleet).await;
+}
+
+// --- lost and corrupt data ---------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flushall_starts_the_shared_breaker_afresh() {
+    let server = RedisServer::start();
+    let cb = store(&server.url(), shared(WhenUnavailable::FailOpen))
+        .breaker("flushed", config(1))
+        .unwrap();
+    let old = cb.sync().await.unwrap();
+    let stale = cb.try_acquire().await.unwrap();
+    fail(&cb).await.unwrap_err();
+    assert_eq!(cb.sync().await.unwrap().state, State::Open);
+    assert!(server.command(&["FLUSHALL"]).starts_with("+OK"));
+    let fresh = cb.sync().await.unwrap();
+    assert_eq!(fresh.state, State::Closed);
+    assert!(fresh.generation > old.generation, "{fresh:?} after {old:?}");
+    assert_eq!(cb.state(), State::Closed);
+    // A permit of the round before the loss changes nothing.
+    stale.failure().await;
+    assert_eq!(cb.sync().await.unwrap().state, State::Closed);
+    // The breaker works: one failure trips it again.
+    fail(&cb).await.unwrap_err();
+    assert_eq!(cb.sync().await.unwrap().state, State::Open);
+}
+
+const CORRUPT: &str = "{test:breaker:corrupt}";
+
+/// The sync task reads at start, then not for an hour: the tests sync.
+fn quiet() -> SharedConfig {
+    SharedConfig {
+        sync_interval: Duration::from_secs(3600),
+        ..shared(WhenUnavailable::FailOpen)
+    }
+}
+
+fn corrupt_fields(error: StoreError) -> Vec<&'static str> {
+    match error {
+        StoreError::Corrupt(fields) => fields,
+        other => panic!("expected a corrupt state, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_count_is_reported_repaired_and_the_fleet_still_trips() {
+    let server = RedisServer::start();
+    let cb = store(&server.url(), quiet())
+        .breaker("corrupt", config(5))
+        .unwrap();
+    cb.sync().await.unwrap();
+    server.hset(CORRUPT, "failures", "nan");
+    assert_eq!(corrupt_fields(cb.sync().await.unwrap_err()), ["failures"]);
+    assert_eq!(cb.corrupt_reads(), 1);
+    assert_eq!(server.hget(CORRUPT, "failures").as_deref(), Some("0"));
+    assert!(cb.sync().await.is_ok(), "repaired");
+    // Twelve failures: the fifth trips the breaker, the rest are rejected.
+    let mut rejected = 0;
+    for _ in 0..12 {
+        match cb.call(|| async { Err::<(), _>("down") }).await {
+            Err(error) if error.is_rejected() => rejected += 1,
+            _ => {}
+        }
+        cb.sync().await.unwrap();
+    }
+    assert_eq!(cb.stats().failed, 5);
+    assert_eq!(rejected, 7);
+}
+
+/// Two processes' breakers on the key `CORRUPT`, each having read the state.
+async fn two_processes(server: &RedisServer) -> (SharedCircuitBreaker, SharedCircuitBreaker) {
+    let breaker = || {
+        store(&server.url(), quiet())
+            .breaker("corrupt", config(5))
+            .unwrap()
+    };
+    let (a, b) = (breaker(), breaker());
+    a.sync().await.unwrap();
+    b.sync().await.unwrap();
+    (a, b)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_version_does_not_blind_a_process_to_later_states() {
+    let server = RedisServer::start();
+    let (a, b) = two_processes(&server).await;
+    server.hset(CORRUPT, "version", "99999999999999999999999");
+    assert_eq!(corrupt_fields(a.sync().await.unwrap_err()), ["version"]);
+    b.force_open().await.unwrap();
+    assert_eq!(a.sync().await.unwrap().state, State::ForcedOpen);
+    let mut admitted = 0;
+    for _ in 0..100 {
+        admitted += usize::from(a.call(|| async { Ok::<_, ()>(()) }).await.is_ok());
+    }
+    assert_eq!(admitted, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_state_is_repaired_and_force_open_still_works() {
+    let server = RedisServer::start();
+    let (a, b) = two_processes(&server).await;
+    server.hset(CORRUPT, "state", "99");
+    // Before anyone reads it, a manual operation writes a whole valid state.
+    b.force_open().await.unwrap();
+    assert_eq!(a.sync().await.unwrap().state, State::ForcedOpen);
+    server.hset(CORRUPT, "state", "99");
+    assert_eq!(corrupt_fields(a.sync().await.unwrap_err()), ["state"]);
+    assert_eq!(a.state(), State::Closed, "read as a new Closed round");
+    assert_eq!(server.hget(CORRUPT, "state").as_deref(), Some("0"));
+    b.force_open().await.unwrap();
+    assert_eq!(a.sync().await.unwrap().state, State::ForcedOpen);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_deadline_beyond_the_open_duration_is_brought_back() {
+    let server = RedisServer::start();
+    let cb = store(&server.url(), quiet())
+        .breaker("corrupt", config(1))
+        .unwrap();
+    fail(&cb).await.unwrap_err();
+    // The trip in sight woke the sync task, which trips the breaker (and
+    // then stays quiet).
+    eventually("the trip", BOUND, || async { cb.state() == State::Open }).await;
+    let longest = config(1).timeout;
+    // Not a number: corrupt, read as an open duration from now.
+    server.hset(CORRUPT, "until", "1e20");
+    assert_eq!(corrupt_fields(cb.sync().await.unwrap_err()), ["until"]);
+    let after = cb.try_acquire().await.unwrap_err().retry_after().unwrap();
+    assert!(after <= longest, "{after:?}");
+    // A number, in the year 2255: past any open duration, so restarted from now.
+    server.hset(CORRUPT, "until", "9000000000000000");
+    cb.sync().await.unwrap();
+    let after = cb.try_acquire().await.unwrap_err().retry_after().unwrap();
+    assert!(after <= longest, "{after:?}");
+    let until: u64 = server.hget(CORRUPT, "until").unwrap().parse().unwrap();
+    assert!(until < 9_000_000_000_000_000, "written back: {until}");
 }

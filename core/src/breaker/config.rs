@@ -225,6 +225,13 @@ impl BreakerConfig {
     }
 }
 
+impl BreakerConfig {
+    /// Whether `slow` of `calls` reach the slow-call rate threshold.
+    pub(crate) const fn slow_rate_reached(&self, slow: u32, calls: u32) -> bool {
+        calls != 0 && slow as u64 * PPM >= self.slow_call_rate_ppm as u64 * calls as u64
+    }
+}
+
 impl Default for BreakerConfig {
     fn default() -> Self {
         Self::DEFAULT

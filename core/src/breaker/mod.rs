@@ -33,6 +33,13 @@
 //!   [`reset`](CircuitBreaker::reset) (Closed, counts cleared).
 //! - Outcomes of permits issued before the latest transition (a generation
 //!   ago) are counted in the statistics but change no state.
+//! - A trip keeps the sliding window: its rates still say why the breaker
+//!   opened (for health reports and metrics) until it closes again, which
+//!   clears it.
+//!
+//! The rules themselves are [`rules`]: a pure function of a plain state value,
+//! the input and the time given. This type stores that state in atomics; the
+//! tokio adapter's shared breaker stores it in Redis and runs the same rules.
 //!
 //! # Concurrency
 //!
@@ -44,6 +51,7 @@
 mod classify;
 mod config;
 mod permit;
+pub mod rules;
 mod state;
 mod window;
 
@@ -53,13 +61,14 @@ use core::time::Duration;
 pub use classify::{Classify, ErrorsAreFailures, FailureWhen};
 use config::MAX_TRIPS;
 pub use config::{BreakerConfig, BreakerConfigBuilder, MAX_FAILURE_THRESHOLD, MAX_HALF_OPEN_CALLS};
-use permit::{Kind, Raw};
+use permit::Raw;
 pub use permit::{Outcome, Permit, RejectReason, Rejection, Ticket};
+use rules::{Counted, Issued, Manual, PermitKind as Kind, Phase, Run, Snapshot};
 use state::{Pending, Tag, Word};
 pub use state::{State, Transition};
 pub use window::{
-    AnyWindow, Bucket, CountWindow, MAX_WINDOW_LEN, NoWindow, Slot, TimeWindow, Window,
-    WindowTotals,
+    AnyWindow, Bucket, CountWindow, MAX_WINDOW_LEN, NoWindow, Slot, TimeSlices, TimeWindow, Window,
+    WindowTotals, count_minimum,
 };
 
 use crate::stats::{Counters, Stats};
@@ -136,37 +145,54 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
         }
     }
 
-    /// A breaker that starts where another left off: for adapters that restore
-    /// a state kept elsewhere (the last state a fleet shared through Redis).
-    /// It starts with zeroed counters and generation; consecutive failures are
-    /// kept below the threshold and trips within 1 to 127.
+    /// A breaker that starts from `from`: for adapters that restore a state
+    /// kept elsewhere (the last state a fleet shared through Redis). Its
+    /// counters start at zero. Values its configuration could not reach are
+    /// brought within reach: consecutive failures below the threshold, trips
+    /// within 1 to 127, probes and successes within their limits.
     ///
     /// ```
     /// use core::time::Duration;
-    /// use seawall_core::breaker::{BreakerConfig, CircuitBreaker, NoWindow, Resume, State};
+    /// use seawall_core::breaker::rules::{Phase, Snapshot};
+    /// use seawall_core::breaker::{BreakerConfig, CircuitBreaker, NoWindow, State};
     /// use seawall_core::time::Instant;
     ///
     /// let config = BreakerConfig::default();
     /// let until = Instant::from_secs(30);
-    /// let breaker = CircuitBreaker::resume(&config, NoWindow, Resume::Open { trips: 2, until });
+    /// let from = Snapshot { generation: 4, phase: Phase::Open { trips: 2, until } };
+    /// let breaker = CircuitBreaker::resume(&config, NoWindow, from);
     /// assert_eq!(breaker.state(), State::Open);
     /// let rejection = breaker.try_acquire(&Instant::from_secs(10)).unwrap_err();
     /// assert_eq!(rejection.retry_after(), Some(Duration::from_secs(20)));
     /// ```
-    pub fn resume(config: C, window: W, from: Resume) -> Self {
+    pub fn resume(config: C, window: W, from: Snapshot) -> Self {
         let breaker = Self::with_window(config, window);
+        let config = &*breaker.config;
         let trips = |trips: u32| trips.clamp(1, MAX_TRIPS);
-        let (word, instant) = match from {
-            Resume::Closed {
-                consecutive_failures,
+        let generation = from.generation;
+        let (word, instant) = match from.phase {
+            Phase::Closed { failures } => (
+                Word::closed(generation, failures.min(config.failure_threshold() - 1)),
+                0,
+            ),
+            Phase::Open { trips: t, until } => (Word::open(generation, trips(t)), until.as_nanos()),
+            Phase::HalfOpen {
+                trips: t,
+                probes,
+                successes,
+                slow,
+                active,
             } => {
-                let below = breaker.config.failure_threshold() - 1;
-                (Word::closed(0, consecutive_failures.min(below)), 0)
+                let successes = successes.min(config.success_threshold() - 1);
+                for _ in 0..slow.min(successes) {
+                    breaker.window.slow_probe(generation);
+                }
+                let probes = probes.min(config.half_open_max_calls());
+                let word = Word::half_open(generation, trips(t), probes, successes);
+                (word, active.as_nanos())
             }
-            Resume::Open { trips: t, until } => (Word::open(0, trips(t)), until.as_nanos()),
-            Resume::HalfOpen { trips: t } => (Word::half_open(0, trips(t), 0, 0), 0),
-            Resume::ForcedOpen => (Word::forced_open(0), 0),
-            Resume::Disabled => (Word::disabled(0), 0),
+            Phase::ForcedOpen => (Word::forced_open(generation), 0),
+            Phase::Disabled => (Word::disabled(generation), 0),
         };
         breaker.state.store(word.0, Ordering::Release);
         breaker.instant.store(instant, Ordering::Release);
@@ -191,11 +217,11 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
     /// A snapshot of the counters.
     pub fn stats(&self) -> Stats {
         let word = self.load();
-        self.counters
-            .snapshot(word.state(), u64::from(word.generation()))
+        self.counters.snapshot(word.state(), word.generation())
     }
 
     /// The outcomes in the sliding window now (all zero without a window).
+    /// After a trip they are those that opened the breaker, until it closes.
     pub fn window_totals<K: Clock + ?Sized>(&self, clock: &K) -> WindowTotals {
         self.window.totals(clock)
     }
@@ -246,27 +272,27 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
 
     /// Opens the breaker until [`reset`](Self::reset) or [`disable`](Self::disable).
     pub fn force_open(&self) -> Option<Transition> {
-        self.manual(Pending::ForceOpen)
+        self.manual(Manual::ForceOpen)
     }
 
     /// Admits every call and counts it, without ever tripping, until
     /// [`reset`](Self::reset) or [`force_open`](Self::force_open).
     pub fn disable(&self) -> Option<Transition> {
-        self.manual(Pending::Disable)
+        self.manual(Manual::Disable)
     }
 
     /// Closes the breaker and clears its consecutive failures, its window and
     /// the growth of its open duration. The statistics are kept.
     pub fn reset(&self) -> Option<Transition> {
-        self.manual(Pending::Reset)
+        self.manual(Manual::Reset)
     }
 
-    #[inline]
+    #[inline(always)]
     fn load(&self) -> Word {
         Word(self.state.load(Ordering::Acquire))
     }
 
-    #[inline]
+    #[inline(always)]
     fn cas(&self, current: Word, next: Word) -> Result<(), Word> {
         match self
             .state
@@ -277,138 +303,79 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
         }
     }
 
+    /// The snapshot `word` holds, with the instant from the second word (in
+    /// HalfOpen, only when `max_wait_in_half_open` keeps one) and the slow
+    /// probes from the window.
+    #[inline(always)]
+    fn snapshot(&self, word: Word) -> Snapshot {
+        let instant = || match word.tag() {
+            Tag::HalfOpen if self.config.max_wait_nanos() == 0 => Instant::ZERO,
+            _ => self.instant(),
+        };
+        word.snapshot(instant, |generation| self.window.slow_probes(generation))
+    }
+
     // Always inlined, as is `record_raw`: out of line, the permit goes through
     // memory and back, which tripled an adapter's Closed call (BENCHMARKS.md).
     #[inline(always)]
     fn acquire_raw<K: Clock + ?Sized>(&self, clock: &K) -> Result<Raw, Rejection> {
         let word = self.load();
-        match word.tag() {
-            Tag::Closed => Ok(raw(word.generation(), Kind::Closed, None)),
-            Tag::Open => self.acquire_open(word, clock),
+        // The decisions that change nothing (admit in Closed, reject in Open)
+        // are taken here, each phase built whole so the rules fold into a few
+        // instructions; a change goes through the CAS loop.
+        let current = match word.tag() {
+            Tag::Closed => word.as_closed(),
+            Tag::Open => word.as_open(self.instant()),
+            _ => return self.acquire_slow(word, clock),
+        };
+        match rules::acquire(&self.config, &current, clock) {
+            (Ok(issued), None) => Ok(raw(issued)),
+            (Err(rejection), None) => Err(self.rejected(rejection)),
             _ => self.acquire_slow(word, clock),
         }
     }
 
-    /// The Open state: reject until the deadline, then become HalfOpen.
-    #[inline]
-    fn acquire_open<K: Clock + ?Sized>(&self, word: Word, clock: &K) -> Result<Raw, Rejection> {
-        let now = clock.now().as_nanos();
-        let deadline = self.instant.load(Ordering::Acquire);
-        let remaining = deadline.saturating_sub(now);
-        if remaining == 0 || remaining > self.config.longest_open_nanos() {
-            return self.acquire_slow(word, &Instant::from_nanos(now));
-        }
-        Counters::count(&self.counters.rejected);
-        Err(Rejection::packed(RejectReason::Open, Some(remaining), None))
+    #[inline(always)]
+    fn instant(&self) -> Instant {
+        Instant::from_nanos(self.instant.load(Ordering::Acquire))
     }
 
     #[inline(never)]
     fn acquire_slow<K: Clock + ?Sized>(&self, mut word: Word, clock: &K) -> Result<Raw, Rejection> {
-        let config = &*self.config;
-        let max_wait = config.max_wait_nanos();
-        let mut now = None;
-        let mut now = || *now.get_or_insert_with(|| clock.now().as_nanos());
         loop {
-            match word.tag() {
-                Tag::Closed => return Ok(raw(word.generation(), Kind::Closed, None)),
-                Tag::Disabled => return Ok(raw(word.generation(), Kind::Disabled, None)),
-                Tag::ForcedOpen => return Err(self.reject(RejectReason::ForcedOpen, None, None)),
-                Tag::Opening => {
-                    // The deadline is being written; it will be about this far.
-                    let after = config.open_nanos_after(word.trips());
-                    return Err(self.reject(RejectReason::Open, Some(after), None));
+            if word.tag() == Tag::Opening {
+                // The deadline is being written; it will be about this far.
+                let after = self.config.open_nanos_after(word.trips());
+                let rejection = Rejection::packed(RejectReason::Open, Some(after), None);
+                return Err(self.rejected(rejection));
+            }
+            let current = self.snapshot(word);
+            let (result, next) = rules::acquire(&self.config, &current, clock);
+            let Some(next) = next else {
+                return result.map(raw).map_err(|r| self.rejected(r));
+            };
+            match self.store(word, &current, &next) {
+                Ok(transition) => {
+                    return match result {
+                        Ok(issued) => Ok(raw(issued)),
+                        // A trip may have ended elsewhere (a manual operation
+                        // that came meanwhile): report what happened.
+                        Err(r) => Err(self.rejected(Rejection::packed(
+                            r.reason(),
+                            r.retry_after_nanos(),
+                            transition,
+                        ))),
+                    };
                 }
-                Tag::Open => {
-                    let now = now();
-                    let deadline = self.instant.load(Ordering::Acquire);
-                    if now < deadline {
-                        let mut remaining = deadline - now;
-                        if remaining > config.longest_open_nanos() {
-                            // The clock went backwards past anything this breaker
-                            // could have set: restart the open duration from now
-                            // rather than stay open for as long as the clock jumped.
-                            remaining = config.open_nanos_after(word.trips());
-                            let _ = self.instant.compare_exchange(
-                                deadline,
-                                now.saturating_add(remaining),
-                                Ordering::AcqRel,
-                                Ordering::Acquire,
-                            );
-                        }
-                        return Err(self.reject(RejectReason::Open, Some(remaining), None));
-                    }
-                    if max_wait != 0 {
-                        // HalfOpen's activity clock starts now. Writing it before the
-                        // CAS is safe: `now` is past the deadline, so Open readers
-                        // still see an expired deadline.
-                        self.instant.fetch_max(now, Ordering::AcqRel);
-                    }
-                    let next =
-                        Word::half_open(word.generation().wrapping_add(1), word.trips(), 1, 0);
-                    match self.cas(word, next) {
-                        Ok(()) => {
-                            let transition = Transition {
-                                from: State::Open,
-                                to: State::HalfOpen,
-                            };
-                            return Ok(raw(next.generation(), Kind::Probe, Some(transition)));
-                        }
-                        Err(actual) => word = actual,
-                    }
-                }
-                Tag::HalfOpen => {
-                    if word.inflight() < config.half_open_max_calls() {
-                        if max_wait != 0 {
-                            self.instant.fetch_max(now(), Ordering::AcqRel);
-                        }
-                        let next = Word::half_open(
-                            word.generation(),
-                            word.trips(),
-                            word.inflight() + 1,
-                            word.successes(),
-                        );
-                        match self.cas(word, next) {
-                            Ok(()) => return Ok(raw(word.generation(), Kind::Probe, None)),
-                            Err(actual) => word = actual,
-                        }
-                        continue;
-                    }
-                    if max_wait != 0 {
-                        let now = now();
-                        let last = self.instant.load(Ordering::Acquire);
-                        if now.saturating_sub(last) >= max_wait {
-                            // Every slot is held by probes that do not answer.
-                            let trips = next_trips(word.trips());
-                            match self.trip(word, trips, &Instant::from_nanos(now)) {
-                                Ok(transition) => {
-                                    let after = config.open_nanos_after(trips);
-                                    return Err(self.reject(
-                                        RejectReason::Open,
-                                        Some(after),
-                                        transition,
-                                    ));
-                                }
-                                Err(actual) => {
-                                    word = actual;
-                                    continue;
-                                }
-                            }
-                        }
-                    }
-                    return Err(self.reject(RejectReason::HalfOpenFull, None, None));
-                }
+                Err(actual) => word = actual,
             }
         }
     }
 
-    fn reject(
-        &self,
-        reason: RejectReason,
-        retry_after: Option<u64>,
-        transition: Option<Transition>,
-    ) -> Rejection {
+    #[inline(always)]
+    fn rejected(&self, rejection: Rejection) -> Rejection {
         Counters::count(&self.counters.rejected);
-        Rejection::packed(reason, retry_after, transition)
+        rejection
     }
 
     #[inline(always)]
@@ -428,7 +395,7 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
         // wait for a locked add to complete.
         let transition = match raw.kind() {
             Kind::Closed => self.record_closed(raw.generation(), failed, slow, clock),
-            Kind::Probe => self.record_probe(raw.generation(), failed, clock),
+            Kind::Probe => self.record_probe(raw.generation(), failed, slow, clock),
             Kind::Disabled => None,
         };
         Counters::count(if failed {
@@ -445,7 +412,7 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
     #[inline(always)]
     fn record_closed<K: Clock + ?Sized>(
         &self,
-        generation: u32,
+        generation: u64,
         failed: bool,
         slow: bool,
         clock: &K,
@@ -453,74 +420,65 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
         if self.window.is_active() {
             return self.record_closed_window(generation, failed, slow, clock);
         }
-        let mut word = self.load();
-        if !failed {
-            // A success ends a run of failures; in the common case there is none
-            // and nothing is written.
-            while word.tag() == Tag::Closed
-                && word.generation() == generation
-                && word.failures() > 0
-            {
-                match self.cas(word, Word::closed(generation, 0)) {
-                    Ok(()) => break,
-                    Err(actual) => word = actual,
-                }
-            }
+        let run = if failed { Run::FAILURE } else { Run::SUCCESS };
+        // Only a Closed word changes on a Closed outcome.
+        let word = self.load();
+        if word.tag() != Tag::Closed {
             return None;
         }
-        self.record_closed_failure(word, generation, clock)
+        // In the common case (a success, no failures to forget) nothing changes.
+        let counted = Counted::Consecutive(run);
+        rules::record_closed(&self.config, &word.as_closed(), generation, counted, clock)?;
+        self.record_closed_consecutive(word, generation, failed, clock)
     }
 
-    /// The rate rule: the outcome goes into the window, which may trip.
+    #[inline(never)]
+    fn record_closed_consecutive<K: Clock + ?Sized>(
+        &self,
+        word: Word,
+        generation: u64,
+        failed: bool,
+        clock: &K,
+    ) -> Option<Transition> {
+        let run = if failed { Run::FAILURE } else { Run::SUCCESS };
+        self.record_closed_slow(word, generation, Counted::Consecutive(run), clock)
+    }
+
+    /// The rate rule: the outcome goes into the window, whose totals decide.
     #[inline(never)]
     fn record_closed_window<K: Clock + ?Sized>(
         &self,
-        generation: u32,
+        generation: u64,
         failed: bool,
         slow: bool,
         clock: &K,
     ) -> Option<Transition> {
-        let mut word = self.load();
-        let current = |word: Word| word.tag() == Tag::Closed && word.generation() == generation;
-        if !current(word) {
+        let word = self.load();
+        if word.tag() != Tag::Closed || !rules::counts(&word.as_closed(), generation, Kind::Closed)
+        {
             return None;
         }
         let totals = self.window.record(failed, slow, clock);
         let minimum = self.window.minimum_calls(self.config.minimum_calls());
-        if !self
-            .config
-            .rates_trip(totals.calls, totals.failed, totals.slow, minimum)
-        {
-            return None;
-        }
-        while current(word) {
-            match self.trip(word, 1, clock) {
-                Ok(transition) => return transition,
-                Err(actual) => word = actual,
-            }
-        }
-        None
+        let counted = Counted::Rates { totals, minimum };
+        // In the common case the rates do not trip: nothing to store.
+        rules::record_closed(&self.config, &word.as_closed(), generation, counted, clock)?;
+        self.record_closed_slow(word, generation, counted, clock)
     }
 
-    #[inline(never)]
-    fn record_closed_failure<K: Clock + ?Sized>(
+    fn record_closed_slow<K: Clock + ?Sized>(
         &self,
         mut word: Word,
-        generation: u32,
+        generation: u64,
+        counted: Counted,
         clock: &K,
     ) -> Option<Transition> {
-        while word.tag() == Tag::Closed && word.generation() == generation {
-            let failures = word.failures() + 1;
-            let result = if failures >= self.config.failure_threshold() {
-                match self.trip(word, 1, clock) {
-                    Ok(transition) => return transition,
-                    Err(actual) => Err(actual),
-                }
-            } else {
-                self.cas(word, Word::closed(generation, failures))
-            };
-            match result {
-                Ok(()) => return None,
+        let clock = &Memo::new(clock);
+        while word.tag() == Tag::Closed {
+            let current = word.as_closed();
+            let change = rules::record_closed(&self.config, &current, generation, counted, clock)?;
+            match self.store(word, &current, &change.next) {
+                Ok(transition) => return transition,
                 Err(actual) => word = actual,
             }
         }
@@ -530,52 +488,40 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
     #[inline(never)]
     fn record_probe<K: Clock + ?Sized>(
         &self,
-        generation: u32,
+        generation: u64,
         failed: bool,
+        slow: bool,
         clock: &K,
     ) -> Option<Transition> {
+        let clock = &Memo::new(clock);
+        let rates = self.window.is_active();
+        if rates && slow && !failed {
+            // Counted first, so the probe that decides sees every slow probe
+            // counted before it (and, racing, perhaps one that is not yet).
+            self.window.slow_probe(generation);
+        }
         let mut word = self.load();
-        let max_wait = self.config.max_wait_nanos() != 0;
-        while word.tag() == Tag::HalfOpen && word.generation() == generation {
-            if failed {
-                match self.trip(word, next_trips(word.trips()), clock) {
-                    Ok(transition) => return transition,
-                    Err(actual) => {
-                        word = actual;
-                        continue;
-                    }
-                }
+        loop {
+            let current = self.snapshot(word);
+            // This probe's slowness is in `current` already.
+            let change = rules::record_probe(
+                &self.config,
+                &current,
+                generation,
+                failed,
+                false,
+                rates,
+                clock,
+            )?;
+            if change.clears_window {
+                // Before the breaker closes: no call records into it meanwhile.
+                self.window.reset();
             }
-            let successes = word.successes() + 1;
-            let closes = successes >= self.config.success_threshold();
-            let next = if closes {
-                Word::closed(generation.wrapping_add(1), 0)
-            } else {
-                Word::half_open(
-                    generation,
-                    word.trips(),
-                    word.inflight().saturating_sub(1),
-                    successes,
-                )
-            };
-            match self.cas(word, next) {
-                Ok(()) if closes => {
-                    return Some(Transition {
-                        from: State::HalfOpen,
-                        to: State::Closed,
-                    });
-                }
-                Ok(()) => {
-                    if max_wait {
-                        self.instant
-                            .fetch_max(clock.now().as_nanos(), Ordering::AcqRel);
-                    }
-                    return None;
-                }
+            match self.store(word, &current, &change.next) {
+                Ok(transition) => return transition,
                 Err(actual) => word = actual,
             }
         }
-        None
     }
 
     pub(crate) fn release_raw(&self, raw: Raw) {
@@ -584,48 +530,86 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
             return;
         }
         let mut word = self.load();
-        while word.tag() == Tag::HalfOpen
-            && word.generation() == raw.generation()
-            && word.inflight() > 0
-        {
-            let next = Word::half_open(
-                word.generation(),
-                word.trips(),
-                word.inflight() - 1,
-                word.successes(),
-            );
-            match self.cas(word, next) {
+        while word.tag() == Tag::HalfOpen {
+            // Only the probe count changes: no instant, no slow probe is read.
+            let current = word.snapshot(|| Instant::ZERO, |_| 0);
+            let Some(next) = rules::release(&current, raw.generation(), raw.kind()) else {
+                return;
+            };
+            match self.cas(word, Word::of(&next)) {
                 Ok(()) => return,
                 Err(actual) => word = actual,
             }
         }
     }
 
-    /// Opens the breaker from `from` (Closed or HalfOpen) with `trips`
-    /// consecutive trips; `Err` with the current word if `from` is no longer current.
+    /// Stores `next` in place of `current` (held in `word`), and returns the
+    /// transition it made; `Err` with the current word if `word` is no longer
+    /// current.
+    #[inline(always)]
+    fn store(
+        &self,
+        word: Word,
+        current: &Snapshot,
+        next: &Snapshot,
+    ) -> Result<Option<Transition>, Word> {
+        let transition = match (current.phase, next.phase) {
+            (Phase::Open { until: old, .. }, Phase::Open { until, .. })
+                if word.tag() == Tag::Open =>
+            {
+                // Only the deadline moves (the clock went backwards); a lost
+                // race means another call moved it already.
+                let _ = self.instant.compare_exchange(
+                    old.as_nanos(),
+                    until.as_nanos(),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                );
+                return Ok(None);
+            }
+            (_, Phase::Open { trips, until }) => {
+                return self.trip(word, next.generation, trips, until);
+            }
+            (_, Phase::HalfOpen { active, .. }) => {
+                if self.config.max_wait_nanos() != 0 {
+                    // Safe before the CAS: an Open deadline it might still
+                    // see is past (or the state moved on and rewrites it).
+                    self.instant.fetch_max(active.as_nanos(), Ordering::AcqRel);
+                }
+                self.cas(word, Word::of(next))?;
+                transition(current.state(), next.state())
+            }
+            _ => {
+                self.cas(word, Word::of(next))?;
+                transition(current.state(), next.state())
+            }
+        };
+        Ok(transition)
+    }
+
+    /// Opens the breaker from `from` (Closed or HalfOpen), as round
+    /// `generation` with `trips` consecutive trips until `until`; `Err` with
+    /// the current word if `from` is no longer current.
     ///
     /// The deadline cannot share the state word, so opening takes two steps: a
     /// CAS to `Opening` makes this thread the only writer of the deadline, then a
     /// CAS publishes `Open`. Readers treat `Opening` as Open. A manual operation
     /// arriving in between is left in the word as `pending` and applied here,
     /// so no thread ever waits for another.
-    fn trip<K: Clock + ?Sized>(
+    fn trip(
         &self,
         from: Word,
+        generation: u64,
         trips: u32,
-        clock: &K,
+        until: Instant,
     ) -> Result<Option<Transition>, Word> {
-        let generation = from.generation().wrapping_add(1);
         let opening = Word::opening(generation, trips);
         self.cas(from, opening)?;
-        self.window.reset();
-        let deadline = clock
-            .now()
-            .as_nanos()
-            .saturating_add(self.config.open_nanos_after(trips));
-        self.instant.store(deadline, Ordering::Release);
+        self.instant.store(until.as_nanos(), Ordering::Release);
         let mut current = opening;
         loop {
+            // The manual operation and the trip are one transition (the
+            // generation counts transitions).
             let next = match current.pending() {
                 Pending::None => Word::open(generation, trips),
                 Pending::ForceOpen => Word::forced_open(generation),
@@ -636,89 +620,73 @@ impl<C: Deref<Target = BreakerConfig>, W: Window> CircuitBreaker<C, W> {
                 Pending::Reset => Word::closed(generation, 0),
             };
             match self.cas(current, next) {
-                Ok(()) => {
-                    let transition = Transition {
-                        from: from.state(),
-                        to: next.state(),
-                    };
-                    return Ok((transition.from != transition.to).then_some(transition));
-                }
+                Ok(()) => return Ok(transition(from.state(), next.state())),
                 Err(actual) => current = actual,
             }
         }
     }
 
-    fn manual(&self, op: Pending) -> Option<Transition> {
-        if op == Pending::Reset {
+    fn manual(&self, op: Manual) -> Option<Transition> {
+        if op == Manual::Reset {
             self.window.reset();
         }
         let mut word = self.load();
         loop {
-            let generation = word.generation().wrapping_add(1);
-            let next = match (word.tag(), op) {
-                (Tag::Opening, _) => word.with_pending(op),
-                (Tag::ForcedOpen, Pending::ForceOpen) | (Tag::Disabled, Pending::Disable) => {
-                    return None;
-                }
-                (Tag::Closed, Pending::Reset) if word.failures() == 0 => return None,
-                (Tag::Closed, Pending::Reset) => Word::closed(word.generation(), 0),
-                (_, Pending::ForceOpen) => Word::forced_open(generation),
-                (_, Pending::Disable) => Word::disabled(generation),
-                (_, _) => Word::closed(generation, 0),
-            };
-            match self.cas(word, next) {
+            if word.tag() == Tag::Opening {
                 // Applied by the thread that is opening the breaker.
-                Ok(()) if word.tag() == Tag::Opening => return None,
-                Ok(()) => {
-                    let transition = Transition {
-                        from: word.state(),
-                        to: next.state(),
-                    };
-                    return (transition.from != transition.to).then_some(transition);
+                match self.cas(word, word.with_pending(Pending::of(op))) {
+                    Ok(()) => return None,
+                    Err(actual) => {
+                        word = actual;
+                        continue;
+                    }
                 }
+            }
+            let current = self.snapshot(word);
+            let change = rules::manual(&current, op)?;
+            match self.store(word, &current, &change.next) {
+                Ok(transition) => return transition,
                 Err(actual) => word = actual,
             }
         }
     }
 }
 
-/// Where [`CircuitBreaker::resume`] starts a breaker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Resume {
-    /// Closed, after this many consecutive failures.
-    Closed {
-        /// Consecutive failures so far (kept below the threshold).
-        consecutive_failures: u32,
-    },
-    /// Open until `until`, after `trips` consecutive trips (which set how long
-    /// the next Open lasts).
-    Open {
-        /// Consecutive trips so far, the current one included.
-        trips: u32,
-        /// When the next call becomes a probe.
-        until: Instant,
-    },
-    /// Half-open after `trips` consecutive trips, no probe in flight.
-    HalfOpen {
-        /// Consecutive trips so far.
-        trips: u32,
-    },
-    /// Forced open.
-    ForcedOpen,
-    /// Disabled.
-    Disabled,
+#[inline]
+fn transition(from: State, to: State) -> Option<Transition> {
+    (from != to).then_some(Transition { from, to })
 }
 
 #[inline(always)]
-const fn raw(generation: u32, kind: Kind, transition: Option<Transition>) -> Raw {
-    Raw::new(generation, kind, transition)
+const fn raw(issued: Issued) -> Raw {
+    Raw::new(issued.generation, issued.kind, issued.transition)
 }
 
-const fn next_trips(trips: u32) -> u32 {
-    if trips >= MAX_TRIPS {
-        MAX_TRIPS
-    } else {
-        trips + 1
+/// A clock read at most once: a decision retried in a CAS loop sees one time.
+struct Memo<'a, K: ?Sized> {
+    clock: &'a K,
+    now: core::cell::Cell<Option<Instant>>,
+}
+
+impl<'a, K: Clock + ?Sized> Memo<'a, K> {
+    fn new(clock: &'a K) -> Self {
+        Self {
+            clock,
+            now: core::cell::Cell::new(None),
+        }
+    }
+}
+
+impl<K: Clock + ?Sized> Clock for Memo<'_, K> {
+    fn now(&self) -> Instant {
+        match self.now.get() {
+            Some(now) => now,
+            None => {
+                let now = self.clock.now();
+                self.now.set(Some(now));
+                now
+            }
+        }
     }
 }
 

@@ -5,6 +5,8 @@ use core::fmt;
 use core::ops::Deref;
 use core::time::Duration;
 
+use super::rules::PermitKind as Kind;
+use super::state::GEN_MASK;
 use super::{BreakerConfig, CircuitBreaker, NoWindow, State, Transition, Window};
 use crate::time::Clock;
 
@@ -19,32 +21,23 @@ pub enum Outcome {
     Failure,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    /// Admitted in Closed: counts towards the trip rule.
-    Closed,
-    /// A half-open probe: holds one of the probe slots.
-    Probe,
-    /// Admitted while disabled: only counted.
-    Disabled,
-}
-
 /// The raw content of a permit, packed in one word so that it is written and
 /// read whole (bytes written one at a time and read back as a word stall the
-/// CPU on the hot path): the generation it was issued in (bits 0..32), its
+/// CPU on the hot path): the generation it was issued in (bits 0..32, of
+/// which the breaker's word keeps 22), its
 /// kind (32..34) and the transition acquiring it caused (34..41).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Raw(u64);
 
 impl Raw {
     #[inline(always)]
-    pub(crate) const fn new(generation: u32, kind: Kind, transition: Option<Transition>) -> Raw {
-        Raw(generation as u64 | (kind as u64) << 32 | (encode(transition) as u64) << 34)
+    pub(crate) const fn new(generation: u64, kind: Kind, transition: Option<Transition>) -> Raw {
+        Raw((generation & GEN_MASK) | (kind as u64) << 32 | (encode(transition) as u64) << 34)
     }
 
     #[inline(always)]
-    pub(crate) const fn generation(self) -> u32 {
-        self.0 as u32
+    pub(crate) const fn generation(self) -> u64 {
+        self.0 & 0xFFFF_FFFF
     }
 
     #[inline(always)]

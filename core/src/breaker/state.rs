@@ -2,6 +2,9 @@
 
 use core::fmt;
 
+use super::rules::{Manual, Phase, Snapshot};
+use crate::time::Instant;
+
 /// The state of a circuit breaker.
 ///
 /// ```text
@@ -95,6 +98,16 @@ pub(crate) enum Pending {
     Reset = 3,
 }
 
+impl Pending {
+    pub(crate) const fn of(op: Manual) -> Pending {
+        match op {
+            Manual::ForceOpen => Pending::ForceOpen,
+            Manual::Disable => Pending::Disable,
+            Manual::Reset => Pending::Reset,
+        }
+    }
+}
+
 /// The internal tag: the public states plus `Opening`, the short moment in
 /// which the thread that tripped the breaker writes the Open deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +124,8 @@ pub(crate) enum Tag {
 const TAG_BITS: u32 = 3;
 const PENDING_SHIFT: u32 = TAG_BITS;
 const GEN_SHIFT: u32 = PENDING_SHIFT + 2;
+/// The generation keeps 32 bits (it wraps, as rounds are only compared).
+pub(crate) const GEN_MASK: u64 = u32::MAX as u64;
 const PAYLOAD_SHIFT: u32 = GEN_SHIFT + 32;
 const TRIPS_BITS: u32 = 7;
 const COUNT_BITS: u32 = 10;
@@ -120,7 +135,8 @@ const FAILURES_MASK: u64 = (1 << 27) - 1;
 const TRIPS_MASK: u64 = (1 << TRIPS_BITS) - 1;
 const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
 
-/// The whole state of a breaker in one `u64`, so every transition is one CAS.
+/// The whole state of a breaker but its instants in one `u64`, so every
+/// transition is one CAS.
 ///
 /// ```text
 /// bits  0..3   tag
@@ -132,28 +148,33 @@ const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
 ///              Opening, Open   consecutive trips (7 bits)
 ///              HalfOpen        trips (7) | probes in flight (10) | successes (10)
 /// ```
+///
+/// The instants (Open's deadline, HalfOpen's last activity) live in the
+/// breaker's second word; the slow probes of a round in its window (only a
+/// breaker with a window applies the slow-call rule).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Word(pub(crate) u64);
 
 impl Word {
-    const fn pack(tag: Tag, generation: u32, payload: u64) -> Word {
-        Word(tag as u64 | ((generation as u64) << GEN_SHIFT) | (payload << PAYLOAD_SHIFT))
+    #[inline(always)]
+    const fn pack(tag: Tag, generation: u64, payload: u64) -> Word {
+        Word(tag as u64 | ((generation & GEN_MASK) << GEN_SHIFT) | (payload << PAYLOAD_SHIFT))
     }
 
-    pub(crate) const fn closed(generation: u32, failures: u32) -> Word {
+    pub(crate) const fn closed(generation: u64, failures: u32) -> Word {
         Word::pack(Tag::Closed, generation, failures as u64 & FAILURES_MASK)
     }
 
-    pub(crate) const fn opening(generation: u32, trips: u32) -> Word {
+    pub(crate) const fn opening(generation: u64, trips: u32) -> Word {
         Word::pack(Tag::Opening, generation, trips as u64 & TRIPS_MASK)
     }
 
-    pub(crate) const fn open(generation: u32, trips: u32) -> Word {
+    pub(crate) const fn open(generation: u64, trips: u32) -> Word {
         Word::pack(Tag::Open, generation, trips as u64 & TRIPS_MASK)
     }
 
     pub(crate) const fn half_open(
-        generation: u32,
+        generation: u64,
         trips: u32,
         inflight: u32,
         successes: u32,
@@ -167,14 +188,87 @@ impl Word {
         )
     }
 
-    pub(crate) const fn forced_open(generation: u32) -> Word {
+    pub(crate) const fn forced_open(generation: u64) -> Word {
         Word::pack(Tag::ForcedOpen, generation, 0)
     }
 
-    pub(crate) const fn disabled(generation: u32) -> Word {
+    pub(crate) const fn disabled(generation: u64) -> Word {
         Word::pack(Tag::Disabled, generation, 0)
     }
 
+    /// The word of `s` (Open as `Open`: the caller writes the deadline).
+    pub(crate) const fn of(s: &Snapshot) -> Word {
+        match s.phase {
+            Phase::Closed { failures } => Word::closed(s.generation, failures),
+            Phase::Open { trips, .. } => Word::open(s.generation, trips),
+            Phase::HalfOpen {
+                trips,
+                probes,
+                successes,
+                ..
+            } => Word::half_open(s.generation, trips, probes, successes),
+            Phase::ForcedOpen => Word::forced_open(s.generation),
+            Phase::Disabled => Word::disabled(s.generation),
+        }
+    }
+
+    /// The snapshot of a Closed word.
+    #[inline(always)]
+    pub(crate) const fn as_closed(self) -> Snapshot {
+        Snapshot {
+            generation: self.generation(),
+            phase: Phase::Closed {
+                failures: self.failures(),
+            },
+        }
+    }
+
+    /// The snapshot of an Open (or Opening) word, whose deadline is `until`.
+    #[inline(always)]
+    pub(crate) const fn as_open(self, until: Instant) -> Snapshot {
+        Snapshot {
+            generation: self.generation(),
+            phase: Phase::Open {
+                trips: self.trips(),
+                until,
+            },
+        }
+    }
+
+    /// The snapshot this word holds, with `instant` (called only for Open and
+    /// HalfOpen) for its deadline or last activity, and `slow` (HalfOpen only)
+    /// for its slow probes. `Opening` reads as Open.
+    #[inline(always)]
+    pub(crate) fn snapshot(
+        self,
+        instant: impl FnOnce() -> Instant,
+        slow: impl FnOnce(u64) -> u32,
+    ) -> Snapshot {
+        let phase = match self.tag() {
+            Tag::Closed => Phase::Closed {
+                failures: self.failures(),
+            },
+            Tag::Opening | Tag::Open => Phase::Open {
+                trips: self.trips(),
+                until: instant(),
+            },
+            Tag::HalfOpen => Phase::HalfOpen {
+                trips: self.trips(),
+                probes: self.inflight(),
+                successes: self.successes(),
+                slow: slow(self.generation()),
+                active: instant(),
+            },
+            Tag::ForcedOpen => Phase::ForcedOpen,
+            Tag::Disabled => Phase::Disabled,
+        };
+        Snapshot {
+            generation: self.generation(),
+            phase,
+        }
+    }
+
+    #[inline(always)]
     pub(crate) const fn tag(self) -> Tag {
         match self.0 & ((1 << TAG_BITS) - 1) {
             0 => Tag::Closed,
@@ -199,8 +293,9 @@ impl Word {
         Word((self.0 & !(0b11 << PENDING_SHIFT)) | ((pending as u64) << PENDING_SHIFT))
     }
 
-    pub(crate) const fn generation(self) -> u32 {
-        (self.0 >> GEN_SHIFT) as u32
+    #[inline(always)]
+    pub(crate) const fn generation(self) -> u64 {
+        (self.0 >> GEN_SHIFT) & GEN_MASK
     }
 
     pub(crate) const fn failures(self) -> u32 {
@@ -237,9 +332,9 @@ mod tests {
 
     #[test]
     fn fields_do_not_overlap() {
-        let w = Word::half_open(u32::MAX, 127, 1023, 1023);
+        let w = Word::half_open(u64::MAX, 127, 1023, 1023);
         assert_eq!(w.tag(), Tag::HalfOpen);
-        assert_eq!(w.generation(), u32::MAX);
+        assert_eq!(w.generation(), GEN_MASK);
         assert_eq!((w.trips(), w.inflight(), w.successes()), (127, 1023, 1023));
         assert_eq!(w.pending(), Pending::None);
         let w = Word::half_open(7, 3, 2, 1);
@@ -247,11 +342,13 @@ mod tests {
             (w.generation(), w.trips(), w.inflight(), w.successes()),
             (7, 3, 2, 1)
         );
+        // The generation wraps at 32 bits, as the permits' do.
+        assert_eq!(Word::half_open(GEN_MASK + 8, 3, 2, 1).generation(), 7);
 
-        let c = Word::closed(u32::MAX, (1 << 27) - 1);
+        let c = Word::closed(u64::MAX, (1 << 27) - 1);
         assert_eq!(c.tag(), Tag::Closed);
         assert_eq!(c.failures(), (1 << 27) - 1);
-        assert_eq!(c.generation(), u32::MAX);
+        assert_eq!(c.generation(), GEN_MASK);
 
         let o = Word::opening(9, 127).with_pending(Pending::Reset);
         assert_eq!(

@@ -329,11 +329,82 @@ fn rate_rule_on_a_count_window() {
             to: State::Open
         })
     );
+    let opened_by = WindowTotals {
+        calls: 4,
+        failed: 2,
+        slow: 0,
+    };
+    assert_eq!(
+        breaker.window_totals(&clock),
+        opened_by,
+        "the window keeps the outcomes that opened the breaker"
+    );
+    assert_eq!(breaker.window_totals(&clock).failure_rate(), 0.5);
+    clock.advance(Duration::from_secs(60));
+    let probe = breaker.try_acquire(&clock).unwrap();
+    assert_eq!(breaker.window_totals(&clock), opened_by, "and in half-open");
+    probe.success(&clock);
+    breaker.try_acquire(&clock).unwrap().success(&clock);
+    assert_eq!(breaker.state(), State::Closed);
     assert_eq!(
         breaker.window_totals(&clock),
         WindowTotals::default(),
-        "the window resets on trip"
+        "closing starts a fresh window"
     );
+    // A single failure of the new round does not trip on the old outcomes.
+    breaker.try_acquire(&clock).unwrap().failure(&clock);
+    assert_eq!(breaker.state(), State::Closed);
+}
+
+#[test]
+fn slow_probes_reopen_a_windowed_breaker() {
+    let config = config(
+        BreakerConfig::builder()
+            .failure_rate_threshold(0.5)
+            .slow_call_rate_threshold(0.5)
+            .slow_call_duration(SECOND)
+            .minimum_calls(2)
+            .success_threshold(2)
+            .half_open_max_calls(2)
+            .open_duration(SECOND),
+    );
+    let breaker = CircuitBreaker::with_window(&config, CountWindow::<[Slot; 2]>::new());
+    let clock = ManualClock::new();
+    let trip = |breaker: &CircuitBreaker<&BreakerConfig, CountWindow<[Slot; 2]>>| {
+        breaker.try_acquire(&clock).unwrap().failure(&clock);
+        breaker.try_acquire(&clock).unwrap().failure(&clock);
+        assert_eq!(breaker.state(), State::Open);
+        clock.advance(SECOND);
+    };
+    trip(&breaker);
+    // Two successful probes, one of them slow: the slow-call rate of the probes
+    // is 0.5, at the threshold, so the breaker reopens instead of closing.
+    let slow = breaker.try_acquire(&clock).unwrap();
+    let fast = breaker.try_acquire(&clock).unwrap();
+    assert_eq!(
+        slow.record(Outcome::Success, Some(2 * SECOND), &clock),
+        None
+    );
+    assert_eq!(
+        fast.record(Outcome::Success, Some(SECOND), &clock),
+        Some(Transition {
+            from: State::HalfOpen,
+            to: State::Open
+        })
+    );
+    assert_eq!(
+        breaker.try_acquire(&clock).unwrap_err().retry_after(),
+        Some(SECOND)
+    );
+    // Fast probes of the next round close it: the slow one of the last round
+    // is not counted again.
+    clock.advance(SECOND);
+    for _ in 0..2 {
+        let probe = breaker.try_acquire(&clock).unwrap();
+        probe.record(Outcome::Success, Some(SECOND), &clock);
+    }
+    assert_eq!(breaker.state(), State::Closed);
+    assert_eq!(breaker.stats().slow, 1);
 }
 
 #[test]
@@ -504,8 +575,9 @@ fn resume_starts_where_another_breaker_left_off() {
     let closed = CircuitBreaker::resume(
         &config,
         NoWindow,
-        Resume::Closed {
-            consecutive_failures: 9,
+        Snapshot {
+            generation: 0,
+            phase: Phase::Closed { failures: 9 },
         },
     );
     assert_eq!(closed.state(), State::Closed);
@@ -518,7 +590,20 @@ fn resume_starts_where_another_breaker_left_off() {
         "two failures were kept, the third trips"
     );
 
-    let half_open = CircuitBreaker::resume(&config, NoWindow, Resume::HalfOpen { trips: 2 });
+    let half_open = CircuitBreaker::resume(
+        &config,
+        NoWindow,
+        Snapshot {
+            generation: 0,
+            phase: Phase::HalfOpen {
+                trips: 2,
+                probes: 0,
+                successes: 0,
+                slow: 0,
+                active: Instant::ZERO,
+            },
+        },
+    );
     let probe = half_open.try_acquire(&clock).unwrap();
     assert!(probe.is_probe());
     assert!(probe.failure(&clock).is_some());
@@ -528,12 +613,26 @@ fn resume_starts_where_another_breaker_left_off() {
         "the third consecutive trip opens for 1 s x 2 x 2"
     );
 
-    let forced = CircuitBreaker::resume(&config, NoWindow, Resume::ForcedOpen);
+    let forced = CircuitBreaker::resume(
+        &config,
+        NoWindow,
+        Snapshot {
+            generation: 0,
+            phase: Phase::ForcedOpen,
+        },
+    );
     assert_eq!(
         forced.try_acquire(&clock).unwrap_err().reason(),
         RejectReason::ForcedOpen
     );
-    let disabled = CircuitBreaker::resume(&config, NoWindow, Resume::Disabled);
+    let disabled = CircuitBreaker::resume(
+        &config,
+        NoWindow,
+        Snapshot {
+            generation: 0,
+            phase: Phase::Disabled,
+        },
+    );
     assert_eq!(disabled.state(), State::Disabled);
     assert_eq!(disabled.stats().state_transitions, 0);
 }

@@ -13,7 +13,7 @@ use core::time::Duration;
 use crate::error::ConfigError;
 use crate::slice::SliceCounter;
 use crate::sync::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
-use crate::time::{Clock, duration_nanos};
+use crate::time::{Clock, Instant, duration_nanos};
 
 /// The largest window an adapter allocates for a breaker: the most calls of a
 /// count window, and the most buckets of a time window (1,048,576), in every
@@ -21,7 +21,7 @@ use crate::time::{Clock, duration_nanos};
 pub const MAX_WINDOW_LEN: usize = 1 << 20;
 
 /// Calls, failures and slow calls currently in a window.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct WindowTotals {
     /// Calls recorded in the window.
@@ -86,6 +86,19 @@ pub trait Window: Sync {
 
     /// Forgets every outcome.
     fn reset(&self);
+
+    /// Counts a slow successful probe of round `generation`: with a window the
+    /// slow-call rule looks at the probes too. The count is tagged with the
+    /// round, so each round starts from zero on its own.
+    fn slow_probe(&self, generation: u64) {
+        let _ = generation;
+    }
+
+    /// The slow probes counted in round `generation`.
+    fn slow_probes(&self, generation: u64) -> u32 {
+        let _ = generation;
+        0
+    }
 }
 
 /// No window: the breaker trips on consecutive failures.
@@ -147,6 +160,7 @@ pub struct CountWindow<S = [Slot; 100]> {
     calls: AtomicU32,
     failed: AtomicU32,
     slow: AtomicU32,
+    probes: SliceCounter,
 }
 
 impl<const N: usize> CountWindow<[Slot; N]> {
@@ -195,9 +209,22 @@ impl<S> CountWindow<S> {
                 calls: AtomicU32::new(0),
                 failed: AtomicU32::new(0),
                 slow: AtomicU32::new(0),
+                probes: SliceCounter::new(),
             }
         }
     }
+}
+
+/// The calls a count window of `size` must hold before its rates count: the
+/// configured `minimum_calls`, or the window's size if smaller (a window can
+/// never hold more).
+pub const fn count_minimum(configured: u32, size: usize) -> u32 {
+    let size = if size > u32::MAX as usize {
+        u32::MAX
+    } else {
+        size as u32
+    };
+    if configured < size { configured } else { size }
 }
 
 /// Applies `new - old` (each 0 or 1) to a running total.
@@ -230,7 +257,7 @@ impl<S: AsRef<[Slot]> + Sync> Window for CountWindow<S> {
     }
 
     fn minimum_calls(&self, configured: u32) -> u32 {
-        configured.min(self.size().min(u32::MAX as usize) as u32)
+        count_minimum(configured, self.size())
     }
 
     fn record<K: Clock + ?Sized>(&self, failed: bool, slow: bool, _: &K) -> WindowTotals {
@@ -266,6 +293,14 @@ impl<S: AsRef<[Slot]> + Sync> Window for CountWindow<S> {
         self.calls.store(0, Ordering::Release);
         self.failed.store(0, Ordering::Release);
         self.slow.store(0, Ordering::Release);
+    }
+
+    fn slow_probe(&self, generation: u64) {
+        self.probes.bump(generation as u32);
+    }
+
+    fn slow_probes(&self, generation: u64) -> u32 {
+        self.probes.count_in(generation as u32, 1)
     }
 }
 
@@ -310,10 +345,68 @@ impl Bucket {
 #[derive(Debug)]
 pub struct TimeWindow<S = [Bucket; 10]> {
     buckets: S,
-    bucket_nanos: u64,
+    slices: TimeSlices,
+    probes: SliceCounter,
 }
 
 const MIN_BUCKET_NANOS: u64 = 1_000_000;
+
+/// How a time window cuts time: the bucket a moment falls in, and the buckets
+/// the window covers at a moment. [`TimeWindow`] counts in atomics; a store
+/// that keeps a time window elsewhere (the tokio adapter's shared breaker
+/// keeps it in Redis) cuts time the same way.
+///
+/// ```
+/// use core::time::Duration;
+/// use seawall_core::breaker::TimeSlices;
+/// use seawall_core::time::Instant;
+///
+/// let slices = TimeSlices::new(Duration::from_secs(10), 10).unwrap();
+/// assert_eq!(slices.index(Instant::from_millis(12_500)), 12);
+/// assert!(slices.covers(3, Instant::from_millis(12_500))); // seconds 3 to 12
+/// assert!(!slices.covers(2, Instant::from_millis(12_500)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TimeSlices {
+    bucket_nanos: u64,
+    buckets: u64,
+}
+
+impl TimeSlices {
+    /// The slices of a window over `window` in `buckets` buckets (at least
+    /// one, each at least 1 ms long).
+    pub const fn new(window: Duration, buckets: usize) -> Result<Self, ConfigError> {
+        match bucket_nanos(window, buckets) {
+            Ok(bucket_nanos) => Ok(Self {
+                bucket_nanos,
+                buckets: buckets as u64,
+            }),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The bucket `now` falls in.
+    pub const fn index(&self, now: Instant) -> u64 {
+        now.as_nanos() / self.bucket_nanos
+    }
+
+    /// Whether the window covers bucket `index` at `now`: the current bucket
+    /// and the `buckets - 1` before it.
+    pub const fn covers(&self, index: u64, now: Instant) -> bool {
+        let current = self.index(now);
+        index <= current && current - index < self.buckets
+    }
+
+    /// The number of buckets.
+    pub const fn buckets(&self) -> usize {
+        self.buckets as usize
+    }
+
+    /// The length of one bucket.
+    pub const fn bucket_duration(&self) -> Duration {
+        Duration::from_nanos(self.bucket_nanos)
+    }
+}
 
 const fn bucket_nanos(window: Duration, buckets: usize) -> Result<u64, ConfigError> {
     if buckets == 0 {
@@ -346,10 +439,11 @@ impl<const B: usize> TimeWindow<[Bucket; B]> {
     /// A window over the last `window`, in `B` buckets.
     #[cfg(not(loom))]
     pub const fn new(window: Duration) -> Result<Self, ConfigError> {
-        match bucket_nanos(window, B) {
-            Ok(bucket_nanos) => Ok(Self {
+        match TimeSlices::new(window, B) {
+            Ok(slices) => Ok(Self {
                 buckets: [const { Bucket::new() }; B],
-                bucket_nanos,
+                slices,
+                probes: SliceCounter::new(),
             }),
             Err(error) => Err(error),
         }
@@ -358,10 +452,10 @@ impl<const B: usize> TimeWindow<[Bucket; B]> {
     /// A window over the last `window`, in `B` buckets.
     #[cfg(loom)]
     pub fn new(window: Duration) -> Result<Self, ConfigError> {
-        let bucket_nanos = bucket_nanos(window, B)?;
         Ok(Self {
             buckets: core::array::from_fn(|_| Bucket::new()),
-            bucket_nanos,
+            slices: TimeSlices::new(window, B)?,
+            probes: SliceCounter::new(),
         })
     }
 }
@@ -369,28 +463,35 @@ impl<const B: usize> TimeWindow<[Bucket; B]> {
 impl<S: AsRef<[Bucket]>> TimeWindow<S> {
     /// A window over the last `window`, in `buckets.len()` buckets kept in `buckets`.
     pub fn with_storage(buckets: S, window: Duration) -> Result<Self, ConfigError> {
-        let bucket_nanos = bucket_nanos(window, buckets.as_ref().len())?;
+        let slices = TimeSlices::new(window, buckets.as_ref().len())?;
         Ok(Self {
             buckets,
-            bucket_nanos,
+            slices,
+            probes: SliceCounter::new(),
         })
     }
 
     /// The length of one bucket.
     pub fn bucket_duration(&self) -> Duration {
-        Duration::from_nanos(self.bucket_nanos)
+        self.slices.bucket_duration()
     }
 
     /// The duration the window covers.
     pub fn duration(&self) -> Duration {
         Duration::from_nanos(
-            self.bucket_nanos
+            self.slices
+                .bucket_nanos
                 .saturating_mul(self.buckets.as_ref().len() as u64),
         )
     }
 
+    /// How the window cuts time.
+    pub fn slices(&self) -> TimeSlices {
+        self.slices
+    }
+
     fn slice(&self, clock: &(impl Clock + ?Sized)) -> (u64, u32) {
-        let index = clock.now().as_nanos() / self.bucket_nanos;
+        let index = self.slices.index(clock.now());
         (index, index as u32)
     }
 }
@@ -424,6 +525,14 @@ impl<S: AsRef<[Bucket]> + Sync> Window for TimeWindow<S> {
             bucket.failed.clear();
             bucket.slow.clear();
         }
+    }
+
+    fn slow_probe(&self, generation: u64) {
+        self.probes.bump(generation as u32);
+    }
+
+    fn slow_probes(&self, generation: u64) -> u32 {
+        self.probes.count_in(generation as u32, 1)
     }
 }
 
@@ -488,12 +597,27 @@ impl<CS: AsRef<[Slot]> + Sync, TS: AsRef<[Bucket]> + Sync> Window for AnyWindow<
             AnyWindow::Time(window) => window.reset(),
         }
     }
+
+    fn slow_probe(&self, generation: u64) {
+        match self {
+            AnyWindow::None => {}
+            AnyWindow::Count(window) => window.slow_probe(generation),
+            AnyWindow::Time(window) => window.slow_probe(generation),
+        }
+    }
+
+    fn slow_probes(&self, generation: u64) -> u32 {
+        match self {
+            AnyWindow::None => 0,
+            AnyWindow::Count(window) => window.slow_probes(generation),
+            AnyWindow::Time(window) => window.slow_probes(generation),
+        }
+    }
 }
 
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::time::Instant;
 
     const T0: Instant = Instant::ZERO;
 

@@ -14,16 +14,15 @@ use seawall_core::transitions;
 
 use crate::classify::{Classifier, reported};
 use crate::clock::{ClockSource, ManualClock};
-use crate::errors::{
-    Exception, callable, config_error, count, given, invalid, ratio, seconds, secs, string,
-};
+use crate::errors::{Exception, callable, config_error, given, invalid, secs, string};
 use crate::permit::{Permit, guarded_call};
 use crate::stats::{Stats, WindowTotals};
 
 mod options;
 
-pub(crate) use options::trip_options;
 use options::window;
+#[cfg_attr(not(feature = "redis"), allow(unused_imports))]
+pub(crate) use options::{WindowArgs, rate_options, trip_options, window_args};
 
 type Window = AnyWindow<Box<[Slot]>, Box<[Bucket]>>;
 type Core = seawall_core::CircuitBreaker<Box<BreakerConfig>, Window>;
@@ -135,7 +134,7 @@ impl CircuitBreaker {
     ) -> PyResult<Self> {
         let shadow = shadow_arg(shadow)?;
         let name = string(name, "name")?.clone().unbind();
-        let mut b = trip_options(
+        let b = trip_options(
             failure_threshold,
             success_threshold,
             timeout,
@@ -144,18 +143,13 @@ impl CircuitBreaker {
             max_open_duration,
             max_wait_in_half_open,
         )?;
-        if let Some(v) = given(failure_rate_threshold) {
-            b = b.failure_rate_threshold(ratio(v, "failure_rate_threshold")?);
-        }
-        if let Some(v) = given(slow_call_rate_threshold) {
-            b = b.slow_call_rate_threshold(ratio(v, "slow_call_rate_threshold")?);
-        }
-        if let Some(v) = given(slow_call_duration) {
-            b = b.slow_call_duration(seconds(v, "slow_call_duration")?);
-        }
-        if let Some(v) = given(minimum_calls) {
-            b = b.minimum_calls(count(v, "minimum_calls")?);
-        }
+        let b = rate_options(
+            b,
+            failure_rate_threshold,
+            slow_call_rate_threshold,
+            slow_call_duration,
+            minimum_calls,
+        )?;
         let config = b.build().map_err(config_error)?;
         let window = window(
             given(window_size),

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
-use seawall::CircuitBreakerConfig;
 use seawall::redis::SharedState as RustState;
+use seawall::{CircuitBreakerConfig, SlidingWindow};
 use seawall_core::breaker::{Outcome, Rejection};
 
 use super::guarded::SharedGuarded;
@@ -15,10 +15,10 @@ use super::permit::SharedPermit;
 use super::runtime::{self, Listeners, Polled, Runtime, Settled, epoch, poll_once};
 use super::state::SharedState;
 use super::store::{RedisStore, unavailable};
-use crate::breaker::{circuit_open, trip_options};
+use crate::breaker::{WindowArgs, circuit_open, rate_options, trip_options, window_args};
 use crate::classify::Classifier;
 use crate::errors::{callable, config_error, given, invalid, secs, string, wrong_type};
-use crate::stats::Stats;
+use crate::stats::{Stats, WindowTotals};
 
 type RustBreaker = seawall::redis::SharedCircuitBreaker;
 pub(crate) type RustPermit = seawall::redis::SharedPermit<seawall::ErrorsAreFailures>;
@@ -42,7 +42,10 @@ pub(crate) type RustPermit = seawall::redis::SharedPermit<seawall::ErrorsAreFail
 /// the GIL released, or without blocking the event loop in ``async`` code).
 /// While Redis is unavailable it follows the store's ``when_unavailable``.
 ///
-/// Only the consecutive-failure rule is shared (no sliding window).
+/// Every rule is the core's: the consecutive rule, or with a window
+/// (``window_size`` or ``window_duration``) the failure and slow-call rates of
+/// the whole fleet's calls; open-duration growth; the half-open limit and
+/// wait. Only the state lives in Redis.
 ///
 /// Args:
 ///     store: The :class:`RedisStore`.
@@ -57,6 +60,16 @@ pub(crate) type RustPermit = seawall::redis::SharedPermit<seawall::ErrorsAreFail
 ///     max_open_duration: Cap of that growth, in seconds (default: no cap).
 ///     max_wait_in_half_open: Reopen when every probe slot is taken and no
 ///         probe was admitted or answered for this many seconds (default: wait).
+///     window_size: Trip on rates over the fleet's last N calls.
+///     window_duration: Trip on rates over the fleet's calls of the last T seconds.
+///     window_buckets: Buckets of the time-based window (default 10).
+///     failure_rate_threshold: Failure rate in (0, 1] that trips a windowed
+///         breaker (default 0.5).
+///     slow_call_rate_threshold: Slow-call rate in (0, 1] that trips a windowed
+///         breaker, and reopens a half-open one (default 1.0).
+///     slow_call_duration: A call longer than this many seconds is slow
+///         (default 60.0; calls are timed only with a window).
+///     minimum_calls: Calls in the window before its rates count (default 100).
 ///     failure_on: Exceptions that count as failures: exception types, or a
 ///         predicate ``(exception) -> bool``. Default: every ``Exception``.
 ///     exclude: Exceptions that never count, even if ``failure_on`` matches.
@@ -96,7 +109,10 @@ impl SharedCircuitBreaker {
     #[pyo3(signature = (
         store, name, failure_threshold = None, success_threshold = None, timeout = None, *,
         half_open_max_calls = None, open_duration_multiplier = None, max_open_duration = None,
-        max_wait_in_half_open = None, failure_on = None, exclude = None, on_state_change = None
+        max_wait_in_half_open = None, window_size = None, window_duration = None,
+        window_buckets = None, failure_rate_threshold = None, slow_call_rate_threshold = None,
+        slow_call_duration = None, minimum_calls = None, failure_on = None, exclude = None,
+        on_state_change = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -110,6 +126,13 @@ impl SharedCircuitBreaker {
         open_duration_multiplier: Option<&Bound<'_, PyAny>>,
         max_open_duration: Option<&Bound<'_, PyAny>>,
         max_wait_in_half_open: Option<&Bound<'_, PyAny>>,
+        window_size: Option<&Bound<'_, PyAny>>,
+        window_duration: Option<&Bound<'_, PyAny>>,
+        window_buckets: Option<&Bound<'_, PyAny>>,
+        failure_rate_threshold: Option<&Bound<'_, PyAny>>,
+        slow_call_rate_threshold: Option<&Bound<'_, PyAny>>,
+        slow_call_duration: Option<&Bound<'_, PyAny>>,
+        minimum_calls: Option<&Bound<'_, PyAny>>,
         failure_on: Option<&Bound<'_, PyAny>>,
         exclude: Option<&Bound<'_, PyAny>>,
         on_state_change: Option<&Bound<'_, PyAny>>,
@@ -129,7 +152,23 @@ impl SharedCircuitBreaker {
             max_open_duration,
             max_wait_in_half_open,
         )?;
-        let config = CircuitBreakerConfig::from(b.build().map_err(config_error)?);
+        let b = rate_options(
+            b,
+            failure_rate_threshold,
+            slow_call_rate_threshold,
+            slow_call_duration,
+            minimum_calls,
+        )?;
+        let mut config = CircuitBreakerConfig::from(b.build().map_err(config_error)?);
+        config.window = match window_args(
+            given(window_size),
+            given(window_duration),
+            given(window_buckets),
+        )? {
+            WindowArgs::None => None,
+            WindowArgs::Count(size) => Some(SlidingWindow::Count { size }),
+            WindowArgs::Time(duration, buckets) => Some(SlidingWindow::Time { duration, buckets }),
+        };
         let classifier = Classifier::from_args(py, failure_on, "failure_on", exclude, "exclude")?;
         let mut callbacks = Vec::new();
         if let Some(callback) = given(on_state_change) {
@@ -192,6 +231,25 @@ impl SharedCircuitBreaker {
     #[getter]
     fn is_fallback(&self) -> PyResult<bool> {
         Ok(self.live()?.breaker.is_fallback())
+    }
+
+    /// The fleet's sliding window as of the last sync (all zero without a
+    /// window); after a trip, the calls that opened the breaker.
+    fn window_totals(&self) -> PyResult<WindowTotals> {
+        Ok(self.live()?.breaker.window_totals().into())
+    }
+
+    /// Whether the breaker trips on the fleet's rates over a sliding window.
+    #[getter]
+    fn has_window(&self) -> bool {
+        self.config.window.is_some()
+    }
+
+    /// How many times this process read a corrupt shared state from Redis
+    /// (and repaired it).
+    #[getter]
+    fn corrupt_reads(&self) -> PyResult<u64> {
+        Ok(self.live()?.breaker.corrupt_reads())
     }
 
     /// Consecutive failures of the fleet that open the breaker.
@@ -292,7 +350,9 @@ impl SharedCircuitBreaker {
     /// Reports the outcomes not reported yet and reads the shared state from
     /// Redis now (as the background task does every ``sync_interval``).
     /// Raises :class:`RedisUnavailableError` when Redis does not answer
-    /// within ``timeout`` (the breaker is then in fallback).
+    /// within ``timeout`` (the breaker is then in fallback), and
+    /// :class:`SharedStateCorruptError` when the state held values out of
+    /// range (read as their defaults, and written back repaired).
     fn sync(&self, py: Python<'_>) -> PyResult<SharedState> {
         let live = self.live()?;
         let breaker = live.breaker.clone();
@@ -396,6 +456,7 @@ pub(crate) fn shared_state(state: RustState) -> SharedState {
         open_remaining: secs(state.open_remaining),
         successes: state.successes,
         probes_in_flight: state.probes_in_flight,
+        window: state.window.into(),
     }
 }
 

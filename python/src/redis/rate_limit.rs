@@ -169,6 +169,12 @@ impl SharedRateLimiter {
         Ok(self.live()?.limiter.is_fallback())
     }
 
+    /// This process's requests so far: ``(admitted, refused)``.
+    #[getter]
+    fn counts(&self) -> PyResult<(u64, u64)> {
+        Ok(self.live()?.limiter.counts())
+    }
+
     /// The limiter's name.
     #[getter]
     fn name(&self, py: Python<'_>) -> Py<PyString> {

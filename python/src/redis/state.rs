@@ -2,6 +2,8 @@
 
 use pyo3::prelude::*;
 
+use crate::stats::WindowTotals;
+
 /// A shared breaker's state as Redis holds it: what every process of the
 /// fleet sees. From ``breaker.shared_state()`` or ``breaker.sync()``.
 #[pyclass(module = "seawall", frozen, eq)]
@@ -13,8 +15,9 @@ pub(crate) struct SharedState {
     /// The round: it moves on every transition, and outcomes of permits from
     /// an earlier round are ignored.
     #[pyo3(get)]
-    pub(crate) generation: i64,
-    /// Closed: the fleet's consecutive failures, as reported so far.
+    pub(crate) generation: u64,
+    /// Closed, without a window: the fleet's consecutive failures, as
+    /// reported so far.
     #[pyo3(get)]
     pub(crate) consecutive_failures: u32,
     /// Open and half-open: consecutive trips (the growth of the open duration).
@@ -29,6 +32,10 @@ pub(crate) struct SharedState {
     /// Half-open: probes holding a slot (their lease has not expired).
     #[pyo3(get)]
     pub(crate) probes_in_flight: u32,
+    /// With a window: the fleet's calls, failures and slow calls in it, as
+    /// reported so far (after a trip, those that opened the breaker).
+    #[pyo3(get)]
+    pub(crate) window: WindowTotals,
 }
 
 #[pymethods]
@@ -36,14 +43,15 @@ impl SharedState {
     fn __repr__(&self) -> String {
         format!(
             "SharedState(state={:?}, generation={}, consecutive_failures={}, trips={}, \
-             open_remaining={}, successes={}, probes_in_flight={})",
+             open_remaining={}, successes={}, probes_in_flight={}, window={})",
             self.state,
             self.generation,
             self.consecutive_failures,
             self.trips,
             self.open_remaining,
             self.successes,
-            self.probes_in_flight
+            self.probes_in_flight,
+            self.window.repr()
         )
     }
 }

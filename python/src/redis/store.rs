@@ -22,7 +22,9 @@ use crate::errors::{config_error, given, invalid, seconds, secs, string, wrong_t
 /// background when it breaks.
 ///
 /// Args:
-///     url: ``redis://[[user]:password@]host[:port][/db]``, or ``unix:///path/to/redis.sock``.
+///     url: ``redis://[[user]:password@]host[:port][/db]``, or ``unix:///path/to/redis.sock``;
+///         or, for a Redis Cluster, a list of some of its nodes' URLs (every
+///         script of a shared breaker touches one key slot).
 ///     prefix: The start of every key (``{prefix}:breaker:{name}``,
 ///         ``{prefix}:rate:{name}``), so that two services never share a
 ///         breaker by accident (default ``"seawall"``).
@@ -40,7 +42,9 @@ use crate::errors::{config_error, given, invalid, seconds, secs, string, wrong_t
 ///         ``"fail_closed"`` (reject every call until Redis answers).
 #[pyclass(module = "seawall._seawall", name = "RedisStore", subclass, frozen)]
 pub(crate) struct RedisStore {
-    url: String,
+    /// One URL, or a cluster's nodes.
+    urls: Vec<String>,
+    cluster: bool,
     pub(crate) config: SharedConfig,
     live: Mutex<Option<Arc<LiveStore>>>,
 }
@@ -83,7 +87,19 @@ impl RedisStore {
         probe_lease: Option<&Bound<'_, PyAny>>,
         when_unavailable: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let url = string(url, "url")?.to_cow()?.into_owned();
+        let (urls, cluster) = match url.cast::<pyo3::types::PyList>() {
+            Ok(list) => {
+                let mut urls = Vec::with_capacity(list.len());
+                for item in list.iter() {
+                    urls.push(string(&item, "url")?.to_cow()?.into_owned());
+                }
+                if urls.is_empty() {
+                    return Err(invalid("url", "a cluster needs at least one node's URL"));
+                }
+                (urls, true)
+            }
+            Err(_) => (vec![string(url, "url")?.to_cow()?.into_owned()], false),
+        };
         let mut config = SharedConfig::default();
         if let Some(prefix) = given(prefix) {
             config.prefix = string(prefix, "prefix")?.to_cow()?.into_owned();
@@ -102,7 +118,8 @@ impl RedisStore {
         }
         config.validate().map_err(config_error)?;
         let store = Self {
-            url,
+            urls,
+            cluster,
             config,
             live: Mutex::new(None),
         };
@@ -182,7 +199,12 @@ impl RedisStore {
         let runtime = runtime::runtime()?;
         let store = {
             let _context = runtime.tokio.enter();
-            seawall::redis::RedisStore::new(&self.url, self.config.clone())
+            if self.cluster {
+                let nodes: Vec<&str> = self.urls.iter().map(String::as_str).collect();
+                seawall::redis::RedisStore::cluster(&nodes, self.config.clone())
+            } else {
+                seawall::redis::RedisStore::new(&self.urls[0], self.config.clone())
+            }
         }
         .map_err(|error| match error {
             StoreError::Config(error) => config_error(error),
@@ -208,11 +230,21 @@ impl RedisStore {
     }
 }
 
-/// `RedisUnavailableError(message)`, defined in `seawall/_redis.py`.
+/// `RedisUnavailableError(message)`, or `SharedStateCorruptError(message,
+/// fields)` for a corrupt state, both defined in `seawall/_redis.py`.
 pub(crate) fn unavailable(py: Python<'_>, error: StoreError) -> PyErr {
-    static CLASS: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-    match CLASS.import(py, "seawall._redis", "RedisUnavailableError") {
-        Ok(class) => PyErr::from_type(class.clone(), error.to_string()),
-        Err(error) => error,
+    static UNAVAILABLE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    static CORRUPT: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    let message = error.to_string();
+    let class = match &error {
+        StoreError::Corrupt(_) => CORRUPT.import(py, "seawall._redis", "SharedStateCorruptError"),
+        _ => UNAVAILABLE.import(py, "seawall._redis", "RedisUnavailableError"),
+    };
+    match (class, error) {
+        (Ok(class), StoreError::Corrupt(fields)) => {
+            PyErr::from_type(class.clone(), (message, fields))
+        }
+        (Ok(class), _) => PyErr::from_type(class.clone(), message),
+        (Err(error), _) => error,
     }
 }

@@ -30,7 +30,7 @@ pub use service::CircuitBreakerService;
 use crate::clock::TimeSource;
 use crate::error::Error;
 use crate::events::Hooks;
-use config::HeapWindow;
+pub(crate) use config::HeapWindow;
 
 /// A listener of state transitions: the breaker's name and the transition.
 pub(crate) type Listener = Box<dyn Fn(&str, Transition) + Send + Sync>;

@@ -9,6 +9,7 @@
 //! | closed (to `closed`) | INFO | `breaker`, `from`, `to` |
 //! | other transitions (to `half_open`, `disabled`) | INFO | `breaker`, `from`, `to` |
 //! | a call rejected | DEBUG | `breaker`, `reason`, `retry_after_ms`, `suppressed` |
+//! | a shared breaker's state in Redis was corrupt (and repaired) | WARN | `breaker`, `fields` |
 //!
 //! Rejections come in floods while a breaker is open, so at most one event per
 //! breaker per second is emitted; `suppressed` counts the rejections since the
@@ -41,6 +42,19 @@ pub(crate) fn transition(name: &str, transition: Transition) {
             tracing::info!(target: TARGET, breaker = name, from, to, "circuit breaker changed state");
         }
     }
+}
+
+/// Emits the event of a shared breaker whose state in Redis held corrupt
+/// values in `fields` (read as defaults, and written back repaired).
+#[cfg(feature = "redis")]
+pub(crate) fn corrupt(name: &str, fields: &[&str]) {
+    let fields = fields.join(",");
+    tracing::warn!(
+        target: TARGET,
+        breaker = name,
+        fields,
+        "shared circuit breaker state in Redis was corrupt; repaired"
+    );
 }
 
 /// Rate-limits the rejection events of one breaker.

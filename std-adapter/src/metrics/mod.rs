@@ -37,6 +37,13 @@
 //! | `seawall_hedge_cancelled_total` | counter | `name` | attempts cancelled in flight (another answered first, or the call ended) |
 //! | `seawall_fault_enabled` | gauge | `name` | 1 while a fault injector's plan is on |
 //! | `seawall_fault_injected_total` | counter | `name`, `kind` | faults injected: `error` (calls failed), `latency` (calls delayed), `outcome` (calls replaced) |
+//! | `seawall_ratelimiter_calls_total` | counter | `name`, `kind`, `shared` | a shared rate limiter's requests in this process: `admitted`, `refused` |
+//! | `seawall_shared_fallback` | gauge | `kind`, `name` | 1 while a shared breaker or rate limiter cannot reach Redis and decides locally |
+//! | `seawall_shared_corrupt_reads_total` | counter | `name` | corrupt states a shared breaker read from Redis (and repaired) |
+//!
+//! With a breaker shared through Redis registered (feature `redis`), the
+//! breaker families carry one more label, `shared` (`"true"` or `"false"`): a
+//! shared breaker's state is the fleet's, its counts are this process's.
 //!
 //! ```
 //! use prometheus_client::encoding::text::encode;
@@ -117,7 +124,8 @@ impl Collector for Metrics {
         self.encode_retries(&mut encoder)?;
         self.encode_limits(&mut encoder)?;
         self.encode_adaptive(&mut encoder)?;
-        self.encode_chaos(&mut encoder)
+        self.encode_chaos(&mut encoder)?;
+        self.encode_shared(&mut encoder)
     }
 }
 
@@ -129,6 +137,22 @@ impl Metrics {
         }
         let stats: Vec<_> = breakers.iter().map(|b| b.handle.stats()).collect();
         let names: Vec<&str> = breakers.iter().map(|b| b.handle.name()).collect();
+        // `name`; with a shared breaker registered, every breaker's series
+        // also say whether it is shared (`shared="true"` or `"false"`).
+        let any_shared = breakers.iter().any(|b| b.handle.is_shared());
+        let labels = |i: usize, more: &[(&'static str, &'static str)]| {
+            let mut labels: Vec<(&str, &str)> = vec![("name", names[i])];
+            if any_shared {
+                let shared = if breakers[i].handle.is_shared() {
+                    "true"
+                } else {
+                    "false"
+                };
+                labels.push(("shared", shared));
+            }
+            labels.extend_from_slice(more);
+            labels
+        };
 
         let mut metric = encoder.encode_descriptor(
             "seawall_circuitbreaker_state",
@@ -136,14 +160,10 @@ impl Metrics {
             None,
             MetricType::Gauge,
         )?;
-        for (name, stats) in names.iter().zip(&stats) {
+        for (i, stats) in stats.iter().enumerate() {
             for state in State::ALL {
                 let value = i64::from(stats.state == state);
-                gauge(
-                    &mut metric,
-                    &[("name", name), ("state", state.as_str())],
-                    value,
-                )?;
+                gauge(&mut metric, &labels(i, &[("state", state.as_str())]), value)?;
             }
         }
 
@@ -155,7 +175,7 @@ impl Metrics {
             MetricType::Counter,
         )?;
         let shadow: Vec<bool> = breakers.iter().map(|b| b.handle.is_shadow()).collect();
-        for ((name, stats), shadow) in names.iter().zip(&stats).zip(&shadow) {
+        for (i, (stats, shadow)) in stats.iter().zip(&shadow).enumerate() {
             // A shadow breaker rejects nothing: what it would have rejected
             // is the family below.
             let rejected = if *shadow { 0 } else { stats.rejected };
@@ -165,7 +185,7 @@ impl Metrics {
                 ("released", stats.released),
                 ("rejected", rejected),
             ] {
-                counter(&mut metric, &[("name", name), ("kind", kind)], value)?;
+                counter(&mut metric, &labels(i, &[("kind", kind)]), value)?;
             }
         }
 
@@ -187,8 +207,8 @@ impl Metrics {
             None,
             MetricType::Counter,
         )?;
-        for (name, stats) in names.iter().zip(&stats) {
-            counter(&mut metric, &[("name", name)], stats.slow)?;
+        for (i, stats) in stats.iter().enumerate() {
+            counter(&mut metric, &labels(i, &[]), stats.slow)?;
         }
 
         let mut metric = encoder.encode_descriptor(
@@ -198,12 +218,8 @@ impl Metrics {
             None,
             MetricType::Gauge,
         )?;
-        for (name, breaker) in names.iter().zip(&breakers) {
-            gauge(
-                &mut metric,
-                &[("name", name)],
-                breaker.handle.failure_rate(),
-            )?;
+        for (i, breaker) in breakers.iter().enumerate() {
+            gauge(&mut metric, &labels(i, &[]), breaker.handle.failure_rate())?;
         }
 
         let mut metric = encoder.encode_descriptor(
@@ -213,10 +229,10 @@ impl Metrics {
             None,
             MetricType::Gauge,
         )?;
-        for (name, breaker) in names.iter().zip(&breakers) {
+        for (i, breaker) in breakers.iter().enumerate() {
             gauge(
                 &mut metric,
-                &[("name", name)],
+                &labels(i, &[]),
                 breaker.handle.slow_call_rate(),
             )?;
         }
@@ -227,14 +243,13 @@ impl Metrics {
             None,
             MetricType::Counter,
         )?;
-        for (name, breaker) in names.iter().zip(&breakers) {
+        for (i, breaker) in breakers.iter().enumerate() {
             for (transition, count) in breaker.track.transitions() {
-                let labels = [
-                    ("name", *name),
+                let more = [
                     ("from", transition.from.as_str()),
                     ("to", transition.to.as_str()),
                 ];
-                counter(&mut metric, &labels, count)?;
+                counter(&mut metric, &labels(i, &more), count)?;
             }
         }
 
@@ -255,6 +270,70 @@ impl Metrics {
                     metric
                         .encode_family(&[("name", *name), ("kind", kind)])?
                         .encode_histogram::<NoLabelSet>(h.sum, h.count, &h.buckets, None)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What only shared policies have: their fallback and corrupt reads.
+    fn encode_shared(&self, encoder: &mut DescriptorEncoder<'_>) -> fmt::Result {
+        let breakers: Vec<_> = self
+            .registry
+            .breaker_views()
+            .into_iter()
+            .filter_map(|view| Some((view.handle.name().to_owned(), view.handle.shared()?)))
+            .collect();
+        #[cfg(feature = "redis")]
+        let limiters = self.registry.shared_rate_limiters();
+        #[cfg(not(feature = "redis"))]
+        let limiters: Vec<(String, ())> = Vec::new();
+        if breakers.is_empty() && limiters.is_empty() {
+            return Ok(());
+        }
+        let mut metric = encoder.encode_descriptor(
+            "seawall_shared_fallback",
+            "1 while a policy shared through Redis cannot reach it and decides locally.",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (name, shared) in &breakers {
+            let labels = [("kind", "circuit_breaker"), ("name", name.as_str())];
+            gauge(&mut metric, &labels, i64::from(shared.fallback))?;
+        }
+        #[cfg(feature = "redis")]
+        for (name, limiter) in &limiters {
+            let labels = [("kind", "rate_limiter"), ("name", name.as_str())];
+            gauge(&mut metric, &labels, i64::from(limiter.is_fallback()))?;
+        }
+        if !breakers.is_empty() {
+            let mut metric = encoder.encode_descriptor(
+                "seawall_shared_corrupt_reads",
+                "Corrupt states a shared circuit breaker read from Redis (and repaired).",
+                None,
+                MetricType::Counter,
+            )?;
+            for (name, shared) in &breakers {
+                counter(
+                    &mut metric,
+                    &[("name", name.as_str())],
+                    shared.corrupt_reads,
+                )?;
+            }
+        }
+        #[cfg(feature = "redis")]
+        if !limiters.is_empty() {
+            let mut metric = encoder.encode_descriptor(
+                "seawall_ratelimiter_calls",
+                "Requests of this process to a shared rate limiter, by outcome.",
+                None,
+                MetricType::Counter,
+            )?;
+            for (name, limiter) in &limiters {
+                let (admitted, refused) = limiter.counts();
+                for (kind, value) in [("admitted", admitted), ("refused", refused)] {
+                    let labels = [("name", name.as_str()), ("kind", kind), ("shared", "true")];
+                    counter(&mut metric, &labels, value)?;
                 }
             }
         }

@@ -3,7 +3,8 @@
 use std::future::Future;
 use std::sync::{Arc, Weak};
 
-use seawall_core::breaker::{Rejection, State, Transition};
+use seawall_core::breaker::rules::Manual;
+use seawall_core::breaker::{Rejection, State, Transition, WindowTotals};
 use seawall_core::{Clock, ConfigError, Stats};
 
 use super::engine::{Engine, Ticket};
@@ -20,11 +21,11 @@ use crate::{CircuitBreakerConfig, Classify, Error, ErrorsAreFailures, TokioClock
 /// runs a call if the breaker lets it through and records its outcome. The
 /// difference is whose outcomes count: the failures of the whole fleet open
 /// it, for the whole fleet, and half-open admits `half_open_max_calls` probes
-/// across the fleet. How the processes keep in step, and what happens when
-/// Redis is down, is told in the [module documentation](super).
-///
-/// Only the consecutive-failure rule is shared: a configuration with a
-/// `window` is refused.
+/// across the fleet. Its rules are the core's, every one of them (the
+/// consecutive rule, count and time windows, slow calls, open-duration growth,
+/// the half-open limit and wait); only the state lives in Redis. How the
+/// processes keep in step, and what happens when Redis is down or its data is
+/// corrupt, is told in the [module documentation](super).
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -89,10 +90,23 @@ impl<K> SharedCircuitBreaker<K> {
         self.inner.engine.state()
     }
 
-    /// This process's counters: its calls, their outcomes, its rejections,
-    /// and the transitions it saw (`state_transitions`).
+    /// This process's counters: its calls, their outcomes (slow calls timed
+    /// when the breaker has a window), its rejections, and the transitions it
+    /// saw (`state_transitions`).
     pub fn stats(&self) -> Stats {
         self.inner.engine.stats()
+    }
+
+    /// The fleet's sliding window as of the last sync: its calls, failures and
+    /// slow calls (zero without a window). After a trip, those that opened it.
+    pub fn window_totals(&self) -> WindowTotals {
+        self.inner.engine.window_totals()
+    }
+
+    /// How many times this process read a corrupt shared state from Redis
+    /// (and repaired it): see [`StoreError::Corrupt`].
+    pub fn corrupt_reads(&self) -> u64 {
+        self.inner.engine.corrupt_reads()
     }
 
     /// Whether Redis was unreachable at the last attempt, and the breaker
@@ -114,20 +128,22 @@ impl<K> SharedCircuitBreaker<K> {
     }
 
     /// Opens the breaker of every process until [`reset`](Self::reset) or
-    /// [`disable`](Self::disable).
+    /// [`disable`](Self::disable). Also repairs a corrupt shared state.
     pub async fn force_open(&self) -> Result<Option<Transition>, StoreError> {
-        self.inner.engine.manual("force_open").await
+        self.inner.engine.manual(Manual::ForceOpen).await
     }
 
     /// Lets every call of every process through, until [`reset`](Self::reset)
     /// or [`force_open`](Self::force_open).
     pub async fn disable(&self) -> Result<Option<Transition>, StoreError> {
-        self.inner.engine.manual("disable").await
+        self.inner.engine.manual(Manual::Disable).await
     }
 
-    /// Closes the breaker of every process and forgets its failures.
+    /// Closes the breaker of every process and forgets its failures, its
+    /// window and the growth of its open duration. Also repairs a corrupt
+    /// shared state.
     pub async fn reset(&self) -> Result<Option<Transition>, StoreError> {
-        self.inner.engine.manual("reset").await
+        self.inner.engine.manual(Manual::Reset).await
     }
 
     /// Asks to make one call by hand: a [`SharedPermit`] to record the
@@ -135,7 +151,15 @@ impl<K> SharedCircuitBreaker<K> {
     /// open duration and in half-open (bounded by the store's timeout).
     pub async fn try_acquire(&self) -> Result<SharedPermit<K>, Rejection> {
         let ticket = self.inner.engine.acquire().await?;
-        Ok(SharedPermit::new(Arc::clone(&self.inner), ticket))
+        let start = self.start();
+        Ok(SharedPermit::new(Arc::clone(&self.inner), ticket, start))
+    }
+
+    /// When a call starts, if calls are timed (only a window's rules look at
+    /// slow calls).
+    fn start(&self) -> Option<seawall_core::Instant> {
+        let engine = &self.inner.engine;
+        engine.measures_latency().then(|| engine.local_now())
     }
 
     /// Runs the future made by `f` if the breaker lets it through, and records
@@ -157,10 +181,14 @@ impl<K> SharedCircuitBreaker<K> {
             Ok(ticket) => Guard(engine, Some(ticket)),
             Err(rejection) => return Err(Error::Rejected(rejection)),
         };
+        let start = self.start();
         let result = f().await;
         if let Some(ticket) = guard.1.take() {
             match self.inner.classifier.classify(&result) {
-                Some(outcome) => drop(engine.record(ticket, outcome).await),
+                Some(outcome) => {
+                    let latency = start.map(|start| engine.local_now() - start);
+                    engine.record(ticket, outcome, latency).await;
+                }
                 None => engine.release(ticket),
             }
         }
@@ -170,6 +198,20 @@ impl<K> SharedCircuitBreaker<K> {
     /// Returns the classifier.
     pub fn classifier(&self) -> &K {
         &self.inner.classifier
+    }
+
+    /// Runs `operation` on this breaker on its store's runtime, without
+    /// waiting for it (manual control from a registry).
+    pub(crate) fn in_background<F, Fut>(&self, operation: F)
+    where
+        F: FnOnce(Self) -> Fut,
+        Fut: Future + Send + 'static,
+        K: Send + Sync + 'static,
+    {
+        let future = operation(self.clone());
+        self.inner.engine.store.runtime().spawn(async move {
+            future.await;
+        });
     }
 }
 
@@ -211,6 +253,7 @@ pub struct SharedCircuitBreakerBuilder<K = ErrorsAreFailures> {
     config: CircuitBreakerConfig,
     classifier: K,
     clock: Arc<dyn Clock + Send + Sync>,
+    fleet_clock: Option<Arc<dyn Clock + Send + Sync>>,
     listener: Option<Listener>,
 }
 
@@ -222,14 +265,14 @@ impl SharedCircuitBreakerBuilder {
             config: CircuitBreakerConfig::default(),
             classifier: ErrorsAreFailures,
             clock: Arc::new(TokioClock),
+            fleet_clock: None,
             listener: None,
         }
     }
 }
 
 impl<K> SharedCircuitBreakerBuilder<K> {
-    /// The options (default: [`CircuitBreakerConfig::default`]); `window` must
-    /// be `None`.
+    /// The options (default: [`CircuitBreakerConfig::default`]).
     pub fn config(mut self, config: CircuitBreakerConfig) -> Self {
         self.config = config;
         self
@@ -243,15 +286,26 @@ impl<K> SharedCircuitBreakerBuilder<K> {
             config: self.config,
             classifier,
             clock: self.clock,
+            fleet_clock: self.fleet_clock,
             listener: self.listener,
         }
     }
 
-    /// The local clock (default: tokio's). It only measures how much of an
-    /// open duration is left, from what Redis said was left; it never has to
-    /// agree with Redis's or another process's clock.
+    /// The local clock (default: tokio's). It measures latencies, and how
+    /// much time passed since Redis last told its time; it never has to agree
+    /// with Redis's or another process's clock.
     pub fn clock(mut self, clock: Arc<dyn Clock + Send + Sync>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// The fleet's clock, in place of Redis's `TIME`: for tests and
+    /// simulations that run a fleet on virtual time (every process of the
+    /// fleet must use the same one). The rules then run on this clock's
+    /// time, and requests for a probe carry no deadline (Redis's clock is not
+    /// this one).
+    pub fn fleet_clock(mut self, clock: Arc<dyn Clock + Send + Sync>) -> Self {
+        self.fleet_clock = Some(clock);
         self
     }
 
@@ -269,21 +323,14 @@ impl<K> SharedCircuitBreakerBuilder<K> {
     /// Validates the configuration, builds the breaker and starts its sync task
     /// (on the store's runtime; it ends when the last handle and permit are gone).
     pub fn build(self) -> Result<SharedCircuitBreaker<K>, ConfigError> {
-        let core = self.config.to_core()?;
-        if self.config.window.is_some() {
-            return Err(ConfigError::new(
-                "window",
-                "is not supported by a shared breaker (it trips on consecutive failures)",
-            ));
-        }
         let engine = Arc::new(Engine::new(
             self.store,
             self.name,
             self.config,
-            core,
             self.clock,
+            self.fleet_clock,
             self.listener,
-        ));
+        )?);
         spawn_sync(&engine);
         Ok(SharedCircuitBreaker {
             inner: Arc::new(Inner {
@@ -303,17 +350,22 @@ impl<K> std::fmt::Debug for SharedCircuitBreakerBuilder<K> {
     }
 }
 
-/// The sync task: reports and reads at once, then every sync interval, and
-/// as soon as a failure waits to be reported. It holds the engine only while
-/// it works.
+/// The sync task: reports and reads at once (its first sync holds the sync
+/// lock from here, so any other sync comes after it), then every sync
+/// interval, and early when the engine wakes it. It holds the engine only
+/// while it works.
 fn spawn_sync(engine: &Arc<Engine>) {
     let weak: Weak<Engine> = Arc::downgrade(engine);
     let wake = Arc::clone(&engine.wake);
     let interval = engine.store.config().sync_interval;
+    let mut first = engine.first_sync_lock();
     engine.store.runtime().spawn(async move {
         loop {
             match weak.upgrade() {
-                Some(engine) => drop(engine.sync().await),
+                Some(engine) => match first.take() {
+                    Some(lock) => drop(engine.sync_locked(lock).await),
+                    None => drop(engine.sync().await),
+                },
                 None => return,
             }
             let _ = tokio::time::timeout(interval, wake.notified()).await;

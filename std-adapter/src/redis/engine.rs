@@ -1,32 +1,43 @@
 //! The shared breaker's machinery, apart from its classifier: the local view,
-//! the decisions taken locally, the script calls, and the switch to and from
-//! the local fallback.
+//! the batch of outcomes, the calls to Redis and the switch to and from the
+//! local fallback.
+//!
+//! Every decision is the core's ([`rules`]), on the state Redis holds, with
+//! the fleet's time (Redis's `TIME`, or a test's time source) as the clock.
+//! A decision that changes nothing (admit in Closed, reject in Open) is taken
+//! on the view alone; one that changes the state is written with a
+//! compare-and-set on the state's version, and taken again on the state the
+//! set found if another process wrote first.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-
-use arc_swap::ArcSwap;
-use seawall_core::Stats;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
+use seawall_core::breaker::rules::{self, Counted, Issued, Manual, PermitKind, Phase, Snapshot};
 use seawall_core::breaker::{
     self as core_breaker, BreakerConfig, Outcome, RejectReason, Rejection, State, Transition,
+    WindowTotals, count_minimum,
 };
-use seawall_core::time::Clock;
+use seawall_core::time::{Clock, Instant};
+use seawall_core::{ConfigError, Stats};
 use tokio::sync::Notify;
 
-use super::scripts::{self, Arg, Reply, Verdict};
+use super::batch::{Batch, Recorded, Taken};
+use super::codec::{self, FIELDS, Lease, Problems, Stored, WindowKind};
+use super::scripts::{self, Arg};
 use super::state::SharedState;
 use super::store::{RedisStore, StoreError, WhenUnavailable};
-use super::view::{Batch, LocalBreaker, Mirror, View};
+use super::view::{LocalBreaker, Mirror, View};
 use crate::breaker::Listener;
+use crate::events::Hooks;
+use crate::{CircuitBreakerConfig, SlidingWindow};
 
-/// The generation of a batch that belongs to no round (Redis is unreachable).
-const NO_ROUND: i64 = i64::MIN;
-/// The generation of permits issued before the state was first read.
-const UNKNOWN_ROUND: i64 = -1;
+/// How many times a decision is taken again when another process wrote the
+/// state first, before giving up (a probe is then rejected as if every slot
+/// were taken, an outcome is left to the next sync or to its lease).
+const ATTEMPTS: usize = 8;
 
-const FORCED_OPEN: Rejection = Rejection::new(RejectReason::ForcedOpen, None);
 const HALF_OPEN_FULL: Rejection = Rejection::new(RejectReason::HalfOpenFull, None);
 
 /// Open for `remaining` more (at least a nanosecond: a retry is never "now").
@@ -39,13 +50,12 @@ fn open(remaining: Duration) -> Rejection {
 
 /// What a permit holds.
 pub(crate) enum Ticket {
-    /// Admitted in the shared Closed state of `generation`; `counting`: the
-    /// fleet was counting failures then (a success must end their run).
-    Closed { generation: i64, counting: bool },
+    /// Admitted in the shared Closed state of round `generation`.
+    Closed { generation: u64 },
     /// Admitted while the breaker is disabled: only counted.
     Disabled,
-    /// A half-open probe holding the lease `token` in Redis.
-    Probe { generation: i64, token: String },
+    /// A half-open probe of round `generation` holding the lease `token`.
+    Probe { generation: u64, token: String },
     /// Admitted by the local fallback breaker.
     Local {
         breaker: Arc<LocalBreaker>,
@@ -53,52 +63,20 @@ pub(crate) enum Ticket {
     },
 }
 
-/// A probe's end, as `probe.lua` spells it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum ProbeEnd {
-    Success = 0,
-    Failure = 1,
-    Release = 2,
-}
-
-/// This process's counters of calls through the breaker.
+/// This process's counters.
 #[derive(Debug, Default)]
 struct Counters {
     successful: AtomicU64,
     failed: AtomicU64,
+    slow: AtomicU64,
     rejected: AtomicU64,
     released: AtomicU64,
     transitions: AtomicU64,
+    corrupt: AtomicU64,
 }
 
 fn count(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
-}
-
-/// Everything a shared breaker's handles, permits and sync task share.
-pub(crate) struct Engine {
-    pub(crate) store: RedisStore,
-    key: String,
-    pub(crate) name: Box<str>,
-    pub(crate) config: crate::CircuitBreakerConfig,
-    core_config: BreakerConfig,
-    clock: Arc<dyn Clock + Send + Sync>,
-    view: ArcSwap<View>,
-    /// Serialises the writers of `view` (replies and the sync task), and holds
-    /// the version of the hash in the view; readers never wait.
-    writer: Mutex<i64>,
-    batch: Mutex<Batch>,
-    /// Held by the sync in progress.
-    syncing: tokio::sync::Mutex<()>,
-    /// Whether failures were recorded that the view does not show yet (read
-    /// on the success path without a lock; written under the batch's lock).
-    pending: AtomicBool,
-    counters: Counters,
-    listener: Option<Listener>,
-    /// Wakes the sync task: a failure waits to be reported.
-    pub(crate) wake: Arc<Notify>,
-    token_prefix: u64,
-    tokens: AtomicU64,
 }
 
 /// Locks a mutex whose data stays consistent even if a holder panicked.
@@ -108,37 +86,119 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// The next step of a decision taken on the shared state.
+enum Step<T> {
+    /// Nothing to write: the answer.
+    Done(T),
+    /// Write `next` (with `leases`, clearing the window if `clear`), then answer.
+    Write {
+        next: Snapshot,
+        leases: Vec<Lease>,
+        clear: bool,
+        then: T,
+    },
+}
+
+/// What a compare-and-set found.
+enum Cas {
+    Written,
+    /// Another process wrote first: the state now.
+    Conflict(Vec<Option<String>>),
+    /// Redis ran it after the caller's deadline: nothing was written.
+    TooLate,
+}
+
+/// The fleet's time and the local time of a reply, and how many views were
+/// installed before its request was sent.
+#[derive(Debug, Clone, Copy)]
+struct At {
+    fleet: Instant,
+    local: Instant,
+    round_trip: Duration,
+    installed: u64,
+}
+
+/// Everything a shared breaker's handles, permits and sync task share.
+pub(crate) struct Engine {
+    pub(crate) store: RedisStore,
+    keys: [String; 2],
+    pub(crate) name: Box<str>,
+    pub(crate) config: CircuitBreakerConfig,
+    core: BreakerConfig,
+    window: WindowKind,
+    /// This process's clock: measures latencies, and the fleet's time since
+    /// the last reply.
+    clock: Arc<dyn Clock + Send + Sync>,
+    /// The fleet's clock when given (tests): replaces Redis's `TIME`.
+    fleet_clock: Option<Arc<dyn Clock + Send + Sync>>,
+    view: ArcSwap<View>,
+    /// Serialises the writers of `view`; readers never wait.
+    writer: Mutex<()>,
+    batch: Batch,
+    /// Held by the sync in progress (from construction: by the sync task's
+    /// first one, so that every other sync comes after it).
+    syncing: Arc<tokio::sync::Mutex<()>>,
+    counters: Counters,
+    listener: Option<Listener>,
+    pub(crate) hooks: Hooks,
+    /// Wakes the sync task early: a trip is in sight, or the batch fills up.
+    pub(crate) wake: Arc<Notify>,
+    /// When the sync task was last woken early (local nanoseconds).
+    woken: AtomicU64,
+    token_prefix: u64,
+    tokens: AtomicU64,
+    /// Probes being released in the background, and the signal that the
+    /// last one is done (a sync waits for them).
+    releasing: AtomicUsize,
+    released: Notify,
+    /// Views installed so far: a reply whose request went out before the
+    /// latest install, with an older version, is stale.
+    installs: AtomicU64,
+}
+
 impl Engine {
     pub(crate) fn new(
         store: RedisStore,
         name: String,
-        config: crate::CircuitBreakerConfig,
-        core_config: BreakerConfig,
+        config: CircuitBreakerConfig,
         clock: Arc<dyn Clock + Send + Sync>,
+        fleet_clock: Option<Arc<dyn Clock + Send + Sync>>,
         listener: Option<Listener>,
-    ) -> Self {
-        Self {
-            key: store.key("breaker", &name),
+    ) -> Result<Self, ConfigError> {
+        let core = config.to_core()?;
+        // Validates the window as the local breaker does.
+        config.build()?;
+        let window = match config.window {
+            None => WindowKind::None,
+            Some(SlidingWindow::Count { size }) => WindowKind::Count { size },
+            Some(SlidingWindow::Time { duration, buckets }) => {
+                WindowKind::Time(seawall_core::breaker::TimeSlices::new(duration, buckets)?)
+            }
+        };
+        Ok(Self {
+            keys: store.breaker_keys(&name),
             store,
             name: name.into_boxed_str(),
             config,
-            core_config,
+            core,
+            window,
             clock,
-            view: ArcSwap::from_pointee(View::Shared(Mirror::new(
-                SharedState::UNKNOWN,
-                seawall_core::Instant::ZERO,
-                false,
-            ))),
-            writer: Mutex::new(i64::MIN),
-            batch: Mutex::new(Batch::new(UNKNOWN_ROUND)),
-            syncing: tokio::sync::Mutex::const_new(()),
-            pending: AtomicBool::new(false),
+            fleet_clock,
+            view: ArcSwap::from_pointee(View::Shared(Mirror::unknown())),
+            writer: Mutex::new(()),
+            batch: Batch::new(0),
+            syncing: Arc::new(tokio::sync::Mutex::const_new(())),
             counters: Counters::default(),
             listener,
+            hooks: Hooks::new(),
             wake: Arc::new(Notify::new()),
+            woken: AtomicU64::new(0),
             token_prefix: token_prefix(),
             tokens: AtomicU64::new(0),
-        }
+            releasing: AtomicUsize::new(0),
+            released: Notify::new(),
+            installs: AtomicU64::new(0),
+        })
     }
 
     pub(crate) fn state(&self) -> State {
@@ -147,6 +207,15 @@ impl Engine {
 
     pub(crate) fn is_fallback(&self) -> bool {
         !matches!(**self.view.load(), View::Shared(_))
+    }
+
+    /// Whether calls are timed: only the window's rules look at slow calls.
+    pub(crate) fn measures_latency(&self) -> bool {
+        self.window != WindowKind::None
+    }
+
+    pub(crate) fn local_now(&self) -> Instant {
+        self.clock.now()
     }
 
     pub(crate) fn stats(&self) -> Stats {
@@ -159,52 +228,91 @@ impl Engine {
             permitted: successful.saturating_add(failed).saturating_add(released),
             successful,
             failed,
-            slow: 0,
+            slow: c.slow.load(Ordering::Relaxed),
             rejected: c.rejected.load(Ordering::Relaxed),
             released,
             state_transitions: c.transitions.load(Ordering::Relaxed),
         }
     }
 
+    /// How many times the state read from Redis held corrupt values.
+    pub(crate) fn corrupt_reads(&self) -> u64 {
+        self.counters.corrupt.load(Ordering::Relaxed)
+    }
+
+    /// The fleet's window as last read (the local fallback's while Redis is
+    /// unreachable).
+    pub(crate) fn window_totals(&self) -> WindowTotals {
+        match &**self.view.load() {
+            View::Shared(mirror) => mirror.totals,
+            View::Fallback(local) => local.window_totals(&*self.clock),
+            View::Unavailable => WindowTotals::default(),
+        }
+    }
+
+    /// The shared state as this process last read it.
+    pub(crate) fn shared_state(&self) -> SharedState {
+        match &**self.view.load() {
+            View::Shared(mirror) => {
+                let now = self.fleet_now(mirror);
+                let (snapshot, _) = mirror.stored.at(now);
+                SharedState::of(&snapshot, now, mirror.totals)
+            }
+            _ => SharedState::UNKNOWN,
+        }
+    }
+
+    /// The fleet's time now, as `mirror` tells it.
+    fn fleet_now(&self, mirror: &Mirror) -> Instant {
+        match &self.fleet_clock {
+            Some(clock) => clock.now(),
+            None => mirror.fleet_at(self.clock.now()),
+        }
+    }
+
     // --- acquiring -------------------------------------------------------
 
-    /// A ticket, or the rejection; asks Redis only past the end of an open
-    /// duration and in half-open.
+    /// A ticket, or the rejection; asks Redis only for a change of state (a
+    /// probe, a reopening).
     pub(crate) async fn acquire(&self) -> Result<Ticket, Rejection> {
         let result = match self.acquire_local() {
             Some(result) => result,
             None => self.acquire_remote().await,
         };
-        if result.is_err() {
+        if let Err(rejection) = &result {
             count(&self.counters.rejected);
+            #[cfg(feature = "tracing")]
+            self.hooks
+                .rejections
+                .rejected(&self.name, rejection, &*self.clock);
+            #[cfg(not(feature = "tracing"))]
+            let _ = rejection;
         }
         result
     }
 
-    /// The decision the local view can take alone; `None` to ask Redis.
+    /// The decision the view can take alone; `None` to ask Redis.
     #[inline]
     fn acquire_local(&self) -> Option<Result<Ticket, Rejection>> {
         let view = self.view.load();
         match &**view {
-            View::Shared(mirror) => match mirror.shared.state {
-                // Not read yet (a process that just started): Redis decides.
-                State::Closed if mirror.shared.generation == UNKNOWN_ROUND => None,
-                State::Closed => Some(Ok(Ticket::Closed {
-                    generation: mirror.shared.generation,
-                    counting: mirror.counts_failures(),
-                })),
-                State::Disabled => Some(Ok(Ticket::Disabled)),
-                State::ForcedOpen => Some(Err(FORCED_OPEN)),
-                State::Open => {
-                    let now = self.clock.now();
-                    let remaining = mirror.deadline.saturating_duration_since(now);
-                    // Further than Redis said (the local clock went backwards):
-                    // ask Redis rather than trust it.
-                    (!remaining.is_zero() && remaining <= mirror.shared.open_remaining)
-                        .then(|| Err(open(remaining)))
+            View::Shared(mirror) if !mirror.known => None,
+            View::Shared(mirror) => {
+                let now = FleetNow::new(self, mirror);
+                let decision = match mirror.stored.snapshot.phase {
+                    // Leases may have lapsed since the read.
+                    Phase::HalfOpen { .. } => {
+                        let (snapshot, _) = mirror.stored.at(now.now());
+                        rules::acquire(&self.core, &snapshot, &now)
+                    }
+                    _ => rules::acquire(&self.core, &mirror.stored.snapshot, &now),
+                };
+                match decision {
+                    (Ok(issued), None) => Some(Ok(admitted(issued))),
+                    (Err(rejection), None) => Some(Err(rejection)),
+                    _ => None,
                 }
-                State::HalfOpen => mirror.probes_full.then_some(Err(HALF_OPEN_FULL)),
-            },
+            }
             View::Fallback(local) => Some(match local.try_acquire_ticket(&*self.clock) {
                 Ok(ticket) => {
                     self.notify(ticket.transition());
@@ -223,28 +331,50 @@ impl Engine {
     }
 
     async fn acquire_remote(&self) -> Result<Ticket, Rejection> {
+        if !self.known() {
+            // A process that has not read the state yet reads it first.
+            let _ = self.sync().await;
+            if let Some(decided) = self.acquire_local() {
+                return decided;
+            }
+        }
         let token = format!(
             "{:016x}.{}",
             self.token_prefix,
             self.tokens.fetch_add(1, Ordering::Relaxed)
         );
-        match self.eval(&scripts::ACQUIRE, &[Arg::Str(&token)]).await {
-            Ok(reply) => {
-                self.apply(&reply, false);
-                let shared = reply.state;
-                match reply.verdict {
-                    Verdict::Probe => Ok(Ticket::Probe {
-                        generation: shared.generation,
-                        token,
-                    }),
-                    Verdict::Admitted if shared.state == State::Disabled => Ok(Ticket::Disabled),
-                    Verdict::Admitted => Ok(Ticket::Closed {
-                        generation: shared.generation,
-                        counting: shared.consecutive_failures > 0,
-                    }),
-                    Verdict::Rejected => Err(self.rejection(&shared)),
+        let lease = self.store.config().probe_lease;
+        let deadline = self.deadline();
+        let decided = self
+            .change(deadline, |stored, now| {
+                let (snapshot, mut leases) = stored.at(now);
+                let (result, next) = rules::acquire(&self.core, &snapshot, &now);
+                let Some(next) = next else {
+                    return Step::Done(result);
+                };
+                if matches!(result, Ok(issued) if issued.kind == PermitKind::Probe) {
+                    leases.push(Lease {
+                        token: token.clone(),
+                        expiry: now + lease,
+                    });
                 }
-            }
+                Step::Write {
+                    next,
+                    leases,
+                    clear: false,
+                    then: result,
+                }
+            })
+            .await;
+        match decided {
+            Ok(Some(Ok(issued))) if issued.kind == PermitKind::Probe => Ok(Ticket::Probe {
+                generation: issued.generation,
+                token,
+            }),
+            Ok(Some(Ok(issued))) => Ok(admitted(issued)),
+            Ok(Some(Err(rejection))) => Err(rejection),
+            // Others keep taking the slots first.
+            Ok(None) => Err(HALF_OPEN_FULL),
             Err(_) => {
                 self.fall_back();
                 self.acquire_local()
@@ -253,76 +383,141 @@ impl Engine {
         }
     }
 
-    fn rejection(&self, shared: &SharedState) -> Rejection {
-        match shared.state {
-            State::HalfOpen => HALF_OPEN_FULL,
-            State::ForcedOpen => FORCED_OPEN,
-            State::Open => open(shared.open_remaining),
-            // Not a rejecting state: come back at the next sync.
-            State::Closed | State::Disabled => open(self.store.config().sync_interval),
+    fn known(&self) -> bool {
+        matches!(&**self.view.load(), View::Shared(mirror) if mirror.known)
+    }
+
+    /// The latest fleet time at which a request for a probe may still be
+    /// granted: this call stops waiting for Redis after the store's timeout,
+    /// and a request Redis runs later (after a stall) must not take a slot
+    /// that nobody would use. None with a test's clock (Redis's is not it).
+    fn deadline(&self) -> Option<u64> {
+        if self.fleet_clock.is_some() {
+            return None;
         }
+        let view = self.view.load();
+        let View::Shared(mirror) = &**view else {
+            return None;
+        };
+        let now = self.fleet_now(mirror);
+        // The fleet's time is known within half a round trip: a whole one
+        // off keeps the deadline before this call stops waiting.
+        let wait = self
+            .store
+            .config()
+            .timeout
+            .saturating_sub(mirror.round_trip);
+        Some(codec::micros(now + wait))
     }
 
     // --- recording -------------------------------------------------------
 
-    /// Records the outcome of a ticket; a probe's goes to Redis at once.
-    pub(crate) async fn record(&self, ticket: Ticket, outcome: Outcome) -> Option<Transition> {
+    /// Records the outcome of a ticket (`latency`: the call's, when timed);
+    /// a probe's goes to Redis at once.
+    pub(crate) async fn record(
+        &self,
+        ticket: Ticket,
+        outcome: Outcome,
+        latency: Option<Duration>,
+    ) -> Option<Transition> {
         let failed = outcome == Outcome::Failure;
         count(if failed {
             &self.counters.failed
         } else {
             &self.counters.successful
         });
+        let slow = self.measures_latency()
+            && latency.is_some_and(|latency| latency > self.config.slow_call_duration);
+        if slow {
+            count(&self.counters.slow);
+        }
         match ticket {
-            Ticket::Closed {
-                generation,
-                counting,
-            } => {
-                self.record_closed(generation, counting, failed);
+            Ticket::Closed { generation } => {
+                self.record_closed(generation, failed, slow);
                 None
             }
             Ticket::Disabled => None,
             Ticket::Probe { generation, token } => {
-                let end = if failed {
-                    ProbeEnd::Failure
-                } else {
-                    ProbeEnd::Success
-                };
-                self.end_probe(generation, &token, end).await
+                self.end_probe(generation, &token, Some((failed, slow)))
+                    .await
             }
             Ticket::Local { breaker, ticket } => {
-                let transition = breaker.record(ticket, outcome, None, &*self.clock);
+                let latency = if self.measures_latency() {
+                    latency
+                } else {
+                    None
+                };
+                let transition = breaker.record(ticket, outcome, latency, &*self.clock);
                 self.notify(transition);
                 transition
             }
         }
     }
 
-    /// A Closed outcome: a failure joins the batch and wakes the sync task; a
-    /// success matters only when it ends a run of failures the fleet counted
-    /// when the call was admitted, or that this process recorded since.
+    /// A Closed outcome joins the batch; the sync task is woken early when
+    /// the batch would trip the breaker or fills up.
     #[inline]
-    fn record_closed(&self, generation: i64, counting: bool, failed: bool) {
-        if !failed && !counting && !self.pending.load(Ordering::Relaxed) {
-            return;
+    fn record_closed(&self, generation: u64, failed: bool, slow: bool) {
+        let recorded = match self.window {
+            WindowKind::None => self.batch.record_run(generation, failed),
+            _ => self.batch.record_counts(generation, failed, slow),
+        };
+        match recorded {
+            Recorded::Stale => {}
+            Recorded::Full => self.wake_early(),
+            Recorded::Added if failed && self.trip_in_sight() => self.wake_early(),
+            Recorded::Added => {}
         }
+    }
+
+    /// Whether the rules trip the breaker on the view and the batch.
+    #[cold]
+    fn trip_in_sight(&self) -> bool {
+        let view = self.view.load();
+        let View::Shared(mirror) = &**view else {
+            return false;
+        };
+        let (run, counts) = self.batch.peek();
+        let counted = self.counted(run, add(mirror.totals, counts));
+        let now = FleetNow::new(self, mirror);
+        let generation = self.batch.generation();
+        rules::record_closed(
+            &self.core,
+            &mirror.stored.snapshot,
+            generation,
+            counted,
+            &now,
+        )
+        .is_some_and(|change| change.next.state() == State::Open)
+    }
+
+    /// Wakes the sync task, at most once per sync interval.
+    fn wake_early(&self) {
+        let interval = self.store.config().sync_interval.as_nanos() as u64;
+        let now = self.clock.now().as_nanos();
+        let last = self.woken.load(Ordering::Relaxed);
+        if (last == 0 || now.saturating_sub(last) >= interval)
+            && self
+                .woken
+                .compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
         {
-            let mut batch = lock(&self.batch);
-            let current = batch.generation == generation
-                || (generation == UNKNOWN_ROUND && batch.generation != NO_ROUND);
-            if !current {
-                // A permit of an earlier round, or Redis is unreachable.
-                return;
-            }
-            if failed {
-                batch.failure();
-                self.pending.store(true, Ordering::Relaxed);
-            } else {
-                batch.success();
-            }
-        }
-        if failed {
             self.wake.notify_one();
+        }
+    }
+
+    /// What the trip rule is given: the run of outcomes, or the window's totals.
+    fn counted(&self, run: rules::Run, totals: WindowTotals) -> Counted {
+        match self.window {
+            WindowKind::None => Counted::Consecutive(run),
+            WindowKind::Count { size } => Counted::Rates {
+                totals,
+                minimum: count_minimum(self.core.minimum_calls(), size),
+            },
+            WindowKind::Time(_) => Counted::Rates {
+                totals,
+                minimum: self.core.minimum_calls(),
+            },
         }
     }
 
@@ -336,27 +531,59 @@ impl Engine {
                 // Dropping cannot wait: free the slot in the background. Should
                 // that fail too, the lease expires.
                 let engine = Arc::clone(self);
+                self.releasing.fetch_add(1, Ordering::AcqRel);
                 self.store.runtime().spawn(async move {
-                    engine
-                        .end_probe(generation, &token, ProbeEnd::Release)
-                        .await;
+                    engine.end_probe(generation, &token, None).await;
+                    if engine.releasing.fetch_sub(1, Ordering::AcqRel) == 1 {
+                        engine.released.notify_waiters();
+                    }
                 });
             }
         }
     }
 
-    pub(crate) async fn end_probe(
+    /// The end of a probe: recorded (`failed`, `slow`) or released (`None`).
+    async fn end_probe(
         &self,
-        generation: i64,
+        generation: u64,
         token: &str,
-        end: ProbeEnd,
+        outcome: Option<(bool, bool)>,
     ) -> Option<Transition> {
-        let args = [Arg::Int(generation), Arg::Str(token), Arg::Uint(end as u64)];
-        match self.eval(&scripts::PROBE, &args).await {
-            Ok(reply) => {
-                self.apply(&reply, false);
-                reply.transition
+        let rates = self.window != WindowKind::None;
+        let mut decide = |stored: &Stored, now: Instant| {
+            let (snapshot, leases) = stored.at(now);
+            let change = match outcome {
+                Some((failed, slow)) => rules::record_probe(
+                    &self.core, &snapshot, generation, failed, slow, rates, &now,
+                ),
+                None => rules::release(&snapshot, generation, PermitKind::Probe).map(|next| {
+                    rules::Change {
+                        next,
+                        transition: None,
+                        clears_window: false,
+                    }
+                }),
+            };
+            match change {
+                // `None`: nothing to write; `Some(transition)`: written.
+                None => Step::Done(None),
+                Some(change) => Step::Write {
+                    next: change.next,
+                    leases: leases.into_iter().filter(|l| l.token != token).collect(),
+                    clear: change.clears_window,
+                    then: Some(change.transition),
+                },
             }
+        };
+        let mut decided = self.change(None, &mut decide).await;
+        if matches!(decided, Ok(Some(None))) && self.refresh().await.is_ok() {
+            // Nothing to do on the view: make sure it is not a stale one (the
+            // probe's outcome must not be lost, nor its slot kept).
+            decided = self.change(None, &mut decide).await;
+        }
+        let decided = decided.map(|answer| answer.flatten());
+        match decided {
+            Ok(transition) => transition.flatten(),
             Err(_) => {
                 self.fall_back();
                 None
@@ -366,44 +593,329 @@ impl Engine {
 
     // --- talking to Redis ------------------------------------------------
 
-    async fn eval(&self, script: &redis::Script, extra: &[Arg<'_>]) -> Result<Reply, StoreError> {
-        let config = scripts::config_args(&self.core_config, self.store.config().probe_lease);
-        let args: Vec<Arg<'_>> = config.iter().chain(extra).copied().collect();
-        let values = self.store.eval(script, &self.key, &args).await?;
-        Reply::parse(&values)
+    /// Takes a decision on the shared state and stores its change, again on
+    /// the state found if another process wrote first. `Ok(None)` after
+    /// [`ATTEMPTS`] such losses.
+    async fn change<T>(
+        &self,
+        deadline: Option<u64>,
+        mut decide: impl FnMut(&Stored, Instant) -> Step<T>,
+    ) -> Result<Option<T>, StoreError> {
+        for _ in 0..ATTEMPTS {
+            let (stored, now) = {
+                let view = self.view.load();
+                match &**view {
+                    View::Shared(mirror) if mirror.known => {
+                        (mirror.stored.clone(), self.fleet_now(mirror))
+                    }
+                    _ => return Err(StoreError::Reply),
+                }
+            };
+            let (next, leases, clear, then) = match decide(&stored, now) {
+                Step::Done(answer) => return Ok(Some(answer)),
+                Step::Write {
+                    next,
+                    leases,
+                    clear,
+                    then,
+                } => (next, leases, clear, then),
+            };
+            let version = codec::next_version(&stored, now);
+            let (found, at) = self
+                .cas(&stored.version, version, &next, &leases, clear, deadline)
+                .await?;
+            match found {
+                Cas::Written => {
+                    let stored = Stored {
+                        version: version.to_string(),
+                        snapshot: next,
+                        leases,
+                    };
+                    let totals = clear.then(WindowTotals::default);
+                    self.install(stored, totals, at, false);
+                    return Ok(Some(then));
+                }
+                Cas::Conflict(values) => {
+                    let (stored, problems) = self.decode(&values, at.fleet);
+                    if !problems.is_empty() {
+                        // Repaired by this decision's write, or the next sync's.
+                        self.corrupt(&problems);
+                    }
+                    self.install(stored, None, at, false);
+                }
+                Cas::TooLate => return Err(StoreError::Timeout(self.store.config().timeout)),
+            }
+        }
+        Ok(None)
     }
 
-    /// Reports the batch (if any) and reads the shared state; in fallback,
-    /// tries Redis and resumes the shared state if it answers.
+    fn decode(&self, values: &[Option<String>], now: Instant) -> (Stored, Problems) {
+        codec::decode(values, &self.core, self.store.config().probe_lease, now)
+    }
+
+    /// The time of a reply (the fleet clock's, or Redis's `TIME` in it) to a
+    /// request sent at local time `sent` after `installed` installs. Redis
+    /// read its time about halfway between sending and receiving.
+    fn at(
+        &self,
+        values: &[Option<String>],
+        sent: Instant,
+        installed: u64,
+    ) -> Result<At, StoreError> {
+        let received = self.clock.now();
+        let round_trip = received.saturating_duration_since(sent);
+        let (fleet, local) = match &self.fleet_clock {
+            Some(clock) => (clock.now(), received),
+            None => (
+                codec::instant(scripts::time(values)?),
+                sent + round_trip / 2,
+            ),
+        };
+        Ok(At {
+            fleet,
+            local,
+            round_trip,
+            installed,
+        })
+    }
+
+    fn keys(&self) -> [&str; 2] {
+        [&self.keys[0], &self.keys[1]]
+    }
+
+    /// Sets the state to `next` (`leases`, `version`) if its version is still
+    /// `expected`; clears the window if `clear`.
+    async fn cas(
+        &self,
+        expected: &str,
+        version: u64,
+        next: &Snapshot,
+        leases: &[Lease],
+        clear: bool,
+        deadline: Option<u64>,
+    ) -> Result<(Cas, At), StoreError> {
+        let pairs = codec::encode(version, next, leases);
+        let mut args: Vec<Arg> = vec![
+            expected.into(),
+            deadline.map_or_else(String::new, |d| d.to_string()).into(),
+            (if clear { "1" } else { "0" }).into(),
+            (pairs.len() as u64).into(),
+        ];
+        for (field, value) in pairs {
+            args.push(field.into());
+            args.push(value.into());
+        }
+        args.push((FIELDS.len() as u64).into());
+        args.extend(FIELDS.iter().map(|f| Arg::from(*f)));
+        let installed = self.installs.load(Ordering::Acquire);
+        let sent = self.clock.now();
+        let reply: redis::Value = self.store.eval(&scripts::CAS, &self.keys(), &args).await?;
+        let values = scripts::texts(reply)?;
+        let at = self.at(values.get(1..).unwrap_or_default(), sent, installed)?;
+        let found = match values.first().and_then(Option::as_deref) {
+            Some("1") => Cas::Written,
+            Some("0") if values.len() == 3 + FIELDS.len() => Cas::Conflict(values[3..].to_vec()),
+            Some("2") => Cas::TooLate,
+            _ => return Err(StoreError::Reply),
+        };
+        Ok((found, at))
+    }
+
+    /// Adds `taken` to the window (if it is still of the state's round) and
+    /// reads the state and the window.
+    async fn read(
+        &self,
+        taken: &Taken,
+        now: Instant,
+    ) -> Result<(Vec<Option<String>>, At), StoreError> {
+        let window_fields = self.window.fields();
+        let mut args: Vec<Arg> = vec![(FIELDS.len() as u64).into()];
+        args.extend(FIELDS.iter().map(|f| Arg::from(*f)));
+        args.push((window_fields.len() as u64).into());
+        args.extend(window_fields.iter().map(|f| Arg::from(f.as_str())));
+        let counts = taken.counts;
+        let kind = match self.window {
+            _ if counts.calls == 0 => "none",
+            WindowKind::None => "none",
+            WindowKind::Count { .. } => "count",
+            WindowKind::Time(_) => "time",
+        };
+        args.extend([
+            kind.into(),
+            taken.generation.to_string().into(),
+            counts.calls.into(),
+            counts.failed.into(),
+            counts.slow.into(),
+        ]);
+        match self.window {
+            WindowKind::Count { size } => args.push((size as u64).into()),
+            WindowKind::Time(slices) => {
+                let index = slices.index(now);
+                let slot = index % slices.buckets() as u64;
+                args.push(format!("b{slot}").into());
+                args.push(index.into());
+            }
+            WindowKind::None => {}
+        }
+        let installed = self.installs.load(Ordering::Acquire);
+        let sent = self.clock.now();
+        let reply: redis::Value = self.store.eval(&scripts::READ, &self.keys(), &args).await?;
+        let values = scripts::texts(reply)?;
+        if values.len() != 2 + FIELDS.len() + window_fields.len() {
+            return Err(StoreError::Reply);
+        }
+        let at = self.at(&values, sent, installed)?;
+        Ok((values[2..].to_vec(), at))
+    }
+
+    /// Reports the batch, reads the shared state and applies the rules to the
+    /// batch; in fallback, tries Redis and resumes the shared state if it
+    /// answers. A corrupt state is repaired, and reported as an error.
     pub(crate) async fn sync(&self) -> Result<SharedState, StoreError> {
         // One at a time: a sync that returns has seen every outcome recorded
-        // before it started, even those another sync was sending.
-        let _one = self.syncing.lock().await;
-        let batch = if matches!(**self.view.load(), View::Shared(_)) {
-            // `pending` stays set until the reply is in the view: a success
-            // meanwhile must still be reported.
-            let mut batch = lock(&self.batch);
-            let generation = batch.generation;
-            batch.take(generation)
-        } else {
-            Batch::new(NO_ROUND)
-        };
-        let result = if batch.is_empty() {
-            self.eval(&scripts::READ, &[]).await
-        } else {
-            let args = [
-                Arg::Int(batch.generation),
-                Arg::Uint(batch.failures.into()),
-                Arg::Uint(batch.trailing.into()),
-                Arg::Uint(batch.reset.into()),
-            ];
-            self.eval(&scripts::REPORT, &args).await
-        };
-        match result {
-            Ok(reply) => {
-                self.apply(&reply, true);
-                Ok(reply.state)
+        // before it started, even those another sync was sending, and every
+        // probe released before it started.
+        self.releases_done().await;
+        let one = Arc::clone(&self.syncing).lock_owned().await;
+        self.sync_locked(one).await
+    }
+
+    /// The lock a sync holds, taken now: for the sync task's first sync.
+    pub(crate) fn first_sync_lock(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        Arc::clone(&self.syncing).try_lock_owned().ok()
+    }
+
+    /// [`sync`](Self::sync) with its lock taken.
+    pub(crate) async fn sync_locked(
+        &self,
+        _one: tokio::sync::OwnedMutexGuard<()>,
+    ) -> Result<SharedState, StoreError> {
+        let (taken, now) = {
+            let view = self.view.load();
+            match &**view {
+                View::Shared(mirror) if mirror.known => (self.batch.take(), self.fleet_now(mirror)),
+                _ => (
+                    Batch::new(0).take(),
+                    self.fleet_clock.as_ref().map_or(Instant::ZERO, |c| c.now()),
+                ),
             }
+        };
+        let result = self.sync_with(&taken, now).await;
+        if let Err(StoreError::Timeout(_) | StoreError::Redis(_) | StoreError::Reply) = &result {
+            self.fall_back();
+        }
+        result
+    }
+
+    /// Reads the state now, without reporting anything.
+    async fn refresh(&self) -> Result<(), StoreError> {
+        let (values, at) = self.read(&Batch::new(0).take(), Instant::ZERO).await?;
+        let (stored, mut problems) = self.decode(&values[..FIELDS.len()], at.fleet);
+        let totals = self
+            .window
+            .totals(&values[FIELDS.len()..], at.fleet, &mut problems);
+        if !problems.is_empty() {
+            // Repaired by the next sync.
+            self.corrupt(&problems);
+        }
+        self.install(stored, Some(totals), at, false);
+        Ok(())
+    }
+
+    /// Waits (at most the store's timeout) for the probes being released.
+    async fn releases_done(&self) {
+        let wait = async {
+            loop {
+                let notified = self.released.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if self.releasing.load(Ordering::Acquire) == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        let _ = tokio::time::timeout(self.store.config().timeout, wait).await;
+    }
+
+    async fn sync_with(&self, taken: &Taken, now: Instant) -> Result<SharedState, StoreError> {
+        let (values, at) = self.read(taken, now).await?;
+        let (mut stored, mut problems) = self.decode(&values[..FIELDS.len()], at.fleet);
+        let totals = self
+            .window
+            .totals(&values[FIELDS.len()..], at.fleet, &mut problems);
+        if !problems.is_empty() {
+            self.corrupt(&problems);
+            // Written back as read: every field in range again.
+            let version = codec::next_version(&stored, at.fleet);
+            let clear = problems.0.contains(&"window");
+            let (found, _) = self
+                .cas(
+                    &stored.version,
+                    version,
+                    &stored.snapshot,
+                    &stored.leases,
+                    clear,
+                    None,
+                )
+                .await?;
+            if let Cas::Written = found {
+                stored.version = version.to_string();
+            }
+        }
+        self.install(stored, Some(totals), at, true);
+        if !taken.run.is_empty() || taken.counts.calls > 0 {
+            let counted = self.counted(taken.run, totals);
+            self.change(None, |stored, now| {
+                match rules::record_closed(
+                    &self.core,
+                    &stored.snapshot,
+                    taken.generation,
+                    counted,
+                    &now,
+                ) {
+                    None => Step::Done(()),
+                    Some(change) => Step::Write {
+                        next: change.next,
+                        leases: Vec::new(),
+                        clear: change.clears_window,
+                        then: (),
+                    },
+                }
+            })
+            .await?;
+        }
+        if problems.is_empty() {
+            Ok(self.shared_state())
+        } else {
+            Err(StoreError::Corrupt(problems.0))
+        }
+    }
+
+    /// A manual operation for the whole fleet.
+    pub(crate) async fn manual(&self, op: Manual) -> Result<Option<Transition>, StoreError> {
+        // Decided on the state as it is now, not as last read: the view may
+        // say "forced open already" of a state someone has since changed.
+        match self.sync().await {
+            Ok(_) | Err(StoreError::Corrupt(_)) => {}
+            Err(error) => return Err(error),
+        }
+        let decided = self
+            .change(None, |stored, now| {
+                let (snapshot, _) = stored.at(now);
+                match rules::manual(&snapshot, op) {
+                    None => Step::Done(None),
+                    Some(change) => Step::Write {
+                        next: change.next,
+                        leases: Vec::new(),
+                        clear: change.clears_window,
+                        then: change.transition,
+                    },
+                }
+            })
+            .await;
+        match decided {
+            Ok(transition) => Ok(transition.flatten()),
             Err(error) => {
                 self.fall_back();
                 Err(error)
@@ -411,68 +923,47 @@ impl Engine {
         }
     }
 
-    /// `force_open`, `disable` or `reset`, for the whole fleet.
-    pub(crate) async fn manual(&self, op: &str) -> Result<Option<Transition>, StoreError> {
-        match self.eval(&scripts::MANUAL, &[Arg::Str(op)]).await {
-            Ok(reply) => {
-                self.apply(&reply, true);
-                Ok(reply.transition)
-            }
-            Err(error) => {
-                self.fall_back();
-                Err(error)
-            }
-        }
+    /// Counts and reports a corrupt state.
+    fn corrupt(&self, problems: &Problems) {
+        count(&self.counters.corrupt);
+        #[cfg(feature = "tracing")]
+        crate::events::log::corrupt(&self.name, &problems.0);
+        #[cfg(not(feature = "tracing"))]
+        let _ = problems;
     }
 
     // --- the view --------------------------------------------------------
 
-    /// Takes in a reply, unless the view holds a newer version of the state
-    /// already. `authoritative` (a sync, a manual operation) ends a fallback; a
-    /// reply to a call is taken only while Redis is in use.
-    fn apply(&self, reply: &Reply, authoritative: bool) {
-        let mut version = lock(&self.writer);
+    /// Takes in a state read at `at`, unless it is stale: an older version
+    /// than the view's, from a request sent before the view was installed
+    /// (replies arrive in any order). An older version read after the view
+    /// was installed is taken (Redis was restored to an older state).
+    /// `authoritative` (a sync) ends a fallback.
+    fn install(&self, stored: Stored, totals: Option<WindowTotals>, at: At, authoritative: bool) {
+        let _writer = lock(&self.writer);
         let old = self.view.load_full();
-        match &*old {
-            // A newer state is in the view already: the tasks waiting for
-            // replies run in any order.
-            View::Shared(_) if reply.version < *version => return,
-            // The same state read earlier: more of its open duration left.
-            View::Shared(mirror)
-                if reply.version == *version
-                    && reply.state.open_remaining > mirror.shared.open_remaining =>
-            {
-                return;
-            }
-            View::Shared(_) => {}
-            // Back from a fallback: whatever Redis holds now (it may have
-            // lost its data) is the state.
-            _ if authoritative => {}
-            _ => return,
-        }
-        let shared = reply.state;
-        let full = shared.state == State::HalfOpen
-            && (reply.verdict == Verdict::Rejected
-                || shared.probes_in_flight >= self.core_config.half_open_max_calls());
-        {
-            let mut batch = lock(&self.batch);
-            if batch.generation != shared.generation {
-                if batch.generation == UNKNOWN_ROUND && shared.state == State::Closed {
-                    batch.generation = shared.generation;
-                } else {
-                    // Outcomes of a round that is over, or counted by the
-                    // fallback: never replayed.
-                    *batch = Batch::new(shared.generation);
+        let old_totals = match &*old {
+            View::Shared(mirror) if mirror.known => {
+                let older = stored.version_number() < mirror.stored.version_number();
+                if older && at.installed != self.installs.load(Ordering::Acquire) {
+                    return;
                 }
+                mirror.totals
             }
-        }
-        *version = reply.version;
-        let mirror = Mirror::new(shared, self.clock.now(), full);
+            View::Shared(_) => WindowTotals::default(),
+            _ if authoritative => WindowTotals::default(),
+            _ => return,
+        };
+        self.batch.retag(stored.snapshot.generation);
+        let mirror = Mirror {
+            stored,
+            totals: totals.unwrap_or(old_totals),
+            fleet: at.fleet,
+            local: at.local,
+            round_trip: at.round_trip,
+            known: true,
+        };
         self.replace(&old, View::Shared(mirror));
-        // Now that the view shows the fleet's count, successes need reporting
-        // only if failures wait in the batch.
-        let batch = lock(&self.batch);
-        self.pending.store(batch.failures > 0, Ordering::Relaxed);
     }
 
     /// Redis did not answer: the local fallback (or the rejection of every
@@ -483,12 +974,22 @@ impl Engine {
         let View::Shared(mirror) = &*old else {
             return;
         };
-        *lock(&self.batch) = Batch::new(NO_ROUND);
-        self.pending.store(false, Ordering::Relaxed);
+        // What this process counts alone is never reported to the fleet.
+        self.batch.retag(self.batch.generation().wrapping_add(4));
         let view = match self.store.config().when_unavailable {
-            WhenUnavailable::FailOpen => View::Fallback(Arc::new(
-                mirror.fallback(&self.core_config, self.clock.now()),
-            )),
+            WhenUnavailable::FailOpen => {
+                let window = match self.config.build() {
+                    Ok((_, window)) => window,
+                    Err(_) => seawall_core::breaker::AnyWindow::None,
+                };
+                let local = self.clock.now();
+                View::Fallback(Arc::new(mirror.fallback(
+                    &self.core,
+                    window,
+                    self.fleet_now(mirror),
+                    local,
+                )))
+            }
             WhenUnavailable::FailClosed => View::Unavailable,
         };
         self.replace(&old, view);
@@ -498,6 +999,7 @@ impl Engine {
     fn replace(&self, old: &View, view: View) {
         let (from, to) = (old.state(), view.state());
         self.view.store(Arc::new(view));
+        self.installs.fetch_add(1, Ordering::AcqRel);
         if from != to {
             self.notify(Some(Transition { from, to }));
         }
@@ -509,7 +1011,59 @@ impl Engine {
             if let Some(listener) = &self.listener {
                 listener(&self.name, transition);
             }
+            self.hooks.transition(&self.name, transition);
         }
+    }
+}
+
+/// The fleet's time for one decision, read at most once.
+struct FleetNow<'a> {
+    engine: &'a Engine,
+    mirror: &'a Mirror,
+    now: std::cell::Cell<Option<Instant>>,
+}
+
+impl<'a> FleetNow<'a> {
+    fn new(engine: &'a Engine, mirror: &'a Mirror) -> Self {
+        Self {
+            engine,
+            mirror,
+            now: std::cell::Cell::new(None),
+        }
+    }
+}
+
+impl Clock for FleetNow<'_> {
+    fn now(&self) -> Instant {
+        match self.now.get() {
+            Some(now) => now,
+            None => {
+                let now = self.engine.fleet_now(self.mirror);
+                self.now.set(Some(now));
+                now
+            }
+        }
+    }
+}
+
+/// The ticket of a permit admitted without a change of state.
+#[inline]
+fn admitted(issued: Issued) -> Ticket {
+    match issued.kind {
+        PermitKind::Disabled => Ticket::Disabled,
+        _ => Ticket::Closed {
+            generation: issued.generation,
+        },
+    }
+}
+
+/// The window's totals with a batch's counts added.
+fn add(totals: WindowTotals, counts: super::batch::Counts) -> WindowTotals {
+    let add = |a: u32, b: u64| a.saturating_add(u32::try_from(b).unwrap_or(u32::MAX));
+    WindowTotals {
+        calls: add(totals.calls, counts.calls),
+        failed: add(totals.failed, counts.failed),
+        slow: add(totals.slow, counts.slow),
     }
 }
 

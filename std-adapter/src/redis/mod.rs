@@ -13,51 +13,52 @@
 //! errors ([`Error`](crate::Error), [`Rejection`](crate::Rejection),
 //! [`NotUntil`](seawall_core::rate_limit::NotUntil)).
 //!
-//! # In Redis
+//! # One breaker, stored in Redis
 //!
-//! One hash per breaker, `{prefix}:breaker:{name}`, changed only by Lua
-//! scripts, so every read-modify-write is atomic. The scripts read the time
-//! from Redis (`TIME`), never from the caller: processes whose clocks disagree
-//! still agree on when an open duration ends. A process's own clock only
-//! measures how much of an open duration is left, from what Redis said was
-//! left. The hash holds the state, the generation (it moves on every
-//! transition; outcomes of a permit from an earlier round are ignored), the
-//! fleet's consecutive failures, the consecutive trips, the end of the open
-//! duration, the successful probes, and the leases of the probes in flight.
+//! The shared breaker is the core's breaker with another storage: every
+//! decision is [`seawall_core::breaker::rules`], the same pure function of a
+//! plain state value the local breaker runs in its compare-and-swap loop,
+//! here run on the state Redis holds with the fleet's time (Redis's `TIME`)
+//! as the clock. The consecutive rule, count and time windows, slow calls,
+//! open-duration growth, the half-open limit and wait, and the manual states
+//! all apply, with the core's results (every breaker scenario file is
+//! replayed against it on a real Redis).
 //!
-//! No lock is held while a call runs: acquiring a probe and recording it are
-//! one script call each. Half-open admits `half_open_max_calls` probes across
-//! the fleet; each holds a lease of [`SharedConfig::probe_lease`] in the hash,
-//! so the slot of a probe whose process died is free again when it expires.
+//! Redis only stores. Two Lua scripts are storage primitives with no rule of
+//! their own: one adds a batch of outcomes to the window (if the state is
+//! still in the batch's round) and reads; the other is a compare-and-set of
+//! the state on its version. A process reads the state, takes the decision,
+//! and writes the change only if nobody wrote since; if somebody did, it
+//! takes the decision again on what they wrote.
 //!
-//! # The sync scheme: the hot path stays local
+//! Keys: `{{prefix}:breaker:{name}}` (a hash: the state, its version, the
+//! probes' leases) and the same with `:window`; the braces are a hash tag, so
+//! both are in one key slot of a Redis Cluster. `{prefix}:rate:{name}` for a
+//! rate limiter.
 //!
-//! A call in Closed never waits for Redis. Each process keeps a view of the
-//! shared state (one atomic pointer load per call) and a batch of the Closed
-//! outcomes it has not reported:
+//! # The hot path stays local; Redis's load does not grow with traffic
 //!
-//! - A failure joins the batch and wakes the breaker's sync task, which sends
-//!   the batch at once (one script call; failures that arrive meanwhile go in
-//!   the next batch). The script adds it to the fleet's count and trips the
-//!   breaker when the count reaches `failure_threshold`.
-//! - A success is reported only when it matters: when the fleet is counting
-//!   failures, it ends their run (consecutive in the order the batches reach
-//!   Redis). In a healthy fleet a success costs no Redis traffic at all.
-//! - Every [`SharedConfig::sync_interval`] the task reads the shared state
-//!   (one script call) and replaces the view.
-//! - Past the end of an open duration, and in half-open, each call asks Redis
-//!   for a probe slot (bounded by the timeout); once Redis says every slot is
-//!   taken, the process rejects locally until its next sync.
+//! A call in Closed never waits for Redis: the decision (admit) is taken on
+//! this process's view of the state (one atomic pointer load). Its outcome
+//! joins a batch (one atomic word: the run of outcomes for the consecutive
+//! rule, or the window's counts). Every [`SharedConfig::sync_interval`] the
+//! sync task sends the batch and reads the state in one script call, and
+//! applies the rules to the batch (a trip is one compare-and-set more). When
+//! the rules say that the batch would trip the breaker, or the batch fills
+//! up, the task is woken at once (at most once per interval): a trip does not
+//! wait for the interval. So Redis sees about one script per breaker, per
+//! process, per interval, whatever the call rate and the failure rate.
 //!
-//! **Propagation delay.** The process whose report trips the breaker sees Open
-//! one round trip after the failure. Every other process sees it at its next
-//! sync: within `sync_interval` plus one round trip (100 ms plus well under a
-//! millisecond on a local network, by default), or sooner if it reports a
-//! failure of its own meanwhile. Meanwhile its calls still go through: at most
-//! `sync_interval` worth of calls per process reach a dependency the fleet has
-//! already given up on. A shorter interval narrows that window and costs one
-//! script call per breaker, per process, per interval: 100 processes syncing
-//! every 100 ms are 1,000 reads a second for Redis, whatever the traffic.
+//! Past the end of an open duration and in half-open, a call asks Redis for a
+//! change (a probe slot, a reopening): one compare-and-set, bounded by the
+//! timeout, carrying a deadline: should Redis run it later than the caller
+//! waited (a stall), it grants nothing. Each probe holds a lease of
+//! [`SharedConfig::probe_lease`], so the slot of a probe whose process died
+//! is free again when the lease expires.
+//!
+//! **Propagation delay.** A trip in sight is reported at once; every other
+//! process sees the new state at its next sync: within `sync_interval` plus
+//! one round trip. Meanwhile its calls still go through.
 //!
 //! # When Redis is unavailable
 //!
@@ -67,9 +68,8 @@
 //! [`SharedConfig::when_unavailable`] says:
 //!
 //! - [`WhenUnavailable::FailOpen`] (the default): a local breaker of the core,
-//!   seeded with the last shared state seen (an Open lasts for the rest of its
-//!   duration; a Closed keeps the fleet's count of failures). Calls keep
-//!   working and are protected per process.
+//!   started from the last shared state seen (an Open lasts for the rest of
+//!   its duration; a Closed keeps the fleet's count of failures).
 //! - [`WhenUnavailable::FailClosed`]: every call is rejected.
 //!
 //! In fallback no call goes to Redis; the sync task tries it once per sync
@@ -78,12 +78,25 @@
 //! is never replayed into the fleet's state. If Redis lost its data, the
 //! breaker starts again from Closed with new generations.
 //!
-//! The rate limiter asks Redis on every check (it has no local state to
-//! keep in step); when Redis does not answer it decides locally (a limiter of
-//! the same quota per process) or refuses, and tries Redis again after one
-//! sync interval.
+//! # When the state in Redis is corrupt
+//!
+//! Every value read is checked. One that is not a number, negative, too
+//! large or names no state is corrupt: it is read as its default, counted
+//! ([`SharedCircuitBreaker::corrupt_reads`], a metric), warned about through
+//! `tracing`, reported by the sync that read it ([`StoreError::Corrupt`]), and
+//! the whole state is written back repaired. Counts past the configuration's
+//! limits and leases longer than the lease are clamped; an Open deadline
+//! further than any open duration restarts from now (the core's rule for a
+//! clock that went backwards). `reset()` and `force_open()` write a whole
+//! valid state whatever they find.
+//!
+//! The rate limiter asks Redis on every check (its GCRA runs in one script);
+//! when Redis does not answer it decides locally (a limiter of the same quota
+//! per process) or refuses, and tries Redis again after one sync interval.
 
+mod batch;
 mod breaker;
+mod codec;
 mod engine;
 mod permit;
 mod rate_limit;

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use seawall_core::Instant;
 use seawall_core::breaker::{Outcome, Transition};
 
 use super::breaker::Inner;
@@ -26,13 +27,16 @@ pub struct SharedPermit<K> {
     inner: Arc<Inner<K>>,
     /// `None` once recorded or released.
     ticket: Option<Ticket>,
+    /// When the call started, if calls are timed.
+    start: Option<Instant>,
 }
 
 impl<K> SharedPermit<K> {
-    pub(crate) fn new(inner: Arc<Inner<K>>, ticket: Ticket) -> Self {
+    pub(crate) fn new(inner: Arc<Inner<K>>, ticket: Ticket, start: Option<Instant>) -> Self {
         Self {
             inner,
             ticket: Some(ticket),
+            start,
         }
     }
 
@@ -56,10 +60,13 @@ impl<K> SharedPermit<K> {
         self.record(Outcome::Failure).await
     }
 
-    /// Records `outcome`.
+    /// Records `outcome` (with the time since the permit was acquired, for
+    /// the slow-call rule of a breaker with a window).
     pub async fn record(mut self, outcome: Outcome) -> Option<Transition> {
         let ticket = self.ticket.take()?;
-        self.inner.engine.record(ticket, outcome).await
+        let engine = &self.inner.engine;
+        let latency = self.start.map(|start| engine.local_now() - start);
+        engine.record(ticket, outcome, latency).await
     }
 
     /// Records `result` as the breaker's classifier says: a success, a

@@ -65,6 +65,9 @@ struct Inner {
     local: CoreLimiter,
     /// Until when (core nanoseconds on tokio's clock) Redis is not asked again.
     down_until: AtomicU64,
+    /// This process's requests, admitted and refused.
+    admitted: AtomicU64,
+    refused: AtomicU64,
 }
 
 impl SharedRateLimiter {
@@ -91,6 +94,8 @@ impl SharedRateLimiter {
                 tolerance,
                 local: CoreLimiter::new(quota),
                 down_until: AtomicU64::new(0),
+                admitted: AtomicU64::new(0),
+                refused: AtomicU64::new(0),
             }),
         })
     }
@@ -104,6 +109,14 @@ impl SharedRateLimiter {
     /// locally, or refuses, until it tries again).
     pub fn is_fallback(&self) -> bool {
         self.inner.down_until.load(Ordering::Relaxed) > TokioClock.now().as_nanos()
+    }
+
+    /// This process's requests so far: (admitted, refused).
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.inner.admitted.load(Ordering::Relaxed),
+            self.inner.refused.load(Ordering::Relaxed),
+        )
     }
 
     /// Admits one call now, or says when it would be admitted; never waits
@@ -146,16 +159,31 @@ impl SharedRateLimiter {
         f().await.map_err(Error::Inner)
     }
 
+    /// `n` cells (1 to the burst), counted as admitted or refused.
+    async fn take(&self, n: u32) -> Result<(), NotUntil> {
+        let result = self.take_uncounted(n).await;
+        let counter = match result {
+            Ok(()) => &self.inner.admitted,
+            Err(_) => &self.inner.refused,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        result
+    }
+
     /// `n` cells (1 to the burst), from Redis or, while it is unreachable, as
     /// the policy says.
-    async fn take(&self, n: u32) -> Result<(), NotUntil> {
+    async fn take_uncounted(&self, n: u32) -> Result<(), NotUntil> {
         let inner = &*self.inner;
         let now = TokioClock.now();
         if inner.down_until.load(Ordering::Relaxed) <= now.as_nanos() {
             let interval = u64::try_from(inner.quota.interval().as_nanos()).unwrap_or(u64::MAX);
             let increment = interval.saturating_mul(n.into());
             let args = [Arg::Uint(inner.tolerance), Arg::Uint(increment)];
-            if let Ok(reply) = inner.store.eval(&scripts::GCRA, &inner.key, &args).await {
+            let reply = inner
+                .store
+                .eval::<Vec<i64>>(&scripts::GCRA, &[&inner.key], &args)
+                .await;
+            if let Ok(reply) = reply {
                 match reply[..] {
                     [1, _] => return Ok(()),
                     [0, wait] => {

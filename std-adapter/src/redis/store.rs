@@ -6,8 +6,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{RedisError, Script};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, FromRedisValue, Pipeline, RedisError, RedisFuture, Script, Value};
 use seawall_core::ConfigError;
 
 use super::breaker::{SharedCircuitBreaker, SharedCircuitBreakerBuilder};
@@ -119,6 +121,10 @@ pub enum StoreError {
     /// A script answered something this crate does not understand (another
     /// version of seawall's scripts under the same key?).
     Reply,
+    /// The shared state held values out of range in these fields (not a
+    /// number, negative, too large, an unknown state): they were read as
+    /// their defaults and the state was written back repaired.
+    Corrupt(Vec<&'static str>),
     /// The store was made outside a tokio runtime.
     NoRuntime,
     /// An option of [`SharedConfig`] is invalid.
@@ -131,6 +137,11 @@ impl fmt::Display for StoreError {
             StoreError::Timeout(after) => write!(f, "redis did not answer within {after:?}"),
             StoreError::Redis(error) => write!(f, "redis: {error}"),
             StoreError::Reply => f.write_str("redis: unexpected reply from a seawall script"),
+            StoreError::Corrupt(fields) => write!(
+                f,
+                "redis: the shared state held corrupt values ({}); read as defaults and repaired",
+                fields.join(", ")
+            ),
             StoreError::NoRuntime => {
                 f.write_str("a RedisStore must be made inside a tokio runtime")
             }
@@ -182,9 +193,55 @@ pub struct RedisStore {
 }
 
 struct StoreInner {
-    connection: ConnectionManager,
+    connection: Connection,
     config: SharedConfig,
     runtime: tokio::runtime::Handle,
+}
+
+/// A connection to use now: one server's, or a cluster's.
+enum Handle {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Handle {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Handle::Single(connection) => connection.req_packed_command(cmd),
+            Handle::Cluster(connection) => connection.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Handle::Single(connection) => connection.req_packed_commands(pipeline, offset, count),
+            Handle::Cluster(connection) => connection.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Handle::Single(connection) => connection.get_db(),
+            Handle::Cluster(connection) => connection.get_db(),
+        }
+    }
+}
+
+/// One server, or a cluster.
+enum Connection {
+    /// One multiplexed connection, re-established when it breaks.
+    Single(ConnectionManager),
+    /// A cluster connection (routing each script to its key slot's node),
+    /// made on first use.
+    Cluster {
+        client: Box<ClusterClient>,
+        connection: tokio::sync::OnceCell<ClusterConnection>,
+    },
 }
 
 impl RedisStore {
@@ -205,13 +262,49 @@ impl RedisStore {
             .set_min_delay(Duration::from_millis(5))
             .set_max_delay(config.sync_interval);
         let connection = ConnectionManager::new_lazy_with_config(client, manager)?;
-        Ok(Self {
+        Ok(Self::with(Connection::Single(connection), config, runtime))
+    }
+
+    /// A store for the Redis Cluster reached through `nodes` (some of its
+    /// nodes, `redis://host:port`), with `config`. Every script of a shared
+    /// breaker touches one key slot (its keys share a hash tag), and runs on
+    /// the node that holds it. Must be called inside a tokio runtime; does
+    /// not wait for Redis (it connects on first use).
+    ///
+    /// ```no_run
+    /// use seawall::redis::{RedisStore, SharedConfig};
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let nodes = ["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"];
+    /// let store = RedisStore::cluster(&nodes, SharedConfig::default())?;
+    /// # let _ = store;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn cluster(nodes: &[&str], config: SharedConfig) -> Result<Self, StoreError> {
+        config.validate().map_err(StoreError::Config)?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| StoreError::NoRuntime)?;
+        let client = ClusterClient::builder(nodes.iter().copied())
+            .connection_timeout(config.timeout)
+            .response_timeout(config.timeout)
+            .retries(1)
+            .build()?;
+        let connection = Connection::Cluster {
+            client: Box::new(client),
+            connection: tokio::sync::OnceCell::new(),
+        };
+        Ok(Self::with(connection, config, runtime))
+    }
+
+    fn with(connection: Connection, config: SharedConfig, runtime: tokio::runtime::Handle) -> Self {
+        Self {
             inner: Arc::new(StoreInner {
                 connection,
                 config,
                 runtime,
             }),
-        })
+        }
     }
 
     /// The options.
@@ -221,11 +314,26 @@ impl RedisStore {
 
     /// Asks Redis whether it is there (within the timeout).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        let mut connection = self.inner.connection.clone();
-        let ping = redis::cmd("PING");
-        self.bounded(async move { ping.query_async::<String>(&mut connection).await })
+        self.query::<String>(redis::cmd("PING")).await.map(drop)
+    }
+
+    /// Runs `command` within the timeout.
+    async fn query<T: FromRedisValue>(&self, command: Cmd) -> Result<T, StoreError> {
+        self.bounded(async move { command.query_async(&mut self.connection().await?).await })
             .await
-            .map(drop)
+    }
+
+    /// A handle on the connection (a cluster's is made on first use).
+    async fn connection(&self) -> Result<Handle, RedisError> {
+        Ok(match &self.inner.connection {
+            Connection::Single(manager) => Handle::Single(manager.clone()),
+            Connection::Cluster { client, connection } => Handle::Cluster(
+                connection
+                    .get_or_try_init(|| client.get_async_connection())
+                    .await?
+                    .clone(),
+            ),
+        })
     }
 
     /// A shared breaker named `name` with `config` (see
@@ -259,23 +367,34 @@ impl RedisStore {
         format!("{}:{kind}:{name}", self.inner.config.prefix)
     }
 
+    /// The keys of a breaker: its state, `{{prefix}:breaker:{name}}`, and its
+    /// window, the same with `:window`. The braces are a hash tag: both keys
+    /// are in one key slot, so a script may touch both on a Redis Cluster.
+    pub(crate) fn breaker_keys(&self, name: &str) -> [String; 2] {
+        let state = format!("{{{}}}", self.key("breaker", name));
+        let window = format!("{state}:window");
+        [state, window]
+    }
+
     pub(crate) fn runtime(&self) -> &tokio::runtime::Handle {
         &self.inner.runtime
     }
 
-    /// Runs `script` on `key` with `args`, within the timeout.
-    pub(crate) async fn eval(
+    /// Runs `script` on `keys` with `args`, within the timeout.
+    pub(crate) async fn eval<T: redis::FromRedisValue>(
         &self,
         script: &Script,
-        key: &str,
-        args: &[Arg<'_>],
-    ) -> Result<Vec<i64>, StoreError> {
-        let mut invocation = script.key(key);
+        keys: &[&str],
+        args: &[Arg],
+    ) -> Result<T, StoreError> {
+        let mut invocation = script.prepare_invoke();
+        for key in keys {
+            invocation.key(*key);
+        }
         for arg in args {
             invocation.arg(arg);
         }
-        let mut connection = self.inner.connection.clone();
-        self.bounded(async move { invocation.invoke_async::<Vec<i64>>(&mut connection).await })
+        self.bounded(async move { invocation.invoke_async(&mut self.connection().await?).await })
             .await
     }
 

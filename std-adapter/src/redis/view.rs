@@ -1,16 +1,19 @@
-//! What a process knows of its shared breaker: the last shared state it saw
-//! (or its local fallback), and the Closed outcomes it has not reported yet.
+//! What a process knows of its shared breaker: the state it last read from
+//! Redis (or its local fallback), with the clocks that make it usable
+//! without asking Redis again.
 
 use std::sync::Arc;
 
-use seawall_core::breaker::{BreakerConfig, CircuitBreaker, NoWindow, Resume, State};
+use seawall_core::breaker::rules::{Phase, Snapshot};
+use seawall_core::breaker::{BreakerConfig, CircuitBreaker, State, WindowTotals};
 use seawall_core::time::Instant;
 
-use super::state::SharedState;
+use super::codec::Stored;
+use crate::breaker::HeapWindow;
 
-/// The breaker a process falls back to while Redis is unreachable: the
-/// consecutive rule with the user's configuration.
-pub(crate) type LocalBreaker = CircuitBreaker<Box<BreakerConfig>>;
+/// The breaker a process falls back to while Redis is unreachable: the core's
+/// breaker with the user's configuration and window.
+pub(crate) type LocalBreaker = CircuitBreaker<Box<BreakerConfig>, HeapWindow>;
 
 /// The view every call reads first (one `ArcSwap` load): replaced as a whole,
 /// never changed in place.
@@ -27,104 +30,87 @@ impl View {
     /// The state a caller of `state()` sees.
     pub(crate) fn state(&self) -> State {
         match self {
-            View::Shared(mirror) => mirror.shared.state,
+            View::Shared(mirror) => mirror.stored.snapshot.state(),
             View::Fallback(local) => local.state(),
             View::Unavailable => State::Open,
         }
     }
 }
 
-/// The shared state as last read, with the local instants that make it usable
-/// without Redis.
+/// The shared state as last read, and when: the fleet's clock (Redis's time,
+/// or a test's time source) and the local clock at that moment, so that the
+/// fleet's time can be told later from the local clock alone.
 pub(crate) struct Mirror {
-    pub(crate) shared: SharedState,
-    /// Open: the end of the open duration, on the local clock (read from Redis
-    /// as time remaining, so the two clocks never have to agree).
-    pub(crate) deadline: Instant,
-    /// HalfOpen: every probe slot was taken when last looked at; calls are
-    /// rejected locally until the next sync instead of asking Redis each time.
-    pub(crate) probes_full: bool,
+    pub(crate) stored: Stored,
+    /// The fleet's window as last read.
+    pub(crate) totals: WindowTotals,
+    pub(crate) fleet: Instant,
+    pub(crate) local: Instant,
+    /// The round trip of the read: `fleet` is known within half of it.
+    pub(crate) round_trip: std::time::Duration,
+    /// Whether the state was read at all (a process that just started has not).
+    pub(crate) known: bool,
 }
 
 impl Mirror {
-    pub(crate) fn new(shared: SharedState, now: Instant, probes_full: bool) -> Self {
-        Self {
-            deadline: now + shared.open_remaining,
-            shared,
-            probes_full,
+    /// Nothing read yet: Closed, round unknown.
+    pub(crate) fn unknown() -> Self {
+        Mirror {
+            stored: Stored {
+                version: String::new(),
+                snapshot: Snapshot::INITIAL,
+                leases: Vec::new(),
+            },
+            totals: WindowTotals::default(),
+            fleet: Instant::ZERO,
+            local: Instant::ZERO,
+            round_trip: std::time::Duration::ZERO,
+            known: false,
         }
     }
 
-    /// Whether a success must be reported: it ends a run of failures that the
-    /// fleet is counting.
-    pub(crate) fn counts_failures(&self) -> bool {
-        self.shared.state == State::Closed && self.shared.consecutive_failures > 0
+    /// The fleet's time now, told from the local clock's `now`.
+    pub(crate) fn fleet_at(&self, local_now: Instant) -> Instant {
+        self.fleet + local_now.saturating_duration_since(self.local)
     }
 
-    /// A local breaker that starts where the fleet was at `now`: the same
-    /// consecutive failures (below the threshold), open with the same trips
-    /// for the rest of the open duration, half-open with no probe in flight
-    /// (the next call probes), or the same manual state.
-    pub(crate) fn fallback(&self, config: &BreakerConfig, now: Instant) -> LocalBreaker {
-        let shared = &self.shared;
-        let resume = match shared.state {
-            State::Closed => Resume::Closed {
-                consecutive_failures: shared.consecutive_failures,
-            },
-            State::Open => Resume::Open {
-                trips: shared.trips,
-                // Never later than Redis said, should the local clock have gone back.
-                until: self.deadline.min(now + shared.open_remaining),
-            },
-            State::HalfOpen => Resume::HalfOpen {
-                trips: shared.trips,
-            },
-            State::ForcedOpen => Resume::ForcedOpen,
-            State::Disabled => Resume::Disabled,
+    /// A local breaker that starts where the fleet was at fleet time
+    /// `fleet_now` (local time `local_now`): the same consecutive failures,
+    /// open with the same trips for the rest of the open duration, half-open
+    /// with no probe in flight (the next call probes), or the same manual state.
+    pub(crate) fn fallback(
+        &self,
+        config: &BreakerConfig,
+        window: HeapWindow,
+        fleet_now: Instant,
+        local_now: Instant,
+    ) -> LocalBreaker {
+        let snapshot = &self.stored.snapshot;
+        let local = |fleet: Instant| {
+            let ahead = fleet.saturating_duration_since(fleet_now);
+            local_now + ahead
         };
-        CircuitBreaker::resume(Box::new(*config), NoWindow, resume)
-    }
-}
-
-/// The Closed outcomes of one round that Redis has not heard of yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Batch {
-    /// The round they belong to (`-1`: the state was not read yet).
-    pub(crate) generation: i64,
-    pub(crate) failures: u32,
-    /// Failures since the last success in the batch.
-    pub(crate) trailing: u32,
-    /// The batch holds a success: the fleet's run of failures ended.
-    pub(crate) reset: bool,
-}
-
-impl Batch {
-    pub(crate) const fn new(generation: i64) -> Self {
-        Self {
-            generation,
-            failures: 0,
-            trailing: 0,
-            reset: false,
-        }
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.failures == 0 && !self.reset
-    }
-
-    pub(crate) fn failure(&mut self) {
-        self.failures = self.failures.saturating_add(1);
-        self.trailing = self.trailing.saturating_add(1);
-    }
-
-    pub(crate) fn success(&mut self) {
-        self.trailing = 0;
-        self.reset = true;
-    }
-
-    /// Takes the outcomes out, leaving an empty batch of `next` generation.
-    pub(crate) fn take(&mut self, next: i64) -> Batch {
-        std::mem::replace(self, Batch::new(next))
+        let phase = match snapshot.phase {
+            Phase::Open { trips, until } => Phase::Open {
+                trips,
+                until: local(until),
+            },
+            Phase::HalfOpen {
+                trips,
+                successes,
+                slow,
+                ..
+            } => Phase::HalfOpen {
+                trips,
+                probes: 0,
+                successes,
+                slow,
+                active: local_now,
+            },
+            other => other,
+        };
+        let from = Snapshot { phase, ..*snapshot };
+        CircuitBreaker::resume(Box::new(*config), window, from)
     }
 }
 
@@ -132,21 +118,29 @@ impl Batch {
 mod tests {
     use std::time::Duration;
 
-    use seawall_core::breaker::RejectReason;
+    use seawall_core::breaker::{AnyWindow, RejectReason};
 
     use super::*;
 
     const NOW: Instant = Instant::from_secs(1_000_000);
+    const LOCAL: Instant = Instant::from_secs(7);
 
-    fn mirror(state: State, failures: u32, trips: u32, open_remaining: Duration) -> Mirror {
-        let shared = SharedState {
-            state,
-            consecutive_failures: failures,
-            trips,
-            open_remaining,
-            ..SharedState::UNKNOWN
-        };
-        Mirror::new(shared, NOW, false)
+    fn mirror(phase: Phase) -> Mirror {
+        Mirror {
+            stored: Stored {
+                version: "1".into(),
+                snapshot: Snapshot {
+                    generation: 3,
+                    phase,
+                },
+                leases: Vec::new(),
+            },
+            totals: WindowTotals::default(),
+            fleet: NOW,
+            local: LOCAL,
+            round_trip: Duration::ZERO,
+            known: true,
+        }
     }
 
     fn config() -> BreakerConfig {
@@ -159,6 +153,10 @@ mod tests {
             .unwrap()
     }
 
+    fn fallback(phase: Phase, fleet_now: Instant, local_now: Instant) -> LocalBreaker {
+        mirror(phase).fallback(&config(), AnyWindow::None, fleet_now, local_now)
+    }
+
     fn fail(breaker: &LocalBreaker, at: Instant) {
         if let Ok(permit) = breaker.try_acquire(&at) {
             let _ = permit.failure(&at);
@@ -166,59 +164,68 @@ mod tests {
     }
 
     #[test]
+    fn the_fleets_time_is_told_from_the_local_clock() {
+        let mirror = mirror(Phase::Closed { failures: 0 });
+        assert_eq!(
+            mirror.fleet_at(LOCAL + Duration::from_secs(2)),
+            NOW + Duration::from_secs(2)
+        );
+        assert_eq!(
+            mirror.fleet_at(Instant::ZERO),
+            NOW,
+            "a local clock that went back"
+        );
+    }
+
+    #[test]
     fn the_fallback_keeps_the_fleets_failures() {
-        let breaker = mirror(State::Closed, 2, 0, Duration::ZERO).fallback(&config(), NOW);
+        let breaker = fallback(Phase::Closed { failures: 2 }, NOW, LOCAL);
         assert_eq!(breaker.state(), State::Closed);
-        fail(&breaker, NOW);
+        fail(&breaker, LOCAL);
         assert_eq!(breaker.state(), State::Open);
     }
 
     #[test]
     fn the_fallback_stays_open_for_the_rest_with_the_same_growth() {
-        let remaining = Duration::from_secs(7);
-        let breaker = mirror(State::Open, 0, 3, remaining).fallback(&config(), NOW);
-        let rejection = breaker.try_acquire(&NOW).unwrap_err();
+        let until = NOW + Duration::from_secs(7);
+        let breaker = fallback(Phase::Open { trips: 3, until }, NOW, LOCAL);
+        let rejection = breaker.try_acquire(&LOCAL).unwrap_err();
         assert_eq!(rejection.reason(), RejectReason::Open);
-        assert_eq!(rejection.retry_after(), Some(remaining));
+        assert_eq!(rejection.retry_after(), Some(Duration::from_secs(7)));
         // The probe at the end fails: the fourth trip opens for 35 s (capped from 80 s).
-        let end = NOW + remaining;
+        let end = LOCAL + Duration::from_secs(7);
         fail(&breaker, end);
         let rejection = breaker.try_acquire(&end).unwrap_err();
         assert_eq!(rejection.retry_after(), Some(Duration::from_secs(35)));
         // Seeded later, it has less left.
         let later = NOW + Duration::from_secs(5);
-        let breaker = mirror(State::Open, 0, 3, remaining).fallback(&config(), later);
-        let rejection = breaker.try_acquire(&later).unwrap_err();
+        let breaker = fallback(Phase::Open { trips: 3, until }, later, LOCAL);
+        let rejection = breaker.try_acquire(&LOCAL).unwrap_err();
         assert_eq!(rejection.retry_after(), Some(Duration::from_secs(2)));
     }
 
     #[test]
     fn the_fallback_probes_at_once_in_half_open_and_keeps_manual_states() {
-        let half_open = mirror(State::HalfOpen, 0, 1, Duration::ZERO).fallback(&config(), NOW);
-        assert!(half_open.try_acquire(&NOW).unwrap().is_probe());
-        let forced = mirror(State::ForcedOpen, 0, 0, Duration::ZERO).fallback(&config(), NOW);
-        assert_eq!(forced.state(), State::ForcedOpen);
-        let disabled = mirror(State::Disabled, 0, 0, Duration::ZERO).fallback(&config(), NOW);
-        assert_eq!(disabled.state(), State::Disabled);
-    }
-
-    #[test]
-    fn a_batch_remembers_the_run_after_its_last_success() {
-        let mut batch = Batch::new(7);
-        assert!(batch.is_empty());
-        batch.failure();
-        batch.failure();
-        batch.success();
-        batch.failure();
-        assert_eq!(
-            batch.take(8),
-            Batch {
-                generation: 7,
-                failures: 3,
-                trailing: 1,
-                reset: true
-            }
+        let half_open = Phase::HalfOpen {
+            trips: 1,
+            probes: 1,
+            successes: 0,
+            slow: 0,
+            active: NOW,
+        };
+        assert!(
+            fallback(half_open, NOW, LOCAL)
+                .try_acquire(&LOCAL)
+                .unwrap()
+                .is_probe()
         );
-        assert_eq!(batch, Batch::new(8));
+        assert_eq!(
+            fallback(Phase::ForcedOpen, NOW, LOCAL).state(),
+            State::ForcedOpen
+        );
+        assert_eq!(
+            fallback(Phase::Disabled, NOW, LOCAL).state(),
+            State::Disabled
+        );
     }
 }

@@ -36,7 +36,7 @@ pub struct BreakerHandle {
 }
 
 /// What the registry needs of a breaker, without its classifier type.
-trait Erased: Send + Sync {
+pub(crate) trait Erased: Send + Sync {
     fn name(&self) -> &str;
     fn state(&self) -> State;
     fn stats(&self) -> Stats;
@@ -47,6 +47,19 @@ trait Erased: Send + Sync {
     fn reset(&self) -> Option<Transition>;
     fn hooks(&self) -> &Hooks;
     fn is_shadow(&self) -> bool;
+    /// Shared through Redis: whether it decides locally now (Redis is
+    /// unreachable), and how many corrupt states it read. `None` for a local
+    /// breaker.
+    fn shared(&self) -> Option<Shared> {
+        None
+    }
+}
+
+/// What a shared breaker adds to its handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Shared {
+    pub(crate) fallback: bool,
+    pub(crate) corrupt_reads: u64,
 }
 
 impl<K: Send + Sync + 'static> Erased for CircuitBreaker<K> {
@@ -87,6 +100,21 @@ impl BreakerHandle {
         Self {
             breaker: Arc::new(breaker.clone()),
         }
+    }
+
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn erased(breaker: Arc<dyn Erased>) -> Self {
+        Self { breaker }
+    }
+
+    /// Whether the breaker's state is shared by a fleet through Redis (a
+    /// `SharedCircuitBreaker` of the `redis` feature).
+    pub fn is_shared(&self) -> bool {
+        self.breaker.shared().is_some()
+    }
+
+    pub(crate) fn shared(&self) -> Option<Shared> {
+        self.breaker.shared()
     }
 
     /// Whether the breaker is in shadow mode (it decides without enforcing).
@@ -140,16 +168,24 @@ impl BreakerHandle {
     }
 
     /// Opens the breaker until reset (see [`CircuitBreaker::force_open`]).
+    ///
+    /// A shared breaker is opened for the whole fleet: the operation goes to
+    /// Redis in the background (on its store's runtime), and this returns
+    /// `None`; the transition, once made, reaches the listeners and the
+    /// registry. Await the shared breaker's own `force_open` to know when it
+    /// is done.
     pub fn force_open(&self) -> Option<Transition> {
         self.breaker.force_open()
     }
 
-    /// Lets every call through (see [`CircuitBreaker::disable`]).
+    /// Lets every call through (see [`CircuitBreaker::disable`]); a shared
+    /// breaker's, as [`force_open`](Self::force_open) says.
     pub fn disable(&self) -> Option<Transition> {
         self.breaker.disable()
     }
 
-    /// Closes the breaker (see [`CircuitBreaker::reset`]).
+    /// Closes the breaker (see [`CircuitBreaker::reset`]); a shared
+    /// breaker's, as [`force_open`](Self::force_open) says.
     pub fn reset(&self) -> Option<Transition> {
         self.breaker.reset()
     }

@@ -14,6 +14,8 @@ mod breaker;
 mod chaos;
 mod durations;
 mod retry;
+#[cfg(feature = "redis")]
+mod shared;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -130,6 +132,8 @@ pub(crate) struct Shared {
     pub(crate) adaptive_limiters: RwLock<BTreeMap<String, AdaptiveLimiter>>,
     pub(crate) hedges: RwLock<BTreeMap<String, crate::Hedge>>,
     pub(crate) fault_injectors: RwLock<BTreeMap<String, crate::FaultInjector>>,
+    #[cfg(feature = "redis")]
+    pub(crate) shared_rate_limiters: RwLock<BTreeMap<String, crate::redis::SharedRateLimiter>>,
 }
 
 /// One breaker of a registry, as reports and metrics read it.
@@ -210,6 +214,8 @@ impl RegistryBuilder {
                 adaptive_limiters: RwLock::default(),
                 hedges: RwLock::default(),
                 fault_injectors: RwLock::default(),
+                #[cfg(feature = "redis")]
+                shared_rate_limiters: RwLock::default(),
             }),
         }
     }
@@ -357,6 +363,13 @@ impl Registry {
         limiter: &RateLimiter,
     ) -> Result<(), AlreadyRegistered> {
         let name = name.into();
+        #[cfg(feature = "redis")]
+        if read(&self.shared.shared_rate_limiters).contains_key(&name) {
+            return Err(AlreadyRegistered {
+                kind: PolicyKind::RateLimiter,
+                name,
+            });
+        }
         insert(
             &self.shared.rate_limiters,
             PolicyKind::RateLimiter,
@@ -389,7 +402,13 @@ impl Registry {
             PolicyKind::CircuitBreaker => write(&shared.breakers).remove(name).is_some(),
             PolicyKind::Retry => write(&shared.retries).remove(name).is_some(),
             PolicyKind::Bulkhead => write(&shared.bulkheads).remove(name).is_some(),
-            PolicyKind::RateLimiter => write(&shared.rate_limiters).remove(name).is_some(),
+            PolicyKind::RateLimiter => {
+                #[cfg(feature = "redis")]
+                if write(&shared.shared_rate_limiters).remove(name).is_some() {
+                    return true;
+                }
+                write(&shared.rate_limiters).remove(name).is_some()
+            }
             PolicyKind::AdaptiveLimiter => write(&shared.adaptive_limiters).remove(name).is_some(),
             PolicyKind::Hedge => write(&shared.hedges).remove(name).is_some(),
             PolicyKind::FaultInjector => write(&shared.fault_injectors).remove(name).is_some(),
@@ -404,7 +423,16 @@ impl Registry {
             PolicyKind::CircuitBreaker => read(&shared.breakers).keys().cloned().collect(),
             PolicyKind::Retry => read(&shared.retries).keys().cloned().collect(),
             PolicyKind::Bulkhead => read(&shared.bulkheads).keys().cloned().collect(),
-            PolicyKind::RateLimiter => read(&shared.rate_limiters).keys().cloned().collect(),
+            PolicyKind::RateLimiter => {
+                #[allow(unused_mut)]
+                let mut names: Vec<String> = read(&shared.rate_limiters).keys().cloned().collect();
+                #[cfg(feature = "redis")]
+                {
+                    names.extend(read(&shared.shared_rate_limiters).keys().cloned());
+                    names.sort();
+                }
+                names
+            }
             PolicyKind::AdaptiveLimiter => {
                 read(&shared.adaptive_limiters).keys().cloned().collect()
             }

@@ -27,10 +27,16 @@ impl RedisServer {
 
     /// Starts a server on `port` and waits until it answers.
     pub fn start_on(port: u16) -> Self {
+        Self::start_with(port, &[])
+    }
+
+    /// Starts a server on `port` with `extra` arguments and waits until it answers.
+    pub fn start_with(port: u16, extra: &[&str]) -> Self {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .args(["--protected-mode", "no", "--loglevel", "warning"])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -77,9 +83,50 @@ impl RedisServer {
     }
 
     /// Freezes the server (SIGSTOP): connections stay open and nothing is
-    /// answered, as with a hung server or a cut network.
+    /// answered, as with a hung server or a cut network. Returns once the
+    /// process is stopped.
     pub fn freeze(&self) {
         signal(self.pid(), "-STOP");
+        let stat = format!("/proc/{}/stat", self.pid());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        // The state is the field after the parenthesised command name.
+        while !std::fs::read_to_string(&stat)
+            .ok()
+            .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| rest.starts_with('T')))
+            .unwrap_or(false)
+        {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not stop in 20 s"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Stalls the server for `duration`: it holds every command of every
+    /// client until then (`CLIENT PAUSE ... ALL`), as a `DEBUG SLEEP` would,
+    /// but returns only once the stall has begun, so a test knows that what
+    /// it sends next waits.
+    pub fn stall(&self, duration: Duration) {
+        let millis = duration.as_millis().to_string();
+        let reply = self.command(&["CLIENT", "PAUSE", &millis, "ALL"]);
+        assert!(reply.starts_with("+OK"), "{reply}");
+    }
+
+    /// `HSET key field value`.
+    pub fn hset(&self, key: &str, field: &str, value: &str) {
+        let reply = self.command(&["HSET", key, field, value]);
+        assert!(reply.starts_with(':'), "{reply}");
+    }
+
+    /// `HGET key field`, as text (`None` when absent).
+    pub fn hget(&self, key: &str, field: &str) -> Option<String> {
+        let reply = self.command(&["HGET", key, field]);
+        let (header, rest) = reply.split_once("\r\n")?;
+        if header == "$-1" {
+            return None;
+        }
+        Some(rest.trim_end_matches("\r\n").to_owned())
     }
 
     /// Lets a frozen server run again (SIGCONT), with its data.
@@ -178,12 +225,107 @@ impl Drop for RedisServer {
     }
 }
 
+/// A Redis Cluster of our own: `n` primaries on free 127.0.0.1 ports (no
+/// replicas), their slots assigned by `redis-cli --cluster create`.
+pub struct RedisCluster {
+    nodes: Vec<RedisServer>,
+    dir: std::path::PathBuf,
+}
+
+impl RedisCluster {
+    /// Starts the nodes, creates the cluster and waits until every node says
+    /// it is ok.
+    pub fn start(n: usize) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "seawall-cluster-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::create_dir_all(&dir).expect("a directory for the nodes' files");
+        let dir_arg = dir.to_string_lossy().into_owned();
+        let nodes: Vec<RedisServer> = (0..n)
+            .map(|_| {
+                let port = free_cluster_port();
+                let file = format!("nodes-{port}.conf");
+                RedisServer::start_with(
+                    port,
+                    &[
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        &file,
+                        "--dir",
+                        &dir_arg,
+                    ],
+                )
+            })
+            .collect();
+        let addresses: Vec<String> = nodes
+            .iter()
+            .map(|node| format!("127.0.0.1:{}", node.port()))
+            .collect();
+        let status = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addresses)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .status()
+            .expect("redis-cli (installed with redis-server)");
+        assert!(status.success(), "redis-cli --cluster create: {status}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for node in &nodes {
+            while !node
+                .command(&["CLUSTER", "INFO"])
+                .contains("cluster_state:ok")
+            {
+                assert!(Instant::now() < deadline, "the cluster is not ok in 30 s");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        RedisCluster { nodes, dir }
+    }
+
+    /// `redis://127.0.0.1:{port}` of every node.
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(RedisServer::url).collect()
+    }
+
+    /// How many keys each node holds.
+    pub fn keys_per_node(&self) -> Vec<u64> {
+        self.nodes
+            .iter()
+            .map(|node| {
+                let reply = node.command(&["DBSIZE"]);
+                reply.trim_start_matches(':').trim().parse().unwrap()
+            })
+            .collect()
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        self.nodes.clear();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 fn signal(pid: u32, signal: &str) {
     let status = Command::new("kill")
         .args([signal, &pid.to_string()])
         .status()
         .expect("kill");
     assert!(status.success(), "kill {signal} {pid}");
+}
+
+/// A port for a cluster node: free, and its cluster bus port (10,000 above)
+/// too, which must stay below 65,536.
+pub fn free_cluster_port() -> u16 {
+    loop {
+        let port = free_port();
+        if port < 55_000 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// A port nobody listens on now.

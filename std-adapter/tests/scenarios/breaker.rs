@@ -22,9 +22,10 @@ use std::time::Duration;
 
 use seawall::{CircuitBreaker, CircuitBreakerConfig, Error, SlidingWindow, State, Transition};
 use seawall_tests::replay::breaker::{
-    Config, OutcomeSpec, Step, WindowSpec, check_repetition, check_state, check_transition, reason,
+    Config, OutcomeSpec, Step, WindowSpec, check_rejection, check_repetition, check_state,
+    check_transition,
 };
-use seawall_tests::replay::{check, check_opt, for_each_step_async};
+use seawall_tests::replay::{check_opt, for_each_step_async};
 use seawall_tests::scenario::Scenario;
 use tokio::sync::oneshot;
 
@@ -162,14 +163,7 @@ pub(crate) async fn replay(scenario: &Scenario) -> Result<(), String> {
                         Err(Error::Rejected(rejection)) => rejection,
                         other => return Err(format!("expected a rejection, got {other:?}")),
                     };
-                    check("reason", &reason(&expected)?, &error.reason())?;
-                    if let Some(expected) = retry_after_ms {
-                        check(
-                            "retry_after",
-                            &expected.map(Duration::from_millis),
-                            &error.retry_after(),
-                        )?;
-                    }
+                    check_rejection(&expected, retry_after_ms, &error)?;
                     check_transition(&transition, replay.caused()?)?;
                 }
                 _ => return Err("acquire takes exactly one of permit and rejected".into()),

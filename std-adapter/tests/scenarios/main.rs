@@ -67,7 +67,7 @@ async fn replay_all(policy: Option<&str>, minimum: usize) {
 
 #[tokio::test(start_paused = true)]
 async fn every_breaker_scenario_replays_through_the_async_api() {
-    replay_all(Some("circuit_breaker"), 22).await;
+    replay_all(Some("circuit_breaker"), 24).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -118,7 +118,7 @@ async fn every_fault_plan_scenario_replays_through_the_async_api() {
 /// No file is left out: every policy in the directory has a replayer here.
 #[tokio::test(start_paused = true)]
 async fn every_scenario_file_replays_through_the_async_api() {
-    replay_all(None, 58).await;
+    replay_all(None, 60).await;
 }
 
 #[tokio::test(start_paused = true)]

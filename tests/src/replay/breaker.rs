@@ -323,6 +323,24 @@ pub fn reason(name: &str) -> Result<RejectReason, String> {
     .ok_or_else(|| format!("unknown rejection reason {name:?}"))
 }
 
+/// Checks a rejection against an `acquire` step's `rejected` (the reason) and
+/// `retry_after_ms` (absent: not checked; `null`: no time promised).
+pub fn check_rejection(
+    expected: &str,
+    retry_after_ms: Expected<u64>,
+    rejection: &seawall_core::breaker::Rejection,
+) -> Result<(), String> {
+    check("reason", &reason(expected)?, &rejection.reason())?;
+    match retry_after_ms {
+        Some(expected) => check(
+            "retry_after",
+            &expected.map(Duration::from_millis),
+            &rejection.retry_after(),
+        ),
+        None => Ok(()),
+    }
+}
+
 /// Replays a `circuit_breaker` scenario.
 pub fn replay(scenario: &Scenario) -> Result<(), String> {
     let config: Config = scenario.config()?;
@@ -363,15 +381,7 @@ pub fn replay(scenario: &Scenario) -> Result<(), String> {
                         Ok(_) => return Err("admitted, expected a rejection".into()),
                         Err(rejection) => rejection,
                     };
-                    check("reason", &reason(&expected)?, &rejection.reason())?;
-                    if let Some(expected) = retry_after_ms {
-                        let actual = rejection.retry_after().map(|d| d.as_nanos());
-                        check(
-                            "retry_after (ns)",
-                            &expected.map(|ms| u128::from(ms) * 1_000_000),
-                            &actual,
-                        )?;
-                    }
+                    check_rejection(&expected, retry_after_ms, &rejection)?;
                     check_transition(&transition, rejection.transition())?;
                 }
                 _ => return Err("acquire takes exactly one of permit and rejected".into()),

@@ -70,7 +70,7 @@ fn every_scenario_replays_through_the_adapter() {
         failures.join("\n")
     );
     assert!(
-        replayed.get("circuit_breaker").copied().unwrap_or(0) >= 22,
+        replayed.get("circuit_breaker").copied().unwrap_or(0) >= 24,
         "{replayed:?}"
     );
     assert!(replayed.contains_key("retry"), "{replayed:?}");
