@@ -252,24 +252,37 @@ async fn half_open_admits_exactly_the_limit_across_the_fleet() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_probe_that_never_answers_frees_its_slot_when_its_lease_expires() {
     let server = RedisServer::start();
-    let lease = Duration::from_millis(300);
+    let lease = Duration::from_secs(30);
     let shared = SharedConfig {
         probe_lease: lease,
         ..fast()
     };
     let cbs = fleet(&server, &shared, "mail", &probing(1, 1), 2);
+    let key = "{test:breaker:mail}";
+    let before = server.time_micros();
     let probe = first_probe(&cbs[0]).await;
-    let taken = std::time::Instant::now();
+    let after = server.time_micros();
     // Its holder vanishes without releasing it (a process that died).
     std::mem::forget(probe);
 
+    // The slot is held for the lease from when Redis granted it, on Redis's clock.
+    let leases = server.hget(key, "leases").unwrap();
+    let (token, expiry) = leases.split_once(' ').unwrap();
+    let expiry: u64 = expiry.parse().unwrap();
+    let lease_micros = lease.as_micros() as u64;
+    assert!(
+        before + lease_micros <= expiry && expiry <= after + lease_micros,
+        "{before} {expiry} {after}"
+    );
     let rejection = cbs[1].try_acquire().await.unwrap_err();
     assert_eq!(rejection.reason(), RejectReason::HalfOpenFull);
-    let probe = eventually_some("the lease expires", BOUND, || async {
-        cbs[1].try_acquire().await.ok()
-    })
-    .await;
-    assert!(taken.elapsed() >= lease, "{:?}", taken.elapsed());
+
+    // Redis's clock passes the expiry (the lease is moved into the past
+    // rather than waited for): the slot is free for another process.
+    let lapsed = format!("{token} {}", server.time_micros() - 1);
+    server.hset(key, "leases", &lapsed);
+    cbs[1].sync().await.unwrap();
+    let probe = cbs[1].try_acquire().await.unwrap();
     assert!(probe.is_probe());
     assert_eq!(
         probe.success().await,
@@ -326,7 +339,7 @@ async fn skewed_local_clocks_do_not_matter() {
                 .unwrap()
         })
         .collect();
-    let start = std::time::Instant::now();
+    let start = server.time_micros();
     fail(&cbs[1]).await;
     eventually("every breaker sees Open", BOUND, || async {
         cbs.iter().all(|cb| cb.state() == State::Open)
@@ -348,7 +361,9 @@ async fn skewed_local_clocks_do_not_matter() {
         .await;
         probes.push(probe);
     }
-    assert!(start.elapsed() >= open, "{:?}", start.elapsed());
+    // Redis's clock, the one the rules run on, passed the open duration.
+    let waited = Duration::from_micros(server.time_micros() - start);
+    assert!(waited >= open, "{waited:?}");
     for probe in probes {
         assert!(probe.is_probe());
         probe.success().await;

@@ -129,6 +129,16 @@ impl RedisServer {
         Some(rest.trim_end_matches("\r\n").to_owned())
     }
 
+    /// Redis's clock (`TIME`), in microseconds: the clock the shared rules run on.
+    pub fn time_micros(&self) -> u64 {
+        let script = "local t = redis.call('TIME') return t[1] * 1000000 + t[2]";
+        let reply = self.command(&["EVAL", script, "0"]);
+        reply
+            .strip_prefix(':')
+            .and_then(|n| n.trim_end().parse().ok())
+            .unwrap_or_else(|| panic!("TIME: {reply}"))
+    }
+
     /// Lets a frozen server run again (SIGCONT), with its data.
     pub fn thaw(&self) {
         signal(self.pid(), "-CONT");
