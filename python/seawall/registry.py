@@ -118,7 +118,7 @@ class MetricFamily:
 class _Track:
     """What the registry notes about one breaker: when its state began, and
     its transitions by (from, to). Fed by the breaker's state-change listener
-    (a shared breaker's runs on a background thread)."""
+    (a shared breaker's may run on a background thread)."""
 
     def __init__(self, breaker: _Breaker, critical: bool) -> None:
         self.breaker = breaker

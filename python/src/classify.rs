@@ -170,10 +170,24 @@ impl Classifier {
         Ok(error_outcome(failure, excluded))
     }
 
-    /// Whether a breaker counts `error` as a failure (see [`outcome`](Self::outcome));
+    /// As [`outcome`](Self::outcome), for a breaker's permit: a
+    /// `BaseException` a predicate raises comes back with `error` as its
+    /// context, for the caller to release the permit and raise it.
+    pub(crate) fn breaker_outcome(
+        &self,
+        py: Python<'_>,
+        error: &PyErr,
+    ) -> PyResult<Option<Outcome>> {
+        self.outcome(py, error).inspect_err(|raised| {
+            let _ = raised
+                .value(py)
+                .setattr(pyo3::intern!(py, "__context__"), error.value(py));
+        })
+    }
+
+    /// Whether `error` counts as a failure (see [`outcome`](Self::outcome));
     /// a `BaseException` a predicate raises is reported, and the error counts.
-    /// For the shared breaker, whose permit ends on a failure or nothing.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    /// For a limiter, whose permit ends on a failure or not.
     pub(crate) fn counts(&self, py: Python<'_>, error: &PyErr) -> bool {
         match self.outcome(py, error) {
             Ok(outcome) => outcome == Some(Outcome::Failure),

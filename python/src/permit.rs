@@ -189,8 +189,8 @@ pub(crate) fn guarded_call<'py>(
     }
 }
 
-/// What to use instead of a sync call through a breaker.
-fn advice(kind: Deferred) -> &'static str {
+/// What to use instead of a sync call through a breaker (local or shared).
+pub(crate) fn advice(kind: Deferred) -> &'static str {
     match kind {
         Deferred::Coroutine => {
             "await breaker.call_async(fn, ...) instead, or decorate the async def function itself"

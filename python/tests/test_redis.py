@@ -435,7 +435,6 @@ def test_a_probe_whose_process_died_frees_its_slot_when_its_lease_expires(
     permit = cb.acquire()
     assert permit.is_probe
     permit.success()
-    assert cb.state == "closed"
 
 
 def test_the_fleets_rate_limit_holds_within_the_burst_across_processes(
@@ -549,6 +548,100 @@ def test_the_local_surface_decorators_blocks_stats_and_listeners(
     with pytest.raises(CircuitOpenError):
         asyncio.run(triple(1))
     assert cb.stats.rejected == 2
+
+
+def test_errors_count_as_the_local_breakers_do(redis: RedisServer, prefix: str) -> None:
+    # An error failure_on does not name is a success: the dependency answered.
+    cb = store(redis, prefix).circuit_breaker("classes", 2, timeout=60.0, failure_on=KeyError)
+    for error in (KeyError, ValueError, KeyError):
+        with pytest.raises(error):
+            with cb:
+                raise error()
+    assert cb.sync().consecutive_failures == 1
+    assert cb.state == "closed"
+    assert (cb.stats.failed, cb.stats.successful) == (2, 1)
+
+    # A limiter's refusal below the breaker is not the dependency's failure.
+    limiter = seawall.RateLimiter(1, period=3600.0, max_wait=0)
+    guarded = store(redis, prefix).circuit_breaker("over-limiter", 2, timeout=60.0)
+
+    @guarded
+    @limiter
+    def limited() -> int:
+        return 1
+
+    assert limited() == 1
+    for _ in range(3):
+        with pytest.raises(RateLimitedError):
+            limited()
+    assert guarded.sync().consecutive_failures == 0
+    assert guarded.state == "closed"
+    assert guarded.stats.released == 3
+
+    # Async work through the sync entry point is refused, not counted.
+    async def work() -> None:
+        raise Down()
+
+    with pytest.raises(TypeError, match="call_async"):
+        guarded.call(work)
+    assert guarded.stats.released == 4
+
+
+def test_ctrl_c_in_a_predicate_or_a_listener_propagates(redis: RedisServer, prefix: str) -> None:
+    def interrupted(error: BaseException) -> bool:
+        raise KeyboardInterrupt
+
+    cb = store(redis, prefix).circuit_breaker("ctrl-c", 1, timeout=60.0, failure_on=interrupted)
+    with pytest.raises(KeyboardInterrupt) as raised:
+        cb.call(boom)
+    assert isinstance(raised.value.__context__, Down)
+    assert cb.stats.released == 1
+    assert cb.state == "closed"
+
+    heard: List[tuple[str, str]] = []
+
+    def exits(breaker: Any, old: str, new: str) -> None:
+        heard.append((old, new))
+        raise SystemExit(3)
+
+    cb = store(redis, prefix).circuit_breaker("exit", 1, timeout=60.0, on_state_change=exits)
+    with pytest.raises(Down):
+        cb.call(boom)
+
+    # The trip is seen by a sync (this one, or the background task's): the
+    # call that tells the listener raises what it raised, or the next call
+    # when the background thread told it.
+    def until_raised() -> bool:
+        cb.sync()
+        return False
+
+    with pytest.raises(SystemExit):
+        eventually("the listener's SystemExit is raised", until_raised)
+    assert heard == [("closed", "open")]
+    # Told once: the next call does not raise it again.
+    assert cb.sync().state == "open"
+
+
+def test_listeners_hear_every_change_in_order(redis: RedisServer, prefix: str) -> None:
+    heard: List[tuple[str, str]] = []
+    cb = store(redis, prefix).circuit_breaker(
+        "ordered",
+        1,
+        success_threshold=1,
+        timeout=0.3,
+        on_state_change=lambda breaker, old, new: heard.append((old, new)),
+    )
+    for _ in range(3):
+        trip_and_wait_out(cb)
+        permit = cb.acquire()
+        assert permit.is_probe
+        permit.success()
+    cb.force_open()
+    cb.reset()
+    expected = [("closed", "open"), ("open", "half_open"), ("half_open", "closed")] * 3
+    expected += [("closed", "forced_open"), ("forced_open", "closed")]
+    eventually("every change is heard", lambda: len(heard) >= len(expected))
+    assert heard == expected
 
 
 def test_manual_control_reaches_every_process(redis: RedisServer, prefix: str) -> None:

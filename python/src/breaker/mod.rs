@@ -533,7 +533,7 @@ impl CircuitBreaker {
     ) -> PyResult<()> {
         let py = slf.py();
         let breaker = slf.get();
-        match breaker.classifier.outcome(py, error) {
+        match breaker.classifier.breaker_outcome(py, error) {
             Ok(Some(outcome)) => Self::record(slf, ticket, outcome, latency),
             Ok(None) => {
                 breaker.core.release(ticket);
@@ -541,9 +541,6 @@ impl CircuitBreaker {
             }
             Err(raised) => {
                 breaker.core.release(ticket);
-                let _ = raised
-                    .value(py)
-                    .setattr(pyo3::intern!(py, "__context__"), error.value(py));
                 Err(raised)
             }
         }

@@ -18,7 +18,9 @@ use super::store::{RedisStore, unavailable};
 use crate::breaker::{WindowArgs, circuit_open, rate_options, trip_options, window_args};
 use crate::classify::Classifier;
 use crate::errors::{callable, config_error, given, invalid, secs, string, wrong_type};
+use crate::permit::advice;
 use crate::stats::{Stats, WindowTotals};
+use crate::wrapper::{deferred, deferred_error};
 
 type RustBreaker = seawall::redis::SharedCircuitBreaker;
 pub(crate) type RustPermit = seawall::redis::SharedPermit<seawall::ErrorsAreFailures>;
@@ -73,9 +75,9 @@ pub(crate) type RustPermit = seawall::redis::SharedPermit<seawall::ErrorsAreFail
 ///     failure_on: Exceptions that count as failures: exception types, or a
 ///         predicate ``(exception) -> bool``. Default: every ``Exception``.
 ///     exclude: Exceptions that never count, even if ``failure_on`` matches.
-///     on_state_change: ``callback(breaker, old_state, new_state)``, called on
-///         a background thread after each change of state this process sees,
-///         whoever caused it.
+///     on_state_change: ``callback(breaker, old_state, new_state)``, called
+///         after each change of state this process sees, whoever caused it,
+///         in order (see ``add_listener``).
 #[pyclass(
     module = "seawall._seawall",
     name = "SharedCircuitBreaker",
@@ -302,7 +304,10 @@ impl SharedCircuitBreaker {
             async move { breaker.try_acquire().await },
             this.store_bound(),
         )?;
-        this.permit(slf, live.epoch, acquired)
+        let permit = this.permit(slf, live.epoch, acquired);
+        // A listener's BaseException first (dropping the permit releases it).
+        this.tell(py)?;
+        permit
     }
 
     /// For ``async`` code: a :class:`SharedPermit` at once when the local view
@@ -316,15 +321,18 @@ impl SharedCircuitBreaker {
         let breaker = live.breaker.clone();
         match poll_once(live.runtime, async move { breaker.try_acquire().await })? {
             Polled::Ready(acquired) => {
-                Ok(Bound::new(py, this.permit(slf, live.epoch, acquired)?)?.into_any())
+                let permit = this.permit(slf, live.epoch, acquired);
+                this.tell(py)?;
+                Ok(Bound::new(py, permit?)?.into_any())
             }
             Polled::Pending(future) => {
                 let owner = slf.clone().unbind();
                 let epoch = live.epoch;
                 runtime::settle_later(py, live.runtime, future, move |py, acquired| {
                     let owner = owner.bind(py);
-                    let permit = owner.get().permit(owner, epoch, acquired)?;
-                    Ok(Bound::new(py, permit)?.into_any().unbind())
+                    let permit = owner.get().permit(owner, epoch, acquired);
+                    owner.get().tell(py)?;
+                    Ok(Bound::new(py, permit?)?.into_any().unbind())
                 })
             }
         }
@@ -362,6 +370,7 @@ impl SharedCircuitBreaker {
             async move { breaker.sync().await },
             self.store_bound(),
         )?;
+        self.tell(py)?;
         read.map(shared_state)
             .map_err(|error| unavailable(py, error))
     }
@@ -390,9 +399,12 @@ impl SharedCircuitBreaker {
         self.manual(py, Manual::Reset)
     }
 
-    /// Adds ``callback(breaker, old_state, new_state)``, called on a
-    /// background thread after each change of state this process sees.
-    /// Exceptions it raises go to ``sys.unraisablehook``.
+    /// Adds ``callback(breaker, old_state, new_state)``, called after each
+    /// change of state this process sees, in the order of the changes: by
+    /// the call into the breaker that saw it, else on a background thread.
+    /// An ``Exception`` it raises goes to ``sys.unraisablehook``; any other
+    /// ``BaseException`` (Ctrl-C, ``sys.exit()``) is raised by that call, or
+    /// by the breaker's next call when the background thread told it.
     fn add_listener(&self, callback: &Bound<'_, PyAny>) -> PyResult<()> {
         self.listeners.add(callable(callback, "callback")?);
         Ok(())
@@ -500,7 +512,14 @@ impl SharedCircuitBreaker {
         let permit = Self::acquire(slf)?;
         let result = fn_.call(args, kwargs);
         match &result {
-            Ok(_) => permit.end(slf.py(), Some(Outcome::Success))?,
+            Ok(value) => {
+                if let Some(kind) = deferred(value)? {
+                    // The call has not run yet: it says nothing of the dependency.
+                    permit.end(slf.py(), None)?;
+                    return Err(deferred_error(value, fn_, kind, advice(kind)));
+                }
+                permit.end(slf.py(), Some(Outcome::Success))?
+            }
             Err(error) => permit.finish_error(slf.py(), error)?,
         }
         result
@@ -529,9 +548,15 @@ impl SharedCircuitBreaker {
         circuit_open(py, &self.name, rejection)
     }
 
-    /// Whether `error` counts as a failure.
-    pub(crate) fn is_failure(&self, py: Python<'_>, error: &PyErr) -> bool {
-        self.classifier.counts(py, error)
+    /// Tells the listeners of the changes not told yet, here (see `Listeners`).
+    pub(crate) fn tell(&self, py: Python<'_>) -> PyResult<()> {
+        self.listeners.tell(py)
+    }
+
+    /// How a call that raised `error` counts: the local breaker's
+    /// classification (`Classifier::breaker_outcome`).
+    pub(crate) fn error_outcome(&self, py: Python<'_>, error: &PyErr) -> PyResult<Option<Outcome>> {
+        self.classifier.breaker_outcome(py, error)
     }
 
     fn manual(&self, py: Python<'_>, op: Manual) -> PyResult<()> {
@@ -549,6 +574,7 @@ impl SharedCircuitBreaker {
             },
             self.store_bound(),
         )?;
+        self.tell(py)?;
         done.map(drop).map_err(|error| unavailable(py, error))
     }
 }

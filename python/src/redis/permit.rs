@@ -62,39 +62,48 @@ impl SharedPermit {
         let Some(permit) = self.take() else {
             return Ok(());
         };
-        let Some(outcome) = outcome else {
-            permit.release();
-            return Ok(());
-        };
         let breaker = self.breaker.get();
-        let live = breaker.live()?;
-        runtime::block_on(
-            py,
-            live.runtime,
-            async move { permit.record(outcome).await },
-            breaker.store_bound(),
-        )
-        .map(drop)
+        match outcome {
+            None => permit.release(),
+            Some(outcome) => {
+                let live = breaker.live()?;
+                runtime::block_on(
+                    py,
+                    live.runtime,
+                    async move { permit.record(outcome).await },
+                    breaker.store_bound(),
+                )?;
+            }
+        }
+        breaker.tell(py)
     }
 
-    /// Ends the permit after `error`: a failure if the breaker counts it, else released.
+    /// Ends the permit after `error` as the local breaker would: a failure,
+    /// a success or released (`Classifier::outcome`). A `BaseException` that
+    /// a `failure_on` or `exclude` predicate raises releases the permit and
+    /// is raised.
     pub(crate) fn finish_error(&self, py: Python<'_>, error: &PyErr) -> PyResult<()> {
-        let outcome = self.error_outcome(py, error);
+        let outcome = self.error_outcome(py, error)?;
         self.end(py, outcome)
     }
 
-    /// A failure if the breaker counts `error`, else none (released).
-    fn error_outcome(&self, py: Python<'_>, error: &PyErr) -> Option<Outcome> {
+    /// How the breaker counts `error`; a predicate's `BaseException` releases
+    /// the permit and is returned.
+    fn error_outcome(&self, py: Python<'_>, error: &PyErr) -> PyResult<Option<Outcome>> {
         self.breaker
             .get()
-            .is_failure(py, error)
-            .then_some(Outcome::Failure)
+            .error_outcome(py, error)
+            .inspect_err(|_| drop(self.take()))
     }
 
     /// The outcome of `finish(error)`: a success for None.
-    fn outcome(&self, py: Python<'_>, error: Option<&Bound<'_, PyAny>>) -> Option<Outcome> {
+    fn outcome(
+        &self,
+        py: Python<'_>,
+        error: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Option<Outcome>> {
         match given(error) {
-            None => Some(Outcome::Success),
+            None => Ok(Some(Outcome::Success)),
             Some(error) => self.error_outcome(py, &PyErr::from_value(error.clone())),
         }
     }
@@ -129,10 +138,10 @@ impl SharedPermit {
     }
 
     /// Ends the permit from how the call ended: ``None`` is a success; an
-    /// exception is a failure if the breaker counts it, else the permit is
-    /// released.
+    /// exception counts as the breaker's ``failure_on`` / ``exclude`` say (as
+    /// a local breaker's would: a failure, a success, or released).
     fn finish(&self, py: Python<'_>, error: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
-        let outcome = self.outcome(py, error);
+        let outcome = self.outcome(py, error)?;
         self.end(py, outcome)
     }
 
@@ -143,19 +152,25 @@ impl SharedPermit {
         py: Python<'py>,
         error: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let outcome = self.outcome(py, error);
+        let outcome = self.outcome(py, error)?;
         let Some(permit) = self.take() else {
             return Ok(None);
         };
+        let breaker = self.breaker.get();
         let Some(outcome) = outcome else {
             permit.release();
-            return Ok(None);
+            return breaker.tell(py).map(|()| None);
         };
-        let live = self.breaker.get().live()?;
+        let live = breaker.live()?;
         match poll_once(live.runtime, async move { permit.record(outcome).await })? {
-            Polled::Ready(_) => Ok(None),
+            Polled::Ready(_) => breaker.tell(py).map(|()| None),
             Polled::Pending(future) => {
-                runtime::settle_later(py, live.runtime, future, |py, _| recorded(py)).map(Some)
+                let owner = self.breaker.clone_ref(py);
+                runtime::settle_later(py, live.runtime, future, move |py, _| {
+                    owner.get().tell(py)?;
+                    recorded(py)
+                })
+                .map(Some)
             }
         }
     }

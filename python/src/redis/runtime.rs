@@ -14,6 +14,7 @@
 //! (`settle_later`). The GIL is taken only on the runtime's blocking threads,
 //! never on its workers, and never while a lock of ours is held.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
@@ -29,6 +30,8 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyString, PyWeakrefReference};
 use seawall::Transition;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+
+use crate::classify::reported;
 
 /// Moves in a forked child: objects of an older epoch rebuild themselves.
 static EPOCH: AtomicU64 = AtomicU64::new(0);
@@ -72,8 +75,8 @@ pub(crate) fn runtime() -> PyResult<&'static Runtime> {
         .build()
         .map_err(|e| PyRuntimeError::new_err(format!("cannot start the tokio runtime: {e}")))?;
     let (events, mut queue) = unbounded_channel::<Event>();
-    // Delivers state changes in order, on a blocking thread (listeners are
-    // Python, and may block).
+    // Tells the state changes no call has told, on a blocking thread
+    // (listeners are Python, and may block).
     tokio.spawn(async move {
         while let Some(first) = queue.recv().await {
             let mut batch = vec![first];
@@ -235,11 +238,32 @@ pub(crate) fn internal() -> PyErr {
 
 // --- state changes -------------------------------------------------------
 
-/// The listeners of one shared breaker, and the Python object they are told
-/// about (weakly: the breaker owns them, not the other way round).
+/// The listeners of one shared breaker, the Python object they are told
+/// about (weakly: the breaker owns them, not the other way round), and the
+/// changes not told yet.
+///
+/// The Rust breaker reports its changes in the order it makes them (it must
+/// not take the GIL: it may hold its locks). They are told, in that order and
+/// one teller at a time, by the next Python call into the breaker on its own
+/// thread, or by the runtime's delivery thread when no call comes (a change
+/// another process caused, seen by the sync task). A listener's `Exception`
+/// goes to `sys.unraisablehook`; any other `BaseException` (Ctrl-C,
+/// `sys.exit()`) is raised by the call that told it, or, when the delivery
+/// thread told it, by the breaker's next call.
 pub(crate) struct Listeners {
     target: std::sync::OnceLock<Py<PyWeakrefReference>>,
     callbacks: Mutex<Vec<Py<PyAny>>>,
+    pending: Mutex<Pending>,
+}
+
+/// Changes reported and not told yet.
+#[derive(Default)]
+struct Pending {
+    queue: VecDeque<Transition>,
+    /// Whether a thread is telling now (it tells the later ones too).
+    telling: bool,
+    /// A `BaseException` the delivery thread caught, for the next call to raise.
+    raised: Option<PyErr>,
 }
 
 impl Listeners {
@@ -247,6 +271,7 @@ impl Listeners {
         Arc::new(Self {
             target: std::sync::OnceLock::new(),
             callbacks: Mutex::new(callbacks),
+            pending: Mutex::new(Pending::default()),
         })
     }
 
@@ -275,8 +300,13 @@ impl Listeners {
         self.callbacks.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A listener for the Rust breaker: queues the change (it runs while the
-    /// breaker updates its view, so it must not take the GIL).
+    fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A listener for the Rust breaker: queues the change and wakes the
+    /// delivery thread (it runs while the breaker updates its view, so it
+    /// must not take the GIL).
     pub(crate) fn sender(
         self: &Arc<Self>,
         runtime: &Runtime,
@@ -284,43 +314,83 @@ impl Listeners {
         let listeners = Arc::clone(self);
         let events = runtime.events.clone();
         move |_, transition| {
+            listeners.pending().queue.push_back(transition);
             let _ = events.send(Event {
                 listeners: Arc::clone(&listeners),
-                transition,
             });
         }
+    }
+
+    /// Tells the listeners of the changes not told yet, on this thread
+    /// (after a Python call into the breaker), and raises a `BaseException`
+    /// a listener raised, here or on the delivery thread since the last call.
+    pub(crate) fn tell(&self, py: Python<'_>) -> PyResult<()> {
+        let raised = self.tell_pending(py);
+        match self.pending().raised.take() {
+            Some(earlier) => Err(earlier),
+            None => raised,
+        }
+    }
+
+    /// Tells every change queued, unless another thread is telling (it tells
+    /// them); the first `BaseException` a listener raised.
+    fn tell_pending(&self, py: Python<'_>) -> PyResult<()> {
+        let mut raised = None;
+        loop {
+            let batch = {
+                let mut pending = self.pending();
+                if pending.telling || pending.queue.is_empty() {
+                    break;
+                }
+                pending.telling = true;
+                std::mem::take(&mut pending.queue)
+            };
+            if let Err(error) = self.tell_batch(py, batch) {
+                raised.get_or_insert(error);
+            }
+            self.pending().telling = false;
+        }
+        raised.map_or(Ok(()), Err)
+    }
+
+    /// Calls every listener with each change of `batch`, with the GIL and no
+    /// lock held.
+    fn tell_batch(&self, py: Python<'_>, batch: VecDeque<Transition>) -> PyResult<()> {
+        let Some(breaker) = self.target.get().and_then(|weak| weak.bind(py).upgrade()) else {
+            return Ok(());
+        };
+        let mut raised = None;
+        for transition in batch {
+            let callbacks: Vec<Py<PyAny>> = self.lock().iter().map(|c| c.clone_ref(py)).collect();
+            let from = PyString::new(py, transition.from.as_str());
+            let to = PyString::new(py, transition.to.as_str());
+            for callback in callbacks {
+                let callback = callback.bind(py);
+                if let Err(error) = callback.call1((&breaker, &from, &to))
+                    && let Err(base) = reported(py, error, callback)
+                {
+                    raised.get_or_insert(base);
+                }
+            }
+        }
+        raised.map_or(Ok(()), Err)
     }
 }
 
 struct Event {
     listeners: Arc<Listeners>,
-    transition: Transition,
 }
 
-/// Calls the listeners of each change, with the GIL and no lock held.
+/// The delivery thread's turn: tells what no call has told, keeping a
+/// `BaseException` for the breaker's next call to raise.
 fn deliver(batch: Vec<Event>) {
     Python::try_attach(|py| {
         for event in batch {
-            let Some(breaker) = event
-                .listeners
-                .target
-                .get()
-                .and_then(|weak| weak.bind(py).upgrade())
-            else {
-                continue;
-            };
-            let callbacks: Vec<Py<PyAny>> = event
-                .listeners
-                .lock()
-                .iter()
-                .map(|c| c.clone_ref(py))
-                .collect();
-            let from = PyString::new(py, event.transition.from.as_str());
-            let to = PyString::new(py, event.transition.to.as_str());
-            for callback in callbacks {
-                let callback = callback.bind(py);
-                if let Err(error) = callback.call1((&breaker, &from, &to)) {
-                    error.write_unraisable(py, Some(callback));
+            let listeners = event.listeners;
+            if let Err(error) = listeners.tell_pending(py) {
+                let mut pending = listeners.pending();
+                if pending.raised.is_none() {
+                    pending.raised = Some(error);
                 }
             }
         }
