@@ -180,19 +180,6 @@ class SharedCircuitBreaker(_seawall.SharedCircuitBreaker):
             await pending
 
 
-def _check_wait(max_wait: Optional[_Seconds]) -> Optional[float]:
-    if max_wait is None:
-        return None
-    seconds = max_wait.total_seconds() if isinstance(max_wait, timedelta) else max_wait
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-        raise TypeError(
-            f"invalid max_wait: must be a number of seconds, not {type(max_wait).__name__}"
-        )
-    if not seconds >= 0:
-        raise ValueError(f"invalid max_wait: must not be negative, got {max_wait}")
-    return float(seconds)
-
-
 class SharedRateLimiter(_SpendsCells, _seawall.SharedRateLimiter):
     __doc__ = _seawall.SharedRateLimiter.__doc__
     __slots__ = ()
@@ -201,32 +188,24 @@ class SharedRateLimiter(_SpendsCells, _seawall.SharedRateLimiter):
         """Takes ``n`` cells, sleeping (``time.sleep``) until the fleet has them;
         raises :class:`RateLimitedError` instead when that would take longer
         than ``max_wait`` seconds (default: the limiter's)."""
-        limit = self._limit(max_wait)
-        waited = 0.0
+        waiting = self._waiting(max_wait)
         while True:
             delay = self.check(n)
             if delay == 0.0:
                 return
-            if limit is not None and waited + delay > limit:
-                raise self._limited(delay)
-            waited += delay
-            time.sleep(delay)
+            time.sleep(waiting.after(delay))
 
     async def wait(self, n: int = 1, max_wait: Optional[_Seconds] = None) -> None:
         """Takes ``n`` cells, awaiting ``asyncio.sleep`` until the fleet has them
         (the checks do not block the event loop); raises
         :class:`RateLimitedError` when that would take longer than
         ``max_wait`` seconds (default: the limiter's)."""
-        limit = self._limit(max_wait)
-        waited = 0.0
+        waiting = self._waiting(max_wait)
         while True:
             delay = await self.check_async(n)
             if delay == 0.0:
                 return
-            if limit is not None and waited + delay > limit:
-                raise self._limited(delay)
-            waited += delay
-            await asyncio.sleep(delay)
+            await asyncio.sleep(waiting.after(delay))
 
     async def check_async(self, n: int = 1) -> float:
         """As ``check()``, without blocking the event loop on Redis."""
@@ -235,10 +214,6 @@ class SharedRateLimiter(_SpendsCells, _seawall.SharedRateLimiter):
             return answer
         delay: float = await answer
         return delay
-
-    def _limit(self, max_wait: Optional[_Seconds]) -> Optional[float]:
-        limit = _check_wait(max_wait)
-        return self.max_wait if limit is None else limit
 
 
 class RedisStore(_seawall.RedisStore):

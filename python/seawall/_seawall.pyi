@@ -36,6 +36,7 @@ __all__ = [
     "SharedPermit",
     "SharedRateLimiter",
     "SharedState",
+    "SharedWaiting",
     "Stats",
     "Waiting",
     "WindowTotals",
@@ -778,4 +779,8 @@ class SharedRateLimiter:
     def burst(self) -> int: ...
     @property
     def max_wait(self) -> Optional[float]: ...
-    def _limited(self, retry_after: float) -> BaseException: ...
+    def _waiting(self, max_wait: Optional[_Seconds] = None) -> SharedWaiting: ...
+
+@final
+class SharedWaiting:
+    def after(self, retry_after: float) -> float: ...

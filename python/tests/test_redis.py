@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 import uuid
+from datetime import timedelta
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
@@ -964,6 +965,33 @@ def test_the_rate_limiter_shares_exactly_the_burst_and_waits_its_turn(
     with pytest.raises(RateLimitedError) as limited:
         paced.acquire(max_wait=0)
     assert 0 < limited.value.retry_after <= 0.25
+
+
+def test_the_shared_limiters_wait_is_the_cores_decision(redis: RedisServer, prefix: str) -> None:
+    limiter = store(redis, prefix).rate_limiter("patience", 1, 3600.0, burst=1, max_wait=2.0)
+    limiter.acquire()
+    # The next turn comes in an hour, past the wait: refused at the first
+    # refusal, without sleeping first.
+    with pytest.raises(RateLimitedError) as refused:
+        limiter.acquire()
+    assert refused.value.retry_after > 3000
+    assert limiter.counts == (1, 1)
+    with pytest.raises(RateLimitedError):
+        asyncio.run(limiter.wait(max_wait=timedelta(seconds=2)))
+    assert limiter.counts == (1, 2)
+    # The decision itself: sleep for a turn within the wait, else give up.
+    waiting = limiter._waiting(10.0)
+    assert waiting.after(1.5) == 1.5
+    with pytest.raises(RateLimitedError):
+        waiting.after(11.0)
+    # Without a limit, a far turn is slept for in bounded steps (no overflow).
+    forever = store(redis, prefix).rate_limiter("forever", 1, 3600.0)
+    assert forever.max_wait is None
+    assert forever._waiting().after(1e9) == 3600.0
+    with pytest.raises(ValueError, match="max_wait"):
+        limiter.acquire(max_wait=-1)
+    with pytest.raises(TypeError, match="max_wait"):
+        limiter.acquire(max_wait="soon")  # type: ignore[arg-type]
 
 
 # --- fork -------------------------------------------------------------------

@@ -22,6 +22,7 @@ pub(crate) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<permit::SharedPermit>()?;
     module.add_class::<guarded::SharedGuarded>()?;
     module.add_class::<rate_limit::SharedRateLimiter>()?;
+    module.add_class::<rate_limit::SharedWaiting>()?;
     module.add_class::<state::SharedState>()?;
     module.add_function(wrap_pyfunction!(runtime::_redis_after_fork, module)?)?;
     Ok(())

@@ -8,10 +8,12 @@ use arc_swap::ArcSwap;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 use seawall::RateLimiterConfig;
+use seawall_core::wait::{Turn, Wait};
 
 use super::runtime::{self, Polled, Runtime, epoch, poll_once};
 use super::store::RedisStore;
-use crate::errors::{config_error, secs, string, wrong_type};
+use crate::clock::ClockSource;
+use crate::errors::{config_error, duration_from_secs, secs, string, wrong_type};
 use crate::rate_limit::{cells, delay, limited, max_wait_arg, quota_args, too_many};
 
 type RustLimiter = seawall::redis::SharedRateLimiter;
@@ -211,12 +213,23 @@ impl SharedRateLimiter {
         self.max_wait
     }
 
-    /// ``RateLimitedError(name, retry_after)``, for the waits of the Python layer.
-    fn _limited<'py>(&self, py: Python<'py>, retry_after: f64) -> Bound<'py, PyAny> {
-        limited(py, &self.name, retry_after)
-            .into_value(py)
-            .into_bound(py)
-            .into_any()
+    /// One wait for a turn, from now, within ``max_wait`` seconds (default:
+    /// the limiter's; None: no limit): the core's decision, for ``acquire()``
+    /// and ``wait()`` to act on.
+    #[pyo3(signature = (max_wait = None))]
+    fn _waiting(
+        slf: &Bound<'_, Self>,
+        max_wait: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<SharedWaiting> {
+        let max_wait = match max_wait_arg(max_wait)? {
+            Some(limit) => Some(limit),
+            None => slf.get().max_wait,
+        };
+        let max_wait = max_wait.map_or(Duration::MAX, duration_from_secs);
+        Ok(SharedWaiting {
+            limiter: slf.clone().unbind(),
+            wait: Wait::start(max_wait, &ClockSource::Monotonic),
+        })
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
@@ -244,5 +257,33 @@ impl SharedRateLimiter {
             std::mem::forget(self.live.swap(Arc::new(live)));
         }
         Ok(self.live.load())
+    }
+}
+
+/// One caller's wait for a turn of a :class:`SharedRateLimiter`, within its
+/// ``max_wait``, measured on the monotonic clock from its start: the core's
+/// ``Wait`` decides (as for a local limiter), the caller only asks Redis and
+/// sleeps.
+#[pyclass(module = "seawall")]
+pub(crate) struct SharedWaiting {
+    limiter: Py<SharedRateLimiter>,
+    wait: Wait,
+}
+
+#[pymethods]
+impl SharedWaiting {
+    /// After a refusal whose turn comes in ``retry_after`` seconds: the
+    /// seconds to sleep before asking again. Raises
+    /// :class:`RateLimitedError` when the turn would come after the wait's
+    /// ``max_wait``.
+    fn after(&self, py: Python<'_>, retry_after: f64) -> PyResult<f64> {
+        let turn = self.wait.next(
+            Some(duration_from_secs(retry_after)),
+            &ClockSource::Monotonic,
+        );
+        match turn {
+            Turn::Sleep(delay) => Ok(secs(delay)),
+            Turn::GiveUp => Err(limited(py, &self.limiter.get().name, retry_after)),
+        }
     }
 }
