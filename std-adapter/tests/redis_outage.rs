@@ -461,3 +461,86 @@ async fn an_open_deadline_beyond_the_open_duration_is_brought_back() {
     let until: u64 = server.hget(CORRUPT, "until").unwrap().parse().unwrap();
     assert!(until < 9_000_000_000_000_000, "written back: {until}");
 }
+
+// --- what the local breaker does, the shared one does ------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_that_panics_is_a_failure() {
+    let server = RedisServer::start();
+    let cb = store(&server.url(), quiet())
+        .breaker("panics", config(2))
+        .unwrap();
+    cb.sync().await.unwrap();
+    let call = tokio::spawn({
+        let cb = cb.clone();
+        async move { cb.call(|| async { panic!("boom") as Result<(), ()> }).await }
+    });
+    assert!(call.await.unwrap_err().is_panic());
+    // A permit dropped while its thread unwinds.
+    let permit = cb.try_acquire().await.unwrap();
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let _permit = permit;
+        panic!("boom");
+    }));
+    assert!(unwound.is_err());
+    let stats = cb.stats();
+    assert_eq!((stats.failed, stats.released), (2, 0));
+    assert_eq!(cb.sync().await.unwrap().state, State::Open);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_fallbacks_transitions_are_heard_in_the_order_it_made_them() {
+    let mut server = RedisServer::start();
+    let clock = Arc::new(seawall::core::ManualClock::new());
+    let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let cb = store(&server.url(), shared(WhenUnavailable::FailOpen))
+        .breaker_builder("ordered")
+        .config(CircuitBreakerConfig {
+            failure_threshold: 1,
+            success_threshold: 1,
+            half_open_max_calls: 4,
+            timeout: Duration::from_millis(1),
+            ..Default::default()
+        })
+        .clock(clock.clone())
+        .on_transition({
+            let heard = heard.clone();
+            move |_, transition| heard.lock().unwrap().push(transition)
+        })
+        .build()
+        .unwrap();
+    cb.sync().await.unwrap();
+    server.kill();
+    eventually("fallback", BOUND, || async { cb.is_fallback() }).await;
+
+    // Four threads trip, probe and close the local breaker, over and over.
+    let tasks: Vec<_> = (0..4)
+        .map(|task| {
+            let (cb, clock) = (cb.clone(), clock.clone());
+            tokio::spawn(async move {
+                for i in 0..25_000u32 {
+                    clock.advance(Duration::from_micros(300));
+                    let _ = cb
+                        .call(|| async move { if (i + task) % 3 == 0 { Err(()) } else { Ok(()) } })
+                        .await;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let heard = heard.lock().unwrap();
+    assert!(
+        heard.len() > 100,
+        "{} {:?} {}",
+        heard.len(),
+        cb.stats(),
+        cb.state()
+    );
+    assert_eq!(heard.len() as u64, cb.stats().state_transitions);
+    assert_eq!(heard[0].from, State::Closed);
+    for pair in heard.windows(2) {
+        assert_eq!(pair[0].to, pair[1].from, "{:?}", pair);
+    }
+}

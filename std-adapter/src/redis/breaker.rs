@@ -168,7 +168,8 @@ impl<K> SharedCircuitBreaker<K> {
     /// Returns the call's value, [`Error::Inner`] with its error, or
     /// [`Error::Rejected`] without calling `f`. Dropping the future before it
     /// finishes releases the permit (a probe's slot is freed in the
-    /// background, or when its lease expires).
+    /// background, or when its lease expires); a call that panics is a
+    /// failure, as with the local breaker.
     pub async fn call<F, Fut, T, E>(&self, f: F) -> Result<T, Error<E>>
     where
         F: FnOnce() -> Fut,
@@ -215,13 +216,14 @@ impl<K> SharedCircuitBreaker<K> {
     }
 }
 
-/// Releases the ticket of a call dropped before it finished.
+/// Releases the ticket of a call dropped before it finished, or records a
+/// failure when its call panicked.
 struct Guard<'a>(&'a Arc<Engine>, Option<Ticket>);
 
 impl Drop for Guard<'_> {
     fn drop(&mut self) {
         if let Some(ticket) = self.1.take() {
-            self.0.release(ticket);
+            self.0.dropped(ticket);
         }
     }
 }

@@ -20,7 +20,7 @@ use seawall_core::breaker::{
     WindowTotals, count_minimum,
 };
 use seawall_core::time::{Clock, Instant};
-use seawall_core::{ConfigError, Stats};
+use seawall_core::{ConfigError, Stats, transitions};
 use tokio::sync::Notify;
 
 use super::batch::{Batch, Recorded, Taken};
@@ -84,6 +84,31 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The fallback breaker's transitions reported and not told yet: its threads
+/// may report two of them in the opposite order, so they are told in the
+/// order it made them (`seawall_core::transitions`, as the local breaker does).
+struct Deliveries {
+    /// The fallback breaker they are of (its address).
+    of: usize,
+    buffer: Vec<Transition>,
+    /// Its count of transitions (which starts at the fleet's round) as of
+    /// the last one told, and the state that one ended in.
+    told: u64,
+    last: State,
+}
+
+impl Deliveries {
+    /// For a new fallback breaker, before any call reaches it.
+    fn of(breaker: &Arc<LocalBreaker>) -> Self {
+        Self {
+            of: Arc::as_ptr(breaker) as usize,
+            buffer: Vec::new(),
+            told: breaker.stats().state_transitions,
+            last: breaker.state(),
+        }
+    }
 }
 
 /// The next step of a decision taken on the shared state.
@@ -154,6 +179,8 @@ pub(crate) struct Engine {
     /// Views installed so far: a reply whose request went out before the
     /// latest install, with an older version, is stale.
     installs: AtomicU64,
+    /// The fallback breaker's transitions, told in order (held while told).
+    deliveries: Mutex<Deliveries>,
 }
 
 impl Engine {
@@ -198,6 +225,12 @@ impl Engine {
             releasing: AtomicUsize::new(0),
             released: Notify::new(),
             installs: AtomicU64::new(0),
+            deliveries: Mutex::new(Deliveries {
+                of: 0,
+                buffer: Vec::new(),
+                told: 0,
+                last: State::Closed,
+            }),
         })
     }
 
@@ -315,14 +348,14 @@ impl Engine {
             }
             View::Fallback(local) => Some(match local.try_acquire_ticket(&*self.clock) {
                 Ok(ticket) => {
-                    self.notify(ticket.transition());
+                    self.notify_local(local, ticket.transition());
                     Ok(Ticket::Local {
                         breaker: Arc::clone(local),
                         ticket,
                     })
                 }
                 Err(rejection) => {
-                    self.notify(rejection.transition());
+                    self.notify_local(local, rejection.transition());
                     Err(rejection)
                 }
             }),
@@ -420,17 +453,7 @@ impl Engine {
         outcome: Outcome,
         latency: Option<Duration>,
     ) -> Option<Transition> {
-        let failed = outcome == Outcome::Failure;
-        count(if failed {
-            &self.counters.failed
-        } else {
-            &self.counters.successful
-        });
-        let slow = self.measures_latency()
-            && latency.is_some_and(|latency| latency > self.config.slow_call_duration);
-        if slow {
-            count(&self.counters.slow);
-        }
+        let (failed, slow) = self.counted_outcome(outcome, latency);
         match ticket {
             Ticket::Closed { generation } => {
                 self.record_closed(generation, failed, slow);
@@ -442,14 +465,73 @@ impl Engine {
                     .await
             }
             Ticket::Local { breaker, ticket } => {
-                let latency = if self.measures_latency() {
-                    latency
-                } else {
-                    None
-                };
-                let transition = breaker.record(ticket, outcome, latency, &*self.clock);
-                self.notify(transition);
-                transition
+                self.record_local(&breaker, ticket, outcome, latency)
+            }
+        }
+    }
+
+    /// Counts an outcome in this process's stats: whether it failed, and
+    /// whether it was slow (timed only when the rules look at slow calls).
+    fn counted_outcome(&self, outcome: Outcome, latency: Option<Duration>) -> (bool, bool) {
+        let failed = outcome == Outcome::Failure;
+        count(if failed {
+            &self.counters.failed
+        } else {
+            &self.counters.successful
+        });
+        let slow = self.measures_latency()
+            && latency.is_some_and(|latency| latency > self.config.slow_call_duration);
+        if slow {
+            count(&self.counters.slow);
+        }
+        (failed, slow)
+    }
+
+    fn record_local(
+        &self,
+        breaker: &Arc<LocalBreaker>,
+        ticket: core_breaker::Ticket,
+        outcome: Outcome,
+        latency: Option<Duration>,
+    ) -> Option<Transition> {
+        let latency = latency.filter(|_| self.measures_latency());
+        let transition = breaker.record(ticket, outcome, latency, &*self.clock);
+        self.notify_local(breaker, transition);
+        transition
+    }
+
+    /// A ticket dropped without an outcome: released, unless its call
+    /// panicked (then a failure, as the local breaker counts it).
+    pub(crate) fn dropped(self: &Arc<Self>, ticket: Ticket) {
+        if std::thread::panicking() {
+            self.record_panicked(ticket);
+        } else {
+            self.release(ticket);
+        }
+    }
+
+    /// A ticket whose call panicked (its permit dropped while unwinding): a
+    /// failure, as the local breaker counts it. Dropping cannot wait: a
+    /// probe's outcome goes to Redis in the background.
+    fn record_panicked(self: &Arc<Self>, ticket: Ticket) {
+        let (failed, slow) = self.counted_outcome(Outcome::Failure, None);
+        match ticket {
+            Ticket::Closed { generation } => self.record_closed(generation, failed, slow),
+            Ticket::Disabled => {}
+            Ticket::Local { breaker, ticket } => {
+                self.record_local(&breaker, ticket, Outcome::Failure, None);
+            }
+            Ticket::Probe { generation, token } => {
+                let engine = Arc::clone(self);
+                self.releasing.fetch_add(1, Ordering::AcqRel);
+                self.store.runtime().spawn(async move {
+                    engine
+                        .end_probe(generation, &token, Some((failed, slow)))
+                        .await;
+                    if engine.releasing.fetch_sub(1, Ordering::AcqRel) == 1 {
+                        engine.released.notify_waiters();
+                    }
+                });
             }
         }
     }
@@ -983,12 +1065,11 @@ impl Engine {
                     Err(_) => seawall_core::breaker::AnyWindow::None,
                 };
                 let local = self.clock.now();
-                View::Fallback(Arc::new(mirror.fallback(
-                    &self.core,
-                    window,
-                    self.fleet_now(mirror),
-                    local,
-                )))
+                let fallback =
+                    Arc::new(mirror.fallback(&self.core, window, self.fleet_now(mirror), local));
+                // Before any call can reach it and report a transition.
+                *lock(&self.deliveries) = Deliveries::of(&fallback);
+                View::Fallback(fallback)
             }
             WhenUnavailable::FailClosed => View::Unavailable,
         };
@@ -1002,6 +1083,38 @@ impl Engine {
         self.installs.fetch_add(1, Ordering::AcqRel);
         if from != to {
             self.notify(Some(Transition { from, to }));
+        }
+    }
+
+    /// Tells the listener and the hooks of a transition of the fallback
+    /// breaker `local`, and of those other threads reported, in the order it
+    /// made them: the thread that completes a batch tells it.
+    fn notify_local(&self, local: &Arc<LocalBreaker>, transition: Option<Transition>) {
+        let Some(transition) = transition else {
+            return;
+        };
+        let mut deliveries = lock(&self.deliveries);
+        if deliveries.of != Arc::as_ptr(local) as usize {
+            // A fallback replaced since: its transitions are told as they come.
+            drop(deliveries);
+            return self.notify(Some(transition));
+        }
+        deliveries.buffer.push(transition);
+        let made = local.stats().state_transitions;
+        let pending = deliveries.buffer.len();
+        if !(transitions::complete(made, deliveries.told, pending)
+            || pending >= transitions::MAX_BATCH)
+        {
+            return;
+        }
+        let last = deliveries.last;
+        transitions::order(last, &mut deliveries.buffer);
+        let batch = std::mem::take(&mut deliveries.buffer);
+        deliveries.told += batch.len() as u64;
+        deliveries.last = batch.last().map_or(last, |t| t.to);
+        // Told with the lock held: one teller at a time, in order.
+        for transition in batch {
+            self.notify(Some(transition));
         }
     }
 

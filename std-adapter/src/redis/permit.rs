@@ -21,7 +21,9 @@ use crate::Classify;
 /// returns the transition it caused.
 ///
 /// Dropping the permit releases it: the call counts as neither, and a probe's
-/// slot is freed in the background (or when its lease expires).
+/// slot is freed in the background (or when its lease expires). A permit
+/// dropped while its thread unwinds from a panic (the call panicked) records
+/// a failure instead, as the local breaker's permit does.
 #[must_use = "a permit dropped at once is released without an outcome"]
 pub struct SharedPermit<K> {
     inner: Arc<Inner<K>>,
@@ -84,16 +86,19 @@ impl<K> SharedPermit<K> {
         }
     }
 
-    /// Releases the permit without an outcome (what dropping it does).
-    pub fn release(self) {
-        drop(self);
+    /// Releases the permit without an outcome (what dropping it does,
+    /// unless the call panicked).
+    pub fn release(mut self) {
+        if let Some(ticket) = self.ticket.take() {
+            self.inner.engine.release(ticket);
+        }
     }
 }
 
 impl<K> Drop for SharedPermit<K> {
     fn drop(&mut self) {
         if let Some(ticket) = self.ticket.take() {
-            self.inner.engine.release(ticket);
+            self.inner.engine.dropped(ticket);
         }
     }
 }
