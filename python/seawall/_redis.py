@@ -30,6 +30,7 @@ from typing import (
 )
 
 from seawall import _blocks, _seawall
+from seawall._breaker import CircuitBreaker as _LocalBreaker
 from seawall._errors import SeawallError
 from seawall._limits import _SpendsCells
 
@@ -96,10 +97,14 @@ class SharedCircuitBreaker(_seawall.SharedCircuitBreaker):
     __slots__ = ()
 
     def __call__(self, fn: F) -> F:
-        """Decorates ``fn`` (a ``def`` or an ``async def`` function) so that
-        every call goes through the breaker."""
+        """Decorates ``fn`` (a ``def``, ``async def`` or generator function)
+        so that every call goes through the breaker. A generator's call is
+        recorded when its iteration ends, as with a local breaker."""
         if inspect.iscoroutinefunction(fn):
             return self._guard_async(fn)  # type: ignore[return-value]
+        if inspect.isgeneratorfunction(fn):
+            # The local breaker's wrapper: it only needs acquire() and permits.
+            return _LocalBreaker._guard_gen(self, fn)  # type: ignore[arg-type, return-value]
         wrapper = self._guard(fn)
         functools.update_wrapper(wrapper, fn)
         return wrapper  # type: ignore[return-value]

@@ -588,6 +588,27 @@ def test_errors_count_as_the_local_breakers_do(redis: RedisServer, prefix: str) 
     assert guarded.stats.released == 4
 
 
+def test_a_decorated_generator_is_recorded_when_its_iteration_ends(
+    redis: RedisServer, prefix: str
+) -> None:
+    cb = store(redis, prefix).circuit_breaker("generator", 2, timeout=60.0)
+
+    @cb
+    def rows(fail: bool) -> Iterator[int]:
+        yield 1
+        if fail:
+            raise Down()
+        yield 2
+
+    assert list(rows(False)) == [1, 2]
+    with pytest.raises(Down):
+        list(rows(True))
+    with pytest.raises(Down):
+        list(rows(True))
+    assert (cb.stats.successful, cb.stats.failed) == (1, 2)
+    eventually("open", lambda: cb.sync().state == "open")
+
+
 def test_ctrl_c_in_a_predicate_or_a_listener_propagates(redis: RedisServer, prefix: str) -> None:
     def interrupted(error: BaseException) -> bool:
         raise KeyboardInterrupt
