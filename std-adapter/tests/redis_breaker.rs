@@ -265,13 +265,15 @@ async fn a_probe_that_never_answers_frees_its_slot_when_its_lease_expires() {
     // Its holder vanishes without releasing it (a process that died).
     std::mem::forget(probe);
 
-    // The slot is held for the lease from when Redis granted it, on Redis's clock.
+    // The slot is held for the lease from when it was granted, on the
+    // fleet's clock: Redis's, as this process reckons it from its last reply
+    // (within a round trip, which took place between `before` and `after`).
     let leases = server.hget(key, "leases").unwrap();
     let (token, expiry) = leases.split_once(' ').unwrap();
     let expiry: u64 = expiry.parse().unwrap();
-    let lease_micros = lease.as_micros() as u64;
+    let (lease_micros, round_trip) = (lease.as_micros() as u64, after - before);
     assert!(
-        before + lease_micros <= expiry && expiry <= after + lease_micros,
+        before + lease_micros - round_trip <= expiry && expiry <= after + lease_micros + round_trip,
         "{before} {expiry} {after}"
     );
     let rejection = cbs[1].try_acquire().await.unwrap_err();

@@ -252,3 +252,118 @@ async fn a_wrong_expectation_fails_the_shared_replay() {
     let error = replay(&server, "wrong", &scenario).await.unwrap_err();
     assert!(error.contains("expected"), "{error}");
 }
+
+// --- the rate limiter ----------------------------------------------------------
+
+/// A `rate_limiter` scenario against the shared limiter, on a test clock as
+/// the fleet's clock. `acquire` is the core's wait for a turn, on that clock,
+/// around the shared limiter's checks (its own `acquire` sleeps on tokio's).
+async fn replay_rate_limiter(
+    server: &RedisServer,
+    name: &str,
+    scenario: &Scenario,
+) -> Result<(), String> {
+    use seawall::core::wait::{Turn, Wait};
+    use seawall_tests::replay::check;
+    use seawall_tests::replay::rate_limiter::{Config as RateConfig, ExpectedCheck, Step};
+
+    let config: RateConfig = scenario.config()?;
+    let quota = config.quota()?;
+    let clock = Arc::new(ManualClock::starting_at(
+        Instant::ZERO + ORIGIN + Duration::from_millis(scenario.start_ms),
+    ));
+    let shared = SharedConfig {
+        prefix: "scenario".into(),
+        timeout: Duration::from_secs(5),
+        ..SharedConfig::default()
+    };
+    let limiter = store(&server.url(), shared)
+        .rate_limiter_builder(name)
+        .config(seawall::RateLimiterConfig {
+            rate: quota.rate(),
+            period: quota.period(),
+            burst: quota.burst(),
+            max_wait: config.max_wait(),
+        })
+        .fleet_clock(clock.clone())
+        .build()
+        .map_err(|e| e.to_string())?;
+
+    for_each_step_async(scenario, async |step: Step| -> Result<(), String> {
+        match step {
+            Step::Advance { ms } => clock.advance(Duration::from_millis(ms)),
+            Step::SetTime { ms } => clock.set(Instant::ZERO + ORIGIN + Duration::from_millis(ms)),
+            Step::Reset => limiter.reset().await.map_err(|e| e.to_string())?,
+            Step::Acquire(step) => {
+                let start = seawall::core::Clock::now(&*clock);
+                let wait = Wait::start(config.max_wait(), &*clock);
+                let refused = loop {
+                    let not_until = match limiter.check().await {
+                        Ok(()) => break None,
+                        Err(not_until) => not_until,
+                    };
+                    match wait.next(Some(not_until.retry_after()), &*clock) {
+                        Turn::Sleep(delay) => clock.advance(delay),
+                        Turn::GiveUp => break Some(not_until.retry_after()),
+                    }
+                };
+                step.check(seawall::core::Clock::now(&*clock) - start, refused)?;
+            }
+            Step::Check(step) => {
+                let expected = step.expected()?;
+                let (n, repeat) = (step.n(), step.repeat());
+                for i in 0..repeat {
+                    let actual = if n == 1 {
+                        match limiter.check().await {
+                            Ok(()) => ExpectedCheck::Allowed,
+                            Err(not_until) => expected.refused(not_until.retry_after()),
+                        }
+                    } else {
+                        expected.observed(limiter.check_n(n).await)
+                    };
+                    check(&format!("check {} of {repeat}", i + 1), &expected, &actual)?;
+                }
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_rate_limiter_scenario_replays_against_the_shared_limiter() {
+    let server = RedisServer::start();
+    let mut count = 0;
+    let mut failures = Vec::new();
+    for (name, parsed) in scenario::all() {
+        let outcome = match &parsed {
+            Ok(scenario) if scenario.policy != "rate_limiter" => continue,
+            Ok(scenario) => replay_rate_limiter(&server, &name, scenario).await,
+            Err(error) => Err(error.clone()),
+        };
+        count += 1;
+        if let Err(error) = outcome {
+            failures.push(format!("{name}: {error}"));
+        }
+    }
+    assert!(count >= 7, "expected at least 7 scenarios, found {count}");
+    assert!(
+        failures.is_empty(),
+        "{} scenario(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_expectation_fails_the_shared_limiters_replay() {
+    let server = RedisServer::start();
+    let wrong = r#"{"description": "wrong", "policy": "rate_limiter",
+        "config": {"rate": 10, "burst": 1},
+        "steps": [{"op": "check", "allowed": true, "repeat": 2}]}"#;
+    let scenario: Scenario = serde_json::from_str(wrong).unwrap();
+    let error = replay_rate_limiter(&server, "wrong", &scenario)
+        .await
+        .unwrap_err();
+    assert!(error.contains("expected"), "{error}");
+}

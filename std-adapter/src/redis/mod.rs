@@ -107,6 +107,6 @@ mod view;
 
 pub use breaker::{SharedCircuitBreaker, SharedCircuitBreakerBuilder};
 pub use permit::SharedPermit;
-pub use rate_limit::SharedRateLimiter;
+pub use rate_limit::{SharedRateLimiter, SharedRateLimiterBuilder};
 pub use state::SharedState;
 pub use store::{RedisStore, SharedConfig, StoreError, WhenUnavailable};

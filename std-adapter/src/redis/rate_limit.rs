@@ -9,7 +9,7 @@ use seawall_core::rate_limit::{InsufficientCapacity, NotUntil, Quota, RateLimite
 use seawall_core::{Clock, ConfigError, Instant};
 
 use super::scripts::{self, Arg};
-use super::store::{RedisStore, WhenUnavailable};
+use super::store::{RedisStore, StoreError, WhenUnavailable};
 use crate::rate_limit::wait_for_turn;
 use crate::{Error, RateLimiterConfig, TokioClock};
 
@@ -68,6 +68,8 @@ struct Inner {
     /// This process's requests, admitted and refused.
     admitted: AtomicU64,
     refused: AtomicU64,
+    /// The fleet's clock when given (tests): replaces Redis's `TIME`.
+    fleet_clock: Option<Arc<dyn Clock + Send + Sync>>,
 }
 
 impl SharedRateLimiter {
@@ -75,6 +77,7 @@ impl SharedRateLimiter {
         store: RedisStore,
         name: &str,
         config: RateLimiterConfig,
+        fleet_clock: Option<Arc<dyn Clock + Send + Sync>>,
     ) -> Result<Self, ConfigError> {
         let quota = Quota::new(config.rate, config.period, config.burst)?;
         let interval = u64::try_from(quota.interval().as_nanos()).unwrap_or(u64::MAX);
@@ -96,8 +99,17 @@ impl SharedRateLimiter {
                 down_until: AtomicU64::new(0),
                 admitted: AtomicU64::new(0),
                 refused: AtomicU64::new(0),
+                fleet_clock,
             }),
         })
+    }
+
+    /// Makes the whole burst available again, for the fleet (a manual
+    /// operation: it forgets every process's requests).
+    pub async fn reset(&self) -> Result<(), StoreError> {
+        let inner = &*self.inner;
+        inner.local.reset();
+        inner.store.delete(&inner.key).await
     }
 
     /// The configuration.
@@ -178,7 +190,22 @@ impl SharedRateLimiter {
         if inner.down_until.load(Ordering::Relaxed) <= now.as_nanos() {
             let interval = u64::try_from(inner.quota.interval().as_nanos()).unwrap_or(u64::MAX);
             let increment = interval.saturating_mul(n.into());
-            let args = [Arg::Uint(inner.tolerance), Arg::Uint(increment)];
+            let (now_s, now_ns) = match &inner.fleet_clock {
+                Some(clock) => {
+                    let nanos = clock.now().as_nanos();
+                    (
+                        Arg::Uint(nanos / 1_000_000_000),
+                        Arg::Uint(nanos % 1_000_000_000),
+                    )
+                }
+                None => (Arg::from(""), Arg::from("")),
+            };
+            let args = [
+                Arg::Uint(inner.tolerance),
+                Arg::Uint(increment),
+                now_s,
+                now_ns,
+            ];
             let reply = inner
                 .store
                 .eval::<Vec<i64>>(&scripts::GCRA, &[&inner.key], &args)
@@ -221,6 +248,54 @@ impl std::fmt::Debug for SharedRateLimiter {
         f.debug_struct("SharedRateLimiter")
             .field("key", &self.inner.key)
             .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`SharedRateLimiter`]: its configuration and, for tests, the
+/// fleet's clock. Made by [`RedisStore::rate_limiter_builder`].
+pub struct SharedRateLimiterBuilder {
+    store: RedisStore,
+    name: String,
+    config: RateLimiterConfig,
+    fleet_clock: Option<Arc<dyn Clock + Send + Sync>>,
+}
+
+impl SharedRateLimiterBuilder {
+    pub(crate) fn new(store: RedisStore, name: String) -> Self {
+        Self {
+            store,
+            name,
+            config: RateLimiterConfig::default(),
+            fleet_clock: None,
+        }
+    }
+
+    /// The quota and `max_wait` (default: [`RateLimiterConfig::default`]).
+    pub fn config(mut self, config: RateLimiterConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The fleet's clock, in place of Redis's `TIME`: for tests and
+    /// simulations that run a fleet on virtual time (every process of the
+    /// fleet must use the same one).
+    pub fn fleet_clock(mut self, clock: Arc<dyn Clock + Send + Sync>) -> Self {
+        self.fleet_clock = Some(clock);
+        self
+    }
+
+    /// Validates the configuration and builds the limiter.
+    pub fn build(self) -> Result<SharedRateLimiter, ConfigError> {
+        SharedRateLimiter::new(self.store, &self.name, self.config, self.fleet_clock)
+    }
+}
+
+impl std::fmt::Debug for SharedRateLimiterBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedRateLimiterBuilder")
+            .field("name", &self.name)
+            .field("config", &self.config)
             .finish_non_exhaustive()
     }
 }

@@ -13,7 +13,7 @@ use redis::{Cmd, FromRedisValue, Pipeline, RedisError, RedisFuture, Script, Valu
 use seawall_core::ConfigError;
 
 use super::breaker::{SharedCircuitBreaker, SharedCircuitBreakerBuilder};
-use super::rate_limit::SharedRateLimiter;
+use super::rate_limit::{SharedRateLimiter, SharedRateLimiterBuilder};
 use super::scripts::Arg;
 use crate::{CircuitBreakerConfig, RateLimiterConfig};
 
@@ -359,7 +359,20 @@ impl RedisStore {
         name: impl AsRef<str>,
         config: RateLimiterConfig,
     ) -> Result<SharedRateLimiter, ConfigError> {
-        SharedRateLimiter::new(self.clone(), name.as_ref(), config)
+        SharedRateLimiter::new(self.clone(), name.as_ref(), config, None)
+    }
+
+    /// A builder of a shared rate limiter named `name`, for more options
+    /// than [`rate_limiter`](Self::rate_limiter) takes.
+    pub fn rate_limiter_builder(&self, name: impl Into<String>) -> SharedRateLimiterBuilder {
+        SharedRateLimiterBuilder::new(self.clone(), name.into())
+    }
+
+    /// Deletes `key`, within the timeout.
+    pub(crate) async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        let mut command = redis::cmd("DEL");
+        command.arg(key);
+        self.query::<i64>(command).await.map(drop)
     }
 
     /// `{prefix}:{kind}:{name}`.
