@@ -304,8 +304,9 @@ async fn no_slot_was_taken(fleet: &[SharedCircuitBreaker]) {
 async fn a_stall_takes_no_probe_slot_for_a_caller_that_gave_up() {
     let server = RedisServer::start();
     let fleet = ready_to_probe(&server).await;
-    // Redis holds every command for 300 ms (as a DEBUG SLEEP 0.3 would).
-    server.stall(Duration::from_millis(300));
+    // Redis holds every command for a second (as a DEBUG SLEEP 1 would):
+    // far past the 100 ms timeout, even on a loaded machine.
+    server.stall(Duration::from_secs(1));
     let result = fleet[1].try_acquire().await;
     // It gave up on Redis and decided locally (the fallback probes).
     assert!(fleet[1].is_fallback());
