@@ -18,7 +18,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
@@ -254,6 +254,9 @@ pub(crate) struct Listeners {
     target: std::sync::OnceLock<Py<PyWeakrefReference>>,
     callbacks: Mutex<Vec<Py<PyAny>>>,
     pending: Mutex<Pending>,
+    /// Whether `pending` may hold something (set and cleared under its
+    /// lock): a call with nothing to tell takes no lock.
+    dirty: AtomicBool,
 }
 
 /// Changes reported and not told yet.
@@ -272,6 +275,7 @@ impl Listeners {
             target: std::sync::OnceLock::new(),
             callbacks: Mutex::new(callbacks),
             pending: Mutex::new(Pending::default()),
+            dirty: AtomicBool::new(false),
         })
     }
 
@@ -314,7 +318,10 @@ impl Listeners {
         let listeners = Arc::clone(self);
         let events = runtime.events.clone();
         move |_, transition| {
-            listeners.pending().queue.push_back(transition);
+            let mut pending = listeners.pending();
+            pending.queue.push_back(transition);
+            listeners.dirty.store(true, Ordering::Release);
+            drop(pending);
             let _ = events.send(Event {
                 listeners: Arc::clone(&listeners),
             });
@@ -325,8 +332,17 @@ impl Listeners {
     /// (after a Python call into the breaker), and raises a `BaseException`
     /// a listener raised, here or on the delivery thread since the last call.
     pub(crate) fn tell(&self, py: Python<'_>) -> PyResult<()> {
+        if !self.dirty.load(Ordering::Acquire) {
+            return Ok(());
+        }
         let raised = self.tell_pending(py);
-        match self.pending().raised.take() {
+        let mut pending = self.pending();
+        let earlier = pending.raised.take();
+        if pending.queue.is_empty() && !pending.telling {
+            self.dirty.store(false, Ordering::Release);
+        }
+        drop(pending);
+        match earlier {
             Some(earlier) => Err(earlier),
             None => raised,
         }
@@ -392,6 +408,7 @@ fn deliver(batch: Vec<Event>) {
                 if pending.raised.is_none() {
                     pending.raised = Some(error);
                 }
+                listeners.dirty.store(true, Ordering::Release);
             }
         }
     });
