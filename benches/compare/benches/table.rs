@@ -75,7 +75,12 @@ struct Table {
 }
 
 impl Table {
-    fn add(&mut self, work: &'static str, who: &'static str, run: impl FnMut(u64) -> f64 + 'static) {
+    fn add(
+        &mut self,
+        work: &'static str,
+        who: &'static str,
+        run: impl FnMut(u64) -> f64 + 'static,
+    ) {
         self.cases.push(Case {
             work,
             who,
@@ -249,9 +254,9 @@ fn failsafe_async() -> impl failsafe::futures::CircuitBreaker + Clone {
         .build()
 }
 
-fn tower_resilience_layer()
--> tower_resilience_circuitbreaker::CircuitBreakerLayer<tower_resilience_circuitbreaker::DefaultClassifier>
-{
+fn tower_resilience_layer() -> tower_resilience_circuitbreaker::CircuitBreakerLayer<
+    tower_resilience_circuitbreaker::DefaultClassifier,
+> {
     tower_resilience_circuitbreaker::CircuitBreakerLayer::builder()
         .failure_rate_threshold(0.5)
         .sliding_window_size(100)
@@ -290,7 +295,8 @@ const CORE_OPEN: &str = "core breaker, Open: rejection, reading `std::time::Inst
 const CORE_OPEN_GIVEN: &str = "core breaker, Open: rejection, time given";
 const TWO_CALLER: &str = "2 threads, one consecutive breaker: ns per call, as each caller sees it";
 const TWO_TOTAL: &str = "2 threads, one consecutive breaker: wall time over all calls";
-const TWO_WINDOW: &str = "2 threads, one 100-call window breaker: ns per call, as each caller sees it";
+const TWO_WINDOW: &str =
+    "2 threads, one 100-call window breaker: ns per call, as each caller sees it";
 const GCRA_OK: &str = "rate limiter (GCRA), admitted, quanta clock read inside";
 const GCRA_NO: &str = "rate limiter (GCRA), refused, quanta clock read inside";
 const FLOOR: &str = "floor: one uncontended `fetch_add`";
@@ -331,13 +337,21 @@ fn cases(table: &mut Table) {
         })
     });
     let rc = recloser_breaker(100);
-    table.add(CORE_CLOSED, "recloser (100-call ring, its only rule)", move |n| {
-        looped!(n, black_box(&rc).call(|| Ok::<u32, ()>(black_box(1))).is_ok())
-    });
+    table.add(
+        CORE_CLOSED,
+        "recloser (100-call ring, its only rule)",
+        move |n| {
+            looped!(
+                n,
+                black_box(&rc).call(|| Ok::<u32, ()>(black_box(1))).is_ok()
+            )
+        },
+    );
 
     // Core breaker, 100-call window.
-    let config: &'static BreakerConfig =
-        Box::leak(Box::new(BreakerConfig::builder().minimum_calls(100).build().unwrap()));
+    let config: &'static BreakerConfig = Box::leak(Box::new(
+        BreakerConfig::builder().minimum_calls(100).build().unwrap(),
+    ));
     let windowed = seawall_core::breaker::CircuitBreaker::with_window(
         config,
         CountWindow::<[Slot; 100]>::new(),
@@ -350,7 +364,10 @@ fn cases(table: &mut Table) {
     });
     let rc = recloser_breaker(100);
     table.add(CORE_WINDOW, "recloser", move |n| {
-        looped!(n, black_box(&rc).call(|| Ok::<u32, ()>(black_box(1))).is_ok())
+        looped!(
+            n,
+            black_box(&rc).call(|| Ok::<u32, ()>(black_box(1))).is_ok()
+        )
     });
 
     // Core breaker, Open.
@@ -424,22 +441,35 @@ fn cases(table: &mut Table) {
     });
 
     // GCRA against governor, both reading quanta.
-    let roomy = || seawall_core::rate_limit::Quota::new(1_000_000_000, Duration::from_secs(1), 1_000_000).unwrap();
+    let roomy = || {
+        seawall_core::rate_limit::Quota::new(1_000_000_000, Duration::from_secs(1), 1_000_000)
+            .unwrap()
+    };
     let nz = |n| std::num::NonZeroU32::new(n).unwrap();
     let limiter = seawall_core::rate_limit::RateLimiter::new(roomy());
     let qc = QuantaClock(quanta::Clock::new());
-    table.add(GCRA_OK, "seawall", move |n| looped!(n, black_box(&limiter).check(&qc).is_ok()));
-    let gov = governor::RateLimiter::direct(governor::Quota::per_second(nz(1_000_000_000)).allow_burst(nz(1_000_000)));
-    table.add(GCRA_OK, "governor", move |n| looped!(n, black_box(&gov).check().is_ok()));
+    table.add(GCRA_OK, "seawall", move |n| {
+        looped!(n, black_box(&limiter).check(&qc).is_ok())
+    });
+    let gov = governor::RateLimiter::direct(
+        governor::Quota::per_second(nz(1_000_000_000)).allow_burst(nz(1_000_000)),
+    );
+    table.add(GCRA_OK, "governor", move |n| {
+        looped!(n, black_box(&gov).check().is_ok())
+    });
     let tight = seawall_core::rate_limit::RateLimiter::new(
         seawall_core::rate_limit::Quota::new(1, Duration::from_secs(3600), 1).unwrap(),
     );
     let qc = QuantaClock(quanta::Clock::new());
     tight.check(&qc).unwrap();
-    table.add(GCRA_NO, "seawall", move |n| looped!(n, black_box(&tight).check(&qc).is_err()));
+    table.add(GCRA_NO, "seawall", move |n| {
+        looped!(n, black_box(&tight).check(&qc).is_err())
+    });
     let gov = governor::RateLimiter::direct(governor::Quota::per_hour(nz(1)));
     gov.check().unwrap();
-    table.add(GCRA_NO, "governor", move |n| looped!(n, black_box(&gov).check().is_err()));
+    table.add(GCRA_NO, "governor", move |n| {
+        looped!(n, black_box(&gov).check().is_err())
+    });
 
     // tokio: a plain await, and the core's acquire + success inside the same loop.
     table.add(PLAIN, "-", move |n| awaited!(ct, n, work(1)));
@@ -455,7 +485,9 @@ fn cases(table: &mut Table) {
 
     // tokio: a Closed call.
     let cb = seawall_tokio_breaker();
-    table.add(CALL, "seawall", move |n| awaited!(ct, n, cb.call(|| work(1))));
+    table.add(CALL, "seawall", move |n| {
+        awaited!(ct, n, cb.call(|| work(1)))
+    });
     use failsafe::futures::CircuitBreaker as _;
     let fs = failsafe_async();
     table.add(CALL, "failsafe", move |n| awaited!(ct, n, fs.call(work(1))));
@@ -472,7 +504,9 @@ fn cases(table: &mut Table) {
             Execute::new(work),
         )
             .into_service();
-        table.add(CALL, "seatbelt", move |n| awaited!(ct, n, service.execute(1)));
+        table.add(CALL, "seatbelt", move |n| {
+            awaited!(ct, n, service.execute(1))
+        });
     }
 
     // tower: the same service with and without a breaker layer.
@@ -480,7 +514,8 @@ fn cases(table: &mut Table) {
     table.add(TOWER_NONE, "-", move |n| {
         awaited!(ct, n, async { plain.ready().await?.call(1).await })
     });
-    let mut layered = seawall::CircuitBreakerLayer::new(seawall_tokio_breaker()).layer(tower::service_fn(work));
+    let mut layered =
+        seawall::CircuitBreakerLayer::new(seawall_tokio_breaker()).layer(tower::service_fn(work));
     table.add(TOWER, "seawall", move |n| {
         awaited!(ct, n, async { layered.ready().await?.call(1).await })
     });
@@ -499,8 +534,12 @@ fn cases(table: &mut Table) {
         }
     });
     assert!(mt.block_on(cb.call(|| work(1))).is_err());
-    table.add(OPEN_MT, "seawall", move |n| awaited!(mt, n, cb.call(|| work(1))));
-    table.add(OPEN_MT, "failsafe", move |n| awaited!(mt, n, fs.call(work(1))));
+    table.add(OPEN_MT, "seawall", move |n| {
+        awaited!(mt, n, cb.call(|| work(1)))
+    });
+    table.add(OPEN_MT, "failsafe", move |n| {
+        awaited!(mt, n, fs.call(work(1)))
+    });
 
     // tokio: a timeout around a ready future.
     let limit = Duration::from_secs(5);
@@ -520,15 +559,23 @@ fn cases(table: &mut Table) {
             Execute::new(work),
         )
             .into_service();
-        table.add(TIMEOUT, "seatbelt", move |n| awaited!(ct, n, service.execute(1)));
+        table.add(TIMEOUT, "seatbelt", move |n| {
+            awaited!(ct, n, service.execute(1))
+        });
     }
 
     // tokio: a retry whose first attempt succeeds.
     let policy = seawall::RetryPolicy::default();
-    table.add(RETRY, "seawall", move |n| awaited!(ct, n, policy.execute(|| work(1))));
+    table.add(RETRY, "seawall", move |n| {
+        awaited!(ct, n, policy.execute(|| work(1)))
+    });
     table.add(RETRY, "backon", move |n| {
         use backon::Retryable as _;
-        awaited!(ct, n, (|| work(1)).retry(backon::ExponentialBuilder::default()))
+        awaited!(
+            ct,
+            n,
+            (|| work(1)).retry(backon::ExponentialBuilder::default())
+        )
     });
     {
         use layered::{Execute, Service as _, Stack as _};
@@ -543,7 +590,9 @@ fn cases(table: &mut Table) {
             Execute::new(work),
         )
             .into_service();
-        table.add(RETRY, "seatbelt", move |n| awaited!(ct, n, service.execute(1)));
+        table.add(RETRY, "seatbelt", move |n| {
+            awaited!(ct, n, service.execute(1))
+        });
     }
 }
 
@@ -616,13 +665,23 @@ fn main() {
         }
     }
     for work in works {
-        let ours = table.cases.iter().find(|c| c.work == work && c.who == "seawall").map(|c| c.best);
+        let ours = table
+            .cases
+            .iter()
+            .find(|c| c.work == work && c.who == "seawall")
+            .map(|c| c.best);
         for case in table.cases.iter().filter(|c| c.work == work) {
             let ratio = match ours {
-                Some(ours) if case.who != "seawall" && case.who != "-" => format!("{:.2}x", case.best / ours),
+                Some(ours) if case.who != "seawall" && case.who != "-" => {
+                    format!("{:.2}x", case.best / ours)
+                }
                 _ => String::new(),
             };
-            let who = if case.who == "seawall" { "**seawall**".to_string() } else { case.who.to_string() };
+            let who = if case.who == "seawall" {
+                "**seawall**".to_string()
+            } else {
+                case.who.to_string()
+            };
             println!("| {work} | {who} | {:.1} | {ratio} |", case.best);
         }
     }
@@ -687,7 +746,11 @@ fn main() {
     println!("| goal | ratio in this run | verdict |");
     println!("|---|---:|---|");
     for (goal, ratio, bound, at_least) in goals {
-        let met = if at_least { ratio >= bound } else { ratio <= bound };
+        let met = if at_least {
+            ratio >= bound
+        } else {
+            ratio <= bound
+        };
         println!(
             "| {goal} | {ratio:.2}x | {} |",
             if met { "met" } else { "**missed**" }
