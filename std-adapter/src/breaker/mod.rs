@@ -2,6 +2,7 @@
 //! tokio's clock, with typed errors, a classifier and cancellation safety.
 
 mod builder;
+mod call;
 mod classify;
 mod config;
 mod future;
@@ -19,6 +20,7 @@ use seawall_core::transitions;
 use seawall_core::{ConfigError, Stats};
 
 pub use builder::CircuitBreakerBuilder;
+pub use call::Call;
 pub use classify::{Classify, ErrorsAreFailures, FailureWhen};
 pub use config::{CircuitBreakerConfig, MAX_WINDOW_LEN, SlidingWindow};
 pub use future::ResponseFuture;
@@ -28,7 +30,6 @@ pub use permit::{OwnedPermit, Permit};
 pub use service::CircuitBreakerService;
 
 use crate::clock::TimeSource;
-use crate::error::Error;
 use crate::events::Hooks;
 pub(crate) use config::HeapWindow;
 
@@ -339,20 +340,14 @@ impl<K> CircuitBreaker<K> {
     /// before it finishes releases the permit without an outcome. In
     /// [shadow mode](CircuitBreakerBuilder::shadow) a call it would reject
     /// runs, unrecorded.
-    pub async fn call<F, Fut, T, E>(&self, f: F) -> Result<T, Error<E>>
+    #[inline]
+    pub fn call<F, Fut, T, E>(&self, f: F) -> Call<'_, K, F, Fut>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
         K: Classify<T, E>,
     {
-        let permit = match self.try_acquire() {
-            Ok(permit) => permit,
-            Err(_) if self.inner.shadow => return f().await.map_err(Error::Inner),
-            Err(rejection) => return Err(Error::Rejected(rejection)),
-        };
-        let result = f().await;
-        permit.record_result(&result);
-        result.map_err(Error::Inner)
+        Call::new(&self.inner, f)
     }
 
     /// Whether the breaker is in [shadow mode](CircuitBreakerBuilder::shadow):
