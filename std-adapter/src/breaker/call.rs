@@ -19,7 +19,7 @@ use crate::error::Error;
 /// The permit a running call holds, taken apart: its ticket, and when the call
 /// started if the breaker times its calls.
 #[derive(Debug)]
-enum Held {
+pub(crate) enum Held {
     Untimed(Ticket),
     Timed(Ticket, Instant),
     /// Recorded, released, or a shadow call the breaker would have rejected.
@@ -28,7 +28,7 @@ enum Held {
 
 impl Held {
     #[inline(always)]
-    fn from(permit: Permit<'_, impl Sized>) -> Self {
+    pub(crate) fn from(permit: Permit<'_, impl Sized>) -> Self {
         match permit.into_parts() {
             Some((ticket, None)) => Held::Untimed(ticket),
             Some((ticket, Some(start))) => Held::Timed(ticket, start),
@@ -38,7 +38,7 @@ impl Held {
 
     /// The permit again, to record or release (`None`: nothing held).
     #[inline(always)]
-    fn take<'i, K>(&mut self, inner: &'i Inner<K>) -> Option<Permit<'i, K>> {
+    pub(crate) fn take<'i, K>(&mut self, inner: &'i Inner<K>) -> Option<Permit<'i, K>> {
         match std::mem::replace(self, Held::Nothing) {
             Held::Untimed(ticket) => Some(Permit::from_parts(inner, ticket, None)),
             Held::Timed(ticket, start) => Some(Permit::from_parts(inner, ticket, Some(start))),
@@ -94,9 +94,9 @@ impl<'a, K, F, Fut> Call<'a, K, F, Fut> {
 /// Records a failure if the call's `poll` panics (as the permit, dropped
 /// while unwinding, does), even when the future is dropped later, after the
 /// panic was caught.
-struct OnPanic<'h, 'a, K> {
-    inner: &'a Inner<K>,
-    held: &'h mut Held,
+pub(crate) struct OnPanic<'h, 'a, K> {
+    pub(crate) inner: &'a Inner<K>,
+    pub(crate) held: &'h mut Held,
 }
 
 impl<K> Drop for OnPanic<'_, '_, K> {
