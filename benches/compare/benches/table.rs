@@ -5,6 +5,7 @@
 //! ```sh
 //! cargo bench -p seawall-compare --bench table            # 15 rounds
 //! cargo bench -p seawall-compare --bench table -- 31      # more rounds
+//! cargo bench -p seawall-compare --bench table -- 9 window # the rows whose work says "window"
 //! ```
 //!
 //! Every case runs for about 10 ms per round, all cases in turn, and keeps its
@@ -148,28 +149,30 @@ macro_rules! awaited {
     }};
 }
 
-/// Two threads doing `$body` `$n` times each on shared state: the time each
-/// caller sees per call (`per_caller`), or the wall time over all calls.
+/// Two threads doing `body` `n` times each on shared state, started together
+/// (a barrier): the time each caller sees per call (`per_caller`, the mean of
+/// the two), or the time until both finished over all `2 n` calls.
 fn two_threads(n: u64, per_caller: bool, body: impl Fn() + Sync) -> f64 {
-    let start = StdInstant::now();
+    let barrier = std::sync::Barrier::new(2);
     let own: Vec<f64> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..2)
             .map(|_| {
                 s.spawn(|| {
+                    barrier.wait();
                     let start = StdInstant::now();
                     for _ in 0..n {
                         body();
                     }
-                    start.elapsed().as_nanos() as f64 / n as f64
+                    start.elapsed().as_nanos() as f64
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     if per_caller {
-        own.iter().sum::<f64>() / own.len() as f64
+        own.iter().sum::<f64>() / (2 * n) as f64
     } else {
-        start.elapsed().as_nanos() as f64 / (2 * n) as f64
+        own.iter().copied().fold(0.0, f64::max) / (2 * n) as f64
     }
 }
 
@@ -294,7 +297,7 @@ const CORE_WINDOW: &str = "core breaker, Closed: acquire + success into a 100-ca
 const CORE_OPEN: &str = "core breaker, Open: rejection, reading `std::time::Instant`";
 const CORE_OPEN_GIVEN: &str = "core breaker, Open: rejection, time given";
 const TWO_CALLER: &str = "2 threads, one consecutive breaker: ns per call, as each caller sees it";
-const TWO_TOTAL: &str = "2 threads, one consecutive breaker: wall time over all calls";
+const TWO_TOTAL: &str = "2 threads, one consecutive breaker: time until both finish, over all calls";
 const TWO_WINDOW: &str =
     "2 threads, one 100-call window breaker: ns per call, as each caller sees it";
 const GCRA_OK: &str = "rate limiter (GCRA), admitted, quanta clock read inside";
@@ -651,9 +654,16 @@ fn main() {
         .skip(1)
         .find_map(|arg| arg.parse().ok())
         .unwrap_or(15);
+    // Any other argument: run only the rows whose work contains it (no goals).
+    let only: Option<String> = std::env::args()
+        .skip(1)
+        .find(|arg| arg.parse::<usize>().is_err() && !arg.starts_with('-'));
     memory();
     let mut table = Table { cases: Vec::new() };
     cases(&mut table);
+    if let Some(only) = &only {
+        table.cases.retain(|case| case.work.contains(only.as_str()));
+    }
     table.run(rounds);
 
     println!("| work | implementation | ns per call | peer / seawall |");
@@ -686,6 +696,9 @@ fn main() {
         }
     }
     println!();
+    if only.is_some() {
+        return;
+    }
 
     // The goals of issue 19, each a ratio within this run.
     let fastest = |work: &str| {
