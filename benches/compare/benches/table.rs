@@ -627,6 +627,12 @@ fn memory() {
     println!(
         "| a breaker's heap (B) | {seawall_heap} | {failsafe_heap} | {recloser_heap} (100-call ring) | {seatbelt_heap} (with its service) | {tr_heap} (with its service) |"
     );
+    println!(
+        "| of which (B) | the core's breaker {}, its configuration {}, the adapter's `CircuitBreakerConfig` {} | | | | |",
+        std::mem::size_of::<seawall_core::breaker::CircuitBreaker>(),
+        std::mem::size_of::<BreakerConfig>(),
+        std::mem::size_of::<seawall::CircuitBreakerConfig>(),
+    );
     use failsafe::futures::CircuitBreaker as _;
     let user = size(work(1));
     println!(
