@@ -20,7 +20,7 @@ rounds=${1:-15}
 
 echo "## Machine"
 echo
-echo '```'
+echo '```text'
 lscpu | grep -E '^(Model name|CPU\(s\)|Thread|Core|Socket|Hypervisor|L1d|L2|L3)' || true
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 rustc --version
