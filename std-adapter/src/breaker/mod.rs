@@ -334,12 +334,13 @@ impl<K> CircuitBreaker<K> {
     /// Runs the future made by `f` if the breaker lets it through, and records
     /// its outcome as the [classifier](Classify) says.
     ///
-    /// Returns the call's value, [`Error::Inner`] with its error, or
-    /// [`Error::Rejected`] (without calling `f`) when the breaker is open or
-    /// half-open with every probe slot taken. Dropping the returned future
-    /// before it finishes releases the permit without an outcome. In
-    /// [shadow mode](CircuitBreakerBuilder::shadow) a call it would reject
-    /// runs, unrecorded.
+    /// Returns the call's value, [`Error::Inner`](crate::Error::Inner) with
+    /// its error, or [`Error::Rejected`](crate::Error::Rejected) (without
+    /// calling `f`) when the breaker is open or half-open with every probe
+    /// slot taken. Nothing is asked of the breaker before the returned future
+    /// is first polled; dropping it before it finishes releases the permit
+    /// without an outcome. In [shadow mode](CircuitBreakerBuilder::shadow) a
+    /// call it would reject runs, unrecorded.
     #[inline]
     pub fn call<F, Fut, T, E>(&self, f: F) -> Call<'_, K, F, Fut>
     where
