@@ -13,9 +13,8 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any, Optional, Tuple
 
-Node = Tuple[object, Any, Optional["Node"]]
-
-_open: ContextVar[Optional[Node]] = ContextVar("seawall_open_blocks", default=None)
+# (owner, permit, the node below or None)
+_open: ContextVar[Optional[Tuple[object, Any, Any]]] = ContextVar("seawall_open_blocks", default=None)
 
 
 def push(owner: object, permit: Any) -> None:
