@@ -1,18 +1,16 @@
 //! `seawall.Hedge`: the core's hedging decision; the `async def` loop that
 //! sends the attempts is Python's (`seawall/_hedge.py`).
 
-use pyo3::exceptions::{PyException, PyTimeoutError};
 use pyo3::prelude::*;
 use seawall_core::hedge::{
     Failed, Hedge as Core, HedgeCall as CoreCall, HedgeConfig, HedgeDelay, Next,
 };
-use seawall_core::retry::{Allowance, ErrorKind, Failure};
+use seawall_core::retry::{Allowance, Failure};
 
 use crate::classify::{Classifier, Matcher};
 use crate::clock::{ClockSource, ManualClock};
-use crate::compose::stop_of;
-use crate::errors::{config_error, count, given, invalid, number, seconds, secs, wrong_type};
-use crate::retry::{RetryBudget, RetryQuota};
+use crate::errors::{config_error, count, given, invalid, number, seconds, secs};
+use crate::retry::{RetryBudget, RetryQuota, SharedAllowance, failure_of};
 
 /// Hedged calls for ``async def`` functions: while a call has no answer,
 /// another attempt is started after a delay, the first answer is returned and
@@ -50,8 +48,7 @@ use crate::retry::{RetryBudget, RetryQuota};
 #[pyclass(module = "seawall", frozen, subclass)]
 pub(crate) struct Hedge {
     core: Core,
-    budget: Option<Py<RetryBudget>>,
-    quota: Option<Py<RetryQuota>>,
+    shared: SharedAllowance,
     classifier: Classifier,
     throttle: Option<Matcher>,
     clock: ClockSource,
@@ -183,34 +180,10 @@ impl Hedge {
             "max" => invalid("max_delay", error.reason()),
             _ => config_error(error),
         })?;
-        let budget = match given(budget) {
-            Some(v) => Some(
-                v.cast::<RetryBudget>()
-                    .map_err(|_| wrong_type("budget", "a seawall.RetryBudget or None", v))?
-                    .clone()
-                    .unbind(),
-            ),
-            None => None,
-        };
-        let quota = match given(quota) {
-            Some(_) if budget.is_some() => {
-                return Err(invalid(
-                    "quota",
-                    "must not be given with a budget: one of the two bounds hedges",
-                ));
-            }
-            Some(v) => Some(
-                v.cast::<RetryQuota>()
-                    .map_err(|_| wrong_type("quota", "a seawall.RetryQuota or None", v))?
-                    .clone()
-                    .unbind(),
-            ),
-            None => None,
-        };
+        let shared = SharedAllowance::from_args(budget, quota, "hedges")?;
         Ok(Self {
             core,
-            budget,
-            quota,
+            shared,
             classifier: Classifier::from_args(py, retry_on, "retry_on", None, "")?,
             throttle: match given(throttle_on) {
                 Some(v) => Some(Matcher::from_arg(v, "throttle_on")?),
@@ -240,13 +213,13 @@ impl Hedge {
     /// The budget shared with retries, or None.
     #[getter]
     fn budget(&self, py: Python<'_>) -> Option<Py<RetryBudget>> {
-        self.budget.as_ref().map(|b| b.clone_ref(py))
+        self.shared.budget(py)
     }
 
     /// The quota shared with retries, or None.
     #[getter]
     fn quota(&self, py: Python<'_>) -> Option<Py<RetryQuota>> {
-        self.quota.as_ref().map(|q| q.clone_ref(py))
+        self.shared.quota(py)
     }
 
     /// The clock given, or None.
@@ -345,41 +318,18 @@ impl Hedge {
 
 impl Hedge {
     /// What the core knows of an attempt that raised `error`, as a retry
-    /// would: cancellation, Ctrl-C and `sys.exit()` are never worth another
-    /// attempt; a policy's stop below counts as the composition table says;
-    /// otherwise `retry_on` decides, and `throttle_on` and `TimeoutError`
-    /// set the kind a quota charges.
+    /// would ([`failure_of`]); a hedge sends its next attempt at once, so a
+    /// `retry_after` hint has no use here.
     fn failure(&self, py: Python<'_>, error: &PyErr) -> PyResult<Failure> {
-        if !error.is_instance_of::<PyException>(py) {
-            return Ok(Failure::not_retryable());
-        }
-        if let Some((stop, retry_after)) = stop_of(py, error) {
-            return Ok(stop.retry_failure(retry_after));
-        }
-        let throttling = match &self.throttle {
-            Some(throttle) => throttle.matches(py, error, false)?,
-            None => false,
-        };
-        let kind = if throttling {
-            ErrorKind::Throttling
-        } else if error.is_instance_of::<PyTimeoutError>(py) {
-            ErrorKind::Timeout
-        } else {
-            ErrorKind::Transient
-        };
+        let failure = failure_of(py, error, &self.classifier, self.throttle.as_ref())?;
         Ok(Failure {
-            retryable: self.classifier.matches(py, error)?,
             retry_after: None,
-            kind,
+            ..failure
         })
     }
 
     fn allowance(&self) -> Allowance<'_> {
-        match (&self.budget, &self.quota) {
-            (Some(budget), _) => Allowance::Budget(&budget.get().inner),
-            (None, Some(quota)) => Allowance::Quota(&quota.get().inner),
-            (None, None) => Allowance::None,
-        }
+        self.shared.allowance()
     }
 }
 

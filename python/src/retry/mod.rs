@@ -20,6 +20,7 @@ mod adaptive_rate;
 mod budget;
 mod call;
 mod quota;
+mod shared;
 mod stats;
 mod strategy;
 
@@ -28,6 +29,7 @@ pub(crate) use budget::RetryBudget;
 use call::run;
 pub(crate) use call::{RetryCall, Retrying};
 pub(crate) use quota::RetryQuota;
+pub(crate) use shared::SharedAllowance;
 pub(crate) use stats::RetryStats;
 
 use crate::classify::{Classifier, Matcher, reported};
@@ -86,8 +88,7 @@ use crate::errors::{
 #[pyclass(module = "seawall._seawall", name = "Retry", subclass, frozen)]
 pub(crate) struct Retry {
     policy: RetryPolicy,
-    budget: Option<Py<RetryBudget>>,
-    quota: Option<Py<RetryQuota>>,
+    shared: SharedAllowance,
     rate: Option<Py<AdaptiveRate>>,
     throttle: Option<Matcher>,
     rng: SharedSplitMix64,
@@ -163,30 +164,7 @@ impl Retry {
             Some(v) => int_in(v, "seed", 0, u64::MAX)?,
             None => random_seed(),
         };
-        let budget = match given(budget) {
-            Some(v) => Some(
-                v.cast::<RetryBudget>()
-                    .map_err(|_| wrong_type("budget", "a seawall.RetryBudget or None", v))?
-                    .clone()
-                    .unbind(),
-            ),
-            None => None,
-        };
-        let quota = match given(quota) {
-            Some(_) if budget.is_some() => {
-                return Err(invalid(
-                    "quota",
-                    "must not be given with a budget: one of the two bounds retries",
-                ));
-            }
-            Some(v) => Some(
-                v.cast::<RetryQuota>()
-                    .map_err(|_| wrong_type("quota", "a seawall.RetryQuota or None", v))?
-                    .clone()
-                    .unbind(),
-            ),
-            None => None,
-        };
+        let shared = SharedAllowance::from_args(budget, quota, "retries")?;
         let rate = match given(adaptive_rate) {
             Some(v) => Some(
                 v.cast::<AdaptiveRate>()
@@ -206,8 +184,7 @@ impl Retry {
         };
         Ok(Self {
             policy,
-            budget,
-            quota,
+            shared,
             rate,
             throttle,
             rng: SharedSplitMix64::new(seed),
@@ -258,13 +235,13 @@ impl Retry {
     /// The retry budget, or None.
     #[getter]
     fn budget(&self, py: Python<'_>) -> Option<Py<RetryBudget>> {
-        self.budget.as_ref().map(|b| b.clone_ref(py))
+        self.shared.budget(py)
     }
 
     /// The retry quota, or None.
     #[getter]
     fn quota(&self, py: Python<'_>) -> Option<Py<RetryQuota>> {
-        self.quota.as_ref().map(|q| q.clone_ref(py))
+        self.shared.quota(py)
     }
 
     /// The adaptive rate, or None.
@@ -379,36 +356,48 @@ fn hint(py: Python<'_>, error: &PyErr) -> Option<Duration> {
     (hint.is_finite() && hint >= 0.0).then(|| crate::errors::duration_from_secs(hint))
 }
 
+/// What a policy that sends attempts again (a retry, a hedge) knows of an
+/// attempt that raised `error`: a policy's stop (seawall's own exceptions,
+/// from a decorator below) as the core's composition table says (a breaker
+/// forced open is not retried); the call's own error as ``retry_on``
+/// (`classifier`) says, with its ``retry_after`` hint, ``throttle_on`` and
+/// ``TimeoutError`` setting the kind a quota charges. Cancellation,
+/// ``KeyboardInterrupt`` and ``SystemExit`` are never worth another attempt.
+pub(crate) fn failure_of(
+    py: Python<'_>,
+    error: &PyErr,
+    classifier: &Classifier,
+    throttle: Option<&Matcher>,
+) -> PyResult<Failure> {
+    if !error.is_instance_of::<PyException>(py) {
+        return Ok(Failure::not_retryable());
+    }
+    if let Some((stop, retry_after)) = stop_of(py, error) {
+        return Ok(stop.retry_failure(retry_after));
+    }
+    let throttling = match throttle {
+        Some(throttle) => throttle.matches(py, error, false)?,
+        None => false,
+    };
+    let kind = if throttling {
+        ErrorKind::Throttling
+    } else if error.is_instance_of::<PyTimeoutError>(py) {
+        ErrorKind::Timeout
+    } else {
+        ErrorKind::Transient
+    };
+    let retryable = classifier.matches(py, error)?;
+    Ok(Failure {
+        retryable,
+        retry_after: if retryable { hint(py, error) } else { None },
+        kind,
+    })
+}
+
 impl Retry {
-    /// What the policy knows of `error`: a policy's stop (seawall's own
-    /// exceptions, from a decorator below) as the core's composition table
-    /// says (a breaker forced open is not retried); the call's own error as
-    /// ``retry_on`` says, with its ``retry_after`` hint. Cancellation,
-    /// ``KeyboardInterrupt`` and ``SystemExit`` are never retried.
+    /// What the policy knows of `error` ([`failure_of`]).
     fn failure(&self, py: Python<'_>, error: &PyErr) -> PyResult<Failure> {
-        if !error.is_instance_of::<PyException>(py) {
-            return Ok(Failure::not_retryable());
-        }
-        if let Some((stop, retry_after)) = stop_of(py, error) {
-            return Ok(stop.retry_failure(retry_after));
-        }
-        let throttling = match &self.throttle {
-            Some(throttle) => throttle.matches(py, error, false)?,
-            None => false,
-        };
-        let kind = if throttling {
-            ErrorKind::Throttling
-        } else if error.is_instance_of::<PyTimeoutError>(py) {
-            ErrorKind::Timeout
-        } else {
-            ErrorKind::Transient
-        };
-        let retryable = self.classifier.matches(py, error)?;
-        Ok(Failure {
-            retryable,
-            retry_after: if retryable { hint(py, error) } else { None },
-            kind,
-        })
+        failure_of(py, error, &self.classifier, self.throttle.as_ref())
     }
 
     /// The policy's answer to a failed attempt: `Ok(delay)` or `Err(reason)`.
@@ -448,11 +437,7 @@ impl Retry {
 
     /// What bounds retries across calls.
     fn allowance(&self) -> Allowance<'_> {
-        match (&self.budget, &self.quota) {
-            (Some(budget), _) => Allowance::Budget(&budget.get().inner),
-            (None, Some(quota)) => Allowance::Quota(&quota.get().inner),
-            (None, None) => Allowance::None,
-        }
+        self.shared.allowance()
     }
 
     /// Tells the adaptive rate, if any, how an attempt ended.
