@@ -154,18 +154,19 @@ impl Slot {
 /// assert_eq!((totals.calls, totals.failed), (4, 1)); // the oldest failure left the window
 /// ```
 // In this order (`repr(C)`): the totals, read by every call and written only
-// when an outcome leaves or enters the window, sit away from `next`, which
-// every call writes, so callers on other cores do not take their cache line
-// back on every call.
+// when an outcome leaves or enters the window, sit a window of slots away from
+// `next`, which every call writes, so callers on other cores do not take
+// their cache line back on every call (with 100 slots, more than a line apart,
+// and no larger than in the compiler's order).
 #[derive(Debug)]
 #[repr(C)]
 pub struct CountWindow<S = [Slot; 100]> {
+    next: AtomicUsize,
+    slots: S,
     calls: AtomicU32,
     failed: AtomicU32,
     slow: AtomicU32,
     probes: SliceCounter,
-    slots: S,
-    next: AtomicUsize,
 }
 
 impl<const N: usize> CountWindow<[Slot; N]> {
