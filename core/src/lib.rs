@@ -9,7 +9,8 @@
 //! ([`histogram`]), hedged requests ([`hedge`]) and fault plans for testing
 //! ([`fault`]); between policies, the composition table ([`compose`]), the
 //! wait for a turn within `max_wait` ([`wait`]) and the order in which
-//! listeners hear a breaker's transitions ([`transitions`]). It is
+//! listeners hear a breaker's transitions ([`transitions`]); and the health
+//! status that a set of breakers gives a readiness endpoint ([`health`]). It is
 //! `#![no_std]`, never allocates,
 //! never reads a clock on its own, never sleeps and never logs. Every decision that
 //! depends on time takes a [`Clock`] argument, and reads it only when the decision
@@ -81,6 +82,7 @@ pub mod call;
 pub mod compose;
 pub mod error;
 pub mod fault;
+pub mod health;
 pub mod hedge;
 pub mod histogram;
 pub mod limit;

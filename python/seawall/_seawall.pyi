@@ -41,6 +41,7 @@ __all__ = [
     "WindowTotals",
     "__version__",
     "_simulate",
+    "_health_status",
     "_redis_after_fork",
 ]
 
@@ -581,6 +582,9 @@ class FaultCounts:
     def outcomes(self) -> int: ...
 
 def _redis_after_fork() -> None: ...
+def _health_status(
+    breakers: List[Tuple[_StateName, bool, bool, bool]],
+) -> Literal["healthy", "degraded", "unhealthy"]: ...
 def _simulate(
     *,
     scenario_json: Optional[str] = None,

@@ -36,6 +36,7 @@ from seawall._hedge import Hedge
 from seawall._limits import Bulkhead, RateLimiter
 from seawall._redis import SharedCircuitBreaker, SharedRateLimiter
 from seawall._retry import Retry
+from seawall._seawall import _health_status
 
 __all__ = [
     "KINDS",
@@ -45,6 +46,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from seawall._seawall import _StateName
+
     _Kind = Literal[
         "circuit_breaker", "retry", "bulkhead", "rate_limiter", "adaptive_limiter", "hedge", "fault_injector"
     ]
@@ -312,13 +315,16 @@ class Registry:
 
         Unhealthy when a critical breaker is open; degraded when some breaker
         is not closed, or a shared breaker cannot reach Redis (its line then
-        says ``"fallback": True``); healthy otherwise. ``since`` is when the breaker entered
+        says ``"fallback": True``); healthy otherwise. A breaker in shadow mode
+        (its line says ``"shadow": True``) rejects nothing and never changes
+        the status. The rule is the Rust core's, as for the Rust crate's
+        report. ``since`` is when the breaker entered
         its state (or was registered, if it has not changed since), RFC 3339
         UTC; ``in_state_seconds`` is measured on the breaker's clock.
         """
         wall = time.time()
         lines: List[Dict[str, Any]] = []
-        status = "healthy"
+        conditions: List[Tuple[_StateName, bool, bool, bool]] = []
         for name, track in self._tracks():
             breaker = track.breaker
             stats = breaker.stats
@@ -326,10 +332,8 @@ class Registry:
                 in_state = max(track.now() - track.since, 0.0)
             failure_rate, slow_call_rate = self._rates(breaker)
             fallback = track.shared and bool(getattr(breaker, "is_fallback"))
-            if track.critical and stats.state == "open":
-                status = "unhealthy"
-            elif (stats.state != "closed" or fallback) and status == "healthy":
-                status = "degraded"
+            shadow = bool(getattr(breaker, "shadow", False))
+            conditions.append((stats.state, track.critical, fallback, shadow))
             line: Dict[str, Any] = {
                 "name": name,
                 "state": stats.state,
@@ -348,8 +352,10 @@ class Registry:
             }
             if fallback:
                 line["fallback"] = True
+            if shadow:
+                line["shadow"] = True
             lines.append(line)
-        report: Dict[str, Any] = {"status": status, "breakers": lines}
+        report: Dict[str, Any] = {"status": _health_status(conditions), "breakers": lines}
         with self._lock:
             limiters = sorted(self._adaptive_limiters.items())
         if limiters:

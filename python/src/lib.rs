@@ -15,6 +15,7 @@ mod clock;
 mod compose;
 mod errors;
 mod fault;
+mod health;
 mod hedge;
 mod limit;
 mod permit;
@@ -49,6 +50,7 @@ fn _seawall(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<retry::RetryStats>()?;
     module.add_class::<retry::Retrying>()?;
     module.add_function(wrap_pyfunction!(sim::_simulate, module)?)?;
+    module.add_function(wrap_pyfunction!(health::_health_status, module)?)?;
     module.add_class::<retry::RetryQuota>()?;
     module.add_class::<retry::AdaptiveRate>()?;
     module.add_class::<attempt_timeout::AttemptTimeout>()?;

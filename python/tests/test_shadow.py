@@ -89,6 +89,34 @@ def test_shadow_rejections_have_their_own_metric() -> None:
     assert 'shadow_rejections_total{name="search"}' not in text
 
 
+def test_an_open_shadow_breaker_leaves_the_health_status_alone() -> None:
+    """It rejects nothing, so even registered as critical it must not take the
+    service out of rotation; its line says it is shadow."""
+    clock = ManualClock()
+    enforcing, shadow = pair(clock)
+    registry = seawall.registry.Registry()
+    registry.register(shadow, name="payments", critical=True)
+    for _ in range(3):
+        with pytest.raises(ConnectionError):
+            shadow.call(_fail)
+    report = registry.health()
+    assert report["breakers"][0]["state"] == "open"
+    assert report["breakers"][0]["shadow"] is True
+    assert report["status"] == "healthy"
+
+    registry.register(enforcing, name="search", critical=True)
+    for _ in range(3):
+        with pytest.raises(ConnectionError):
+            enforcing.call(_fail)
+    report = registry.health()
+    assert "shadow" not in report["breakers"][1]
+    assert report["status"] == "unhealthy"
+
+
+def _fail() -> None:
+    raise ConnectionError("down")
+
+
 def test_shadow_must_be_a_bool() -> None:
     with pytest.raises(TypeError, match="invalid shadow"):
         seawall.CircuitBreaker("x", shadow=1)  # type: ignore[arg-type]

@@ -12,6 +12,10 @@
 //!   decides locally: it works, with something missing or under test;
 //! - **healthy** otherwise.
 //!
+//! A breaker in shadow mode never changes the status: it rejects nothing.
+//! The rule is the core's ([`seawall_core::health`]), the same in every
+//! binding.
+//!
 //! With the `serde` feature the report serialises to JSON:
 //!
 //! ```json
@@ -36,62 +40,10 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use seawall_core::breaker::State;
+use seawall_core::health::BreakerCondition;
+pub use seawall_core::health::HealthStatus;
 
 use crate::registry::Registry;
-
-/// The overall status of a [`HealthReport`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
-pub enum HealthStatus {
-    /// Every breaker is closed.
-    Healthy,
-    /// Some breaker is not closed, and no critical breaker is open.
-    Degraded,
-    /// A critical breaker is open.
-    Unhealthy,
-}
-
-impl HealthStatus {
-    /// `healthy`, `degraded` or `unhealthy`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            HealthStatus::Healthy => "healthy",
-            HealthStatus::Degraded => "degraded",
-            HealthStatus::Unhealthy => "unhealthy",
-        }
-    }
-
-    /// Whether a readiness probe should pass: healthy or degraded.
-    pub const fn is_ready(self) -> bool {
-        !matches!(self, HealthStatus::Unhealthy)
-    }
-
-    /// The HTTP status a readiness endpoint answers: 200, or 503 when unhealthy.
-    pub const fn http_status(self) -> u16 {
-        if self.is_ready() { 200 } else { 503 }
-    }
-
-    /// The status of a set of breakers (see the [module documentation](self)).
-    pub fn of(breakers: &[BreakerHealth]) -> HealthStatus {
-        let mut status = HealthStatus::Healthy;
-        for breaker in breakers {
-            if breaker.critical && breaker.state == State::Open {
-                return HealthStatus::Unhealthy;
-            }
-            if breaker.state != State::Closed || breaker.fallback {
-                status = HealthStatus::Degraded;
-            }
-        }
-        status
-    }
-}
-
-impl std::fmt::Display for HealthStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// A breaker's calls by how they ended, as the metrics count them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -122,6 +74,10 @@ pub struct BreakerHealth {
     pub critical: bool,
     /// Whether its state is shared by a fleet through Redis.
     pub shared: bool,
+    /// Whether it is in shadow mode: it decides and counts, rejects nothing,
+    /// and leaves the status alone.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "std::ops::Not::not"))]
+    pub shadow: bool,
     /// A shared breaker that cannot reach Redis, and decides locally.
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "std::ops::Not::not"))]
     pub fallback: bool,
@@ -208,6 +164,18 @@ pub struct LimiterHealth {
     pub calls: BreakerCalls,
 }
 
+impl BreakerHealth {
+    /// What the status rule needs of this line.
+    fn condition(&self) -> BreakerCondition {
+        BreakerCondition {
+            state: self.state,
+            critical: self.critical,
+            fallback: self.fallback,
+            shadow: self.shadow,
+        }
+    }
+}
+
 impl Registry {
     /// The health of every registered breaker (keyed breakers' included) and
     /// the overall status.
@@ -226,6 +194,7 @@ impl Registry {
                     state: stats.state,
                     critical: view.critical,
                     shared: shared.is_some(),
+                    shadow: view.handle.is_shadow(),
                     fallback: shared.is_some_and(|s| s.fallback),
                     failure_rate: view.handle.failure_rate(),
                     slow_call_rate: view.handle.slow_call_rate(),
@@ -261,7 +230,7 @@ impl Registry {
             })
             .collect();
         HealthReport {
-            status: HealthStatus::of(&breakers),
+            status: HealthStatus::of(breakers.iter().map(BreakerHealth::condition)),
             breakers,
             limiters,
         }

@@ -1,5 +1,5 @@
-//! A shadow breaker's would-be rejections in the registry's metrics: their own
-//! counter, and none among the calls it rejected.
+//! A shadow breaker in the registry: its would-be rejections in the metrics (their own
+//! counter, none among the calls it rejected), and a health status it leaves alone.
 
 use prometheus_client::encoding::text;
 use seawall::{CircuitBreaker, CircuitBreakerConfig, Registry};
@@ -66,4 +66,42 @@ async fn shadow_refusals_of_a_rate_limiter_have_their_own_counter() {
         out.lines().any(|l| l == line),
         "missing `{line}` in:\n{out}"
     );
+}
+
+/// A shadow breaker rejects nothing, so an open one must not take the service
+/// out of rotation, even registered as critical; its line says it is shadow.
+#[tokio::test(start_paused = true)]
+async fn an_open_shadow_breaker_leaves_the_health_status_alone() {
+    use seawall::{HealthStatus, State};
+    let registry = Registry::new();
+    let shadow = CircuitBreaker::builder("payments")
+        .config(CircuitBreakerConfig {
+            failure_threshold: 1,
+            ..Default::default()
+        })
+        .shadow(true)
+        .build()
+        .unwrap();
+    registry.register_critical_breaker(&shadow).unwrap();
+    let _ = shadow.call(|| async { Err::<(), _>("down") }).await;
+
+    let report = registry.health();
+    assert_eq!(report.breakers[0].state, State::Open);
+    assert!(report.breakers[0].shadow);
+    assert!(report.breakers[0].critical);
+    assert_eq!(report.status, HealthStatus::Healthy);
+
+    // The same breaker enforcing would make the service unhealthy.
+    let enforcing = CircuitBreaker::new(
+        "search",
+        CircuitBreakerConfig {
+            failure_threshold: 1,
+            ..Default::default()
+        },
+    );
+    registry.register_critical_breaker(&enforcing).unwrap();
+    let _ = enforcing.call(|| async { Err::<(), _>("down") }).await;
+    let report = registry.health();
+    assert!(!report.breakers[1].shadow);
+    assert_eq!(report.status, HealthStatus::Unhealthy);
 }
