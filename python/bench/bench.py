@@ -95,6 +95,17 @@ def cases() -> List[Case]:
     opened = seawall.CircuitBreaker("bench-open", failure_threshold=1, timeout=3600.0)
     opened.acquire().failure()
     add("breaker open (raise + catch)", "seawall", "raise", opened(work), seawall.CircuitOpenError)
+
+    def with_block() -> int:
+        with breaker:
+            return work()
+
+    async def async_with_block() -> int:
+        async with breaker:
+            return 1
+
+    add("breaker closed", "seawall `with breaker:` block", "sync", with_block)
+    add("breaker closed async", "seawall `async with breaker:` block", "async", async_with_block)
     add("breaker open async (raise + catch)", "seawall", "araise", opened(awork), seawall.CircuitOpenError)
 
     try:
@@ -102,6 +113,12 @@ def cases() -> List[Case]:
 
         pb = pybreaker.CircuitBreaker(fail_max=10**6)
         add("breaker closed", "pybreaker", "sync", pb(work))
+
+        def pb_block() -> int:
+            with pb.calling():
+                return work()
+
+        add("breaker closed", "pybreaker `with calling():` block", "sync", pb_block)
         pb_open = pybreaker.CircuitBreaker(fail_max=1, reset_timeout=3600)
         pb_open.open()
         add("breaker open (raise + catch)", "pybreaker", "raise", pb_open(work), pybreaker.CircuitBreakerError)
@@ -168,6 +185,19 @@ def cases() -> List[Case]:
     add("rate limiter acquire", "seawall try_acquire()", "sync", limiter.try_acquire)
     add("rate limiter acquire", "seawall acquire()", "sync", limiter.acquire)
     add("rate limiter acquire async", "seawall await wait()", "async", limiter.wait)
+    add("rate limiter acquire", "seawall @limiter decorator", "sync", limiter(work))
+    add("rate limiter acquire async", "seawall @limiter decorator", "async", limiter(awork))
+
+    def limiter_block() -> int:
+        with limiter:
+            return work()
+
+    async def limiter_async_block() -> int:
+        async with limiter:
+            return 1
+
+    add("rate limiter acquire", "seawall `with limiter:` block", "sync", limiter_block)
+    add("rate limiter acquire async", "seawall `async with limiter:` block", "async", limiter_async_block)
     try:
         import limits
         from limits.storage import MemoryStorage
@@ -184,6 +214,12 @@ def cases() -> List[Case]:
 
         al = aiolimiter.AsyncLimiter(10**9, 1)
         add("rate limiter acquire async", "aiolimiter acquire()", "async", al.acquire)
+
+        async def al_block() -> int:
+            async with al:
+                return 1
+
+        add("rate limiter acquire async", "aiolimiter `async with` block", "async", al_block)
     except ImportError:
         pass
     return out
@@ -284,6 +320,21 @@ def main() -> None:
     if rejected:
         verdict = "met" if rejected[0] < 600 else "MISSED"
         print(f"target: open rejection, raise + catch, < 600 ns: {rejected[0]:.0f} ns ({verdict})")
+    def ratio(group: str, name: str, group_ref: str, name_ref: str, bound: float, what: str) -> None:
+        case, ref = lookup(group, name), lookup(group_ref, name_ref)
+        if case and ref:
+            r = case[0] / ref[0]
+            print(f"target: {what} within {bound:g}x: {r:.2f}x ({'met' if r <= bound else 'MISSED'})")
+
+    ratio("breaker closed", "seawall `with breaker:` block", "breaker closed", "seawall", 2, "`with breaker:` against the decorator")
+    ratio(
+        "breaker closed async", "seawall `async with breaker:` block", "breaker closed async", "seawall", 2,
+        "`async with breaker:` against the async decorator",
+    )
+    ratio(
+        "rate limiter acquire async", "seawall `async with limiter:` block", "rate limiter acquire async",
+        "seawall @limiter decorator", 2, "`async with limiter:` against the async decorator",
+    )
     sys.stdout.flush()
 
 

@@ -12,12 +12,18 @@ import inspect
 from types import TracebackType
 from typing import Any, AsyncGenerator, Awaitable, Callable, Generator, Optional, Type, TypeVar
 
-from seawall import _blocks, _seawall
+from seawall import _seawall
 
 __all__ = ["CircuitBreaker"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 R = TypeVar("R")
+
+
+# ``with breaker:`` is Rust's (``__enter__`` and ``__exit__`` push and pop the
+# block's permit without a Python frame); ``async with`` calls the same two.
+_enter = _seawall.CircuitBreaker.__enter__
+_exit = _seawall.CircuitBreaker.__exit__
 
 
 class CircuitBreaker(_seawall.CircuitBreaker):
@@ -111,26 +117,9 @@ class CircuitBreaker(_seawall.CircuitBreaker):
         permit.success()
         return result
 
-    def __enter__(self) -> _seawall.Permit:
-        """Acquires a permit for the block (or raises CircuitOpenError)."""
-        permit = self.acquire()
-        _blocks.push(self, permit)
-        return permit
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> None:
-        """Ends the block's permit: a success, a failure if the breaker counts
-        the exception, else a release (cancellation, excluded errors)."""
-        permit: _seawall.Permit = _blocks.pop(self)
-        permit.finish(exc)
-
     async def __aenter__(self) -> _seawall.Permit:
         """As ``__enter__``, for ``async with``."""
-        return self.__enter__()
+        return _enter(self)
 
     async def __aexit__(
         self,
@@ -139,4 +128,4 @@ class CircuitBreaker(_seawall.CircuitBreaker):
         traceback: Optional[TracebackType],
     ) -> None:
         """As ``__exit__``, for ``async with``."""
-        self.__exit__(exc_type, exc, traceback)
+        _exit(self, exc_type, exc, traceback)

@@ -7,6 +7,7 @@
 //! exceptions (one mapping, in `errors`).
 
 mod attempt_timeout;
+mod blocks;
 mod breaker;
 mod bulkhead;
 mod classify;

@@ -97,7 +97,7 @@ impl Permit {
     /// Ends the permit from how the call ended: ``None`` is a success; an
     /// exception counts as the breaker's ``failure_on`` and ``exclude`` say (a
     /// failure, a success, or released unrecorded).
-    fn finish(&self, py: Python<'_>, error: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    pub(crate) fn finish(&self, py: Python<'_>, error: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         match error.filter(|e| !e.is_none()) {
             None => self.success(py, None),
             Some(error) => {

@@ -108,9 +108,10 @@ pub mod timeout;
 pub use seawall_core as core;
 
 pub use breaker::{
-    CircuitBreaker, CircuitBreakerBuilder, CircuitBreakerConfig, CircuitBreakerLayer,
-    CircuitBreakerService, Classify, ErrorsAreFailures, FailureWhen, KeyedCircuitBreaker,
-    MAX_WINDOW_LEN, OwnedPermit, Permit, ResponseFuture as CircuitBreakerFuture, SlidingWindow,
+    Call as CircuitBreakerCall, CircuitBreaker, CircuitBreakerBuilder, CircuitBreakerConfig,
+    CircuitBreakerLayer, CircuitBreakerService, Classify, ErrorsAreFailures, FailureWhen,
+    KeyedCircuitBreaker, MAX_WINDOW_LEN, OwnedPermit, Permit,
+    ResponseFuture as CircuitBreakerFuture, SlidingWindow,
 };
 pub use bulkhead::{Bulkhead, BulkheadConfig, BulkheadLayer, BulkheadPermit, BulkheadService};
 pub use clock::TokioClock;

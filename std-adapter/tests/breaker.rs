@@ -452,3 +452,23 @@ fn listeners_hear_transitions_in_order_across_threads() {
     }
     assert_eq!(state, cb.state());
 }
+
+/// A call future holds the user's future, the breaker's reference and the
+/// permit's ticket (with the call's start when it is timed): at most 32 bytes
+/// more than the user's future, whatever its size (a future aligned to less
+/// than 8 bytes is padded to 8 first).
+#[test]
+fn a_call_future_adds_at_most_32_bytes_to_the_users_future() {
+    async fn small(x: u64) -> Result<u64, std::io::Error> {
+        Ok(x)
+    }
+    async fn large() -> Result<u64, std::io::Error> {
+        let buffer = [7u8; 200];
+        tokio::task::yield_now().await;
+        Ok(u64::from(buffer[std::hint::black_box(3)]))
+    }
+    let cb = CircuitBreaker::new("size", CircuitBreakerConfig::default());
+    let added = |user: usize, call: usize| call - user;
+    assert!(added(size_of_val(&small(1)), size_of_val(&cb.call(|| small(1)))) <= 32);
+    assert!(added(size_of_val(&large()), size_of_val(&cb.call(large))) <= 32);
+}

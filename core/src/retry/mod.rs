@@ -252,6 +252,7 @@ impl Allowance<'_> {
     /// Pays back for the call of `state`, which succeeded (what
     /// [`RetryPolicy::on_success`] does; for a call that succeeded at its first
     /// attempt, `state` may be [`RetryState::new`]).
+    #[inline]
     pub fn record_success(self, state: &RetryState) {
         match self {
             Allowance::None => {}

@@ -257,6 +257,29 @@ impl CircuitBreaker {
         Ok(Permit::new(slf, ticket))
     }
 
+    /// Acquires a permit for the ``with`` block (or raises
+    /// :class:`CircuitOpenError`) and returns it.
+    fn __enter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, Permit>> {
+        let ticket = admit(slf)?;
+        let permit = Bound::new(slf.py(), Permit::new(slf, ticket))?;
+        crate::blocks::push(slf.as_any(), permit.clone().into_any())?;
+        Ok(permit)
+    }
+
+    /// Ends the block's permit: a success, a failure if the breaker counts the
+    /// exception, else a release (cancellation, excluded errors).
+    #[pyo3(signature = (_exc_type, exc, _traceback))]
+    fn __exit__(
+        slf: &Bound<'_, Self>,
+        _exc_type: &Bound<'_, PyAny>,
+        exc: &Bound<'_, PyAny>,
+        _traceback: &Bound<'_, PyAny>,
+    ) -> PyResult<bool> {
+        let permit = crate::blocks::pop(slf.as_any())?;
+        permit.cast::<Permit>()?.get().finish(slf.py(), Some(exc))?;
+        Ok(false)
+    }
+
     /// Whether the breaker is in shadow mode: it decides, counts what it would
     /// reject in ``stats.rejected``, and lets every call through (unrecorded).
     #[getter]

@@ -7,17 +7,28 @@ use std::task::{Context, Poll};
 use pin_project_lite::pin_project;
 use seawall_core::breaker::Rejection;
 
-use super::{Classify, OwnedPermit};
+use std::sync::Arc;
+
+use super::Classify;
+use super::Inner;
+use super::call::{Held, OnPanic};
 use crate::BoxError;
 
 pin_project! {
-    /// The response future of [`CircuitBreakerService`](super::CircuitBreakerService):
-    /// records the outcome when the inner future finishes, releases the permit
-    /// when dropped before.
+    /// The response future of [`CircuitBreakerService`](super::CircuitBreakerService).
     #[must_use = "futures do nothing unless polled"]
     pub struct ResponseFuture<F, K> {
         #[pin]
         state: State<F, K>,
+    }
+
+    impl<F, K> PinnedDrop for ResponseFuture<F, K> {
+        fn drop(this: Pin<&mut Self>) {
+            if let StateProj::Called { inner, held, .. } = this.project().state.project() {
+                // Releases the permit, or records a failure while a panic unwinds.
+                drop(held.take(inner));
+            }
+        }
     }
 }
 
@@ -27,8 +38,10 @@ pin_project! {
         Called {
             #[pin]
             future: F,
-            // `None` once the outcome is recorded.
-            permit: Option<OwnedPermit<K>>,
+            // The breaker, shared with the service: the future must be `'static`.
+            inner: Arc<Inner<K>>,
+            // `Held::Nothing` once the outcome is recorded, or for a shadow call.
+            held: Held,
         },
         Rejected {
             rejection: Rejection,
@@ -37,21 +50,12 @@ pin_project! {
 }
 
 impl<F, K> ResponseFuture<F, K> {
-    pub(crate) fn called(future: F, permit: OwnedPermit<K>) -> Self {
+    pub(crate) fn called(future: F, inner: Arc<Inner<K>>, held: Held) -> Self {
         Self {
             state: State::Called {
                 future,
-                permit: Some(permit),
-            },
-        }
-    }
-
-    /// A call a shadow breaker would have rejected: it runs, and nothing records it.
-    pub(crate) fn unrecorded(future: F) -> Self {
-        Self {
-            state: State::Called {
-                future,
-                permit: None,
+                inner,
+                held,
             },
         }
     }
@@ -71,11 +75,20 @@ where
 {
     type Output = Result<T, BoxError>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProj::Called { future, permit } => {
+            StateProj::Called {
+                future,
+                inner,
+                held,
+            } => {
+                let inner: &Inner<K> = inner;
+                let guard = OnPanic { inner, held };
                 let result = std::task::ready!(future.poll(cx));
-                if let Some(permit) = permit.take() {
+                let permit = guard.held.take(inner);
+                drop(guard);
+                if let Some(permit) = permit {
                     // Another seawall layer's stop counts as the core's table
                     // says (a refusal is nothing, a timeout a failure); the
                     // classifier judges everything else.

@@ -2,6 +2,7 @@
 //! tokio's clock, with typed errors, a classifier and cancellation safety.
 
 mod builder;
+mod call;
 mod classify;
 mod config;
 mod future;
@@ -19,6 +20,7 @@ use seawall_core::transitions;
 use seawall_core::{ConfigError, Stats};
 
 pub use builder::CircuitBreakerBuilder;
+pub use call::Call;
 pub use classify::{Classify, ErrorsAreFailures, FailureWhen};
 pub use config::{CircuitBreakerConfig, MAX_WINDOW_LEN, SlidingWindow};
 pub use future::ResponseFuture;
@@ -28,7 +30,6 @@ pub use permit::{OwnedPermit, Permit};
 pub use service::CircuitBreakerService;
 
 use crate::clock::TimeSource;
-use crate::error::Error;
 use crate::events::Hooks;
 pub(crate) use config::HeapWindow;
 
@@ -333,26 +334,21 @@ impl<K> CircuitBreaker<K> {
     /// Runs the future made by `f` if the breaker lets it through, and records
     /// its outcome as the [classifier](Classify) says.
     ///
-    /// Returns the call's value, [`Error::Inner`] with its error, or
-    /// [`Error::Rejected`] (without calling `f`) when the breaker is open or
-    /// half-open with every probe slot taken. Dropping the returned future
-    /// before it finishes releases the permit without an outcome. In
-    /// [shadow mode](CircuitBreakerBuilder::shadow) a call it would reject
-    /// runs, unrecorded.
-    pub async fn call<F, Fut, T, E>(&self, f: F) -> Result<T, Error<E>>
+    /// Returns the call's value, [`Error::Inner`](crate::Error::Inner) with
+    /// its error, or [`Error::Rejected`](crate::Error::Rejected) (without
+    /// calling `f`) when the breaker is open or half-open with every probe
+    /// slot taken. Nothing is asked of the breaker before the returned future
+    /// is first polled; dropping it before it finishes releases the permit
+    /// without an outcome. In [shadow mode](CircuitBreakerBuilder::shadow) a
+    /// call it would reject runs, unrecorded.
+    #[inline]
+    pub fn call<F, Fut, T, E>(&self, f: F) -> Call<'_, K, F, Fut>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
         K: Classify<T, E>,
     {
-        let permit = match self.try_acquire() {
-            Ok(permit) => permit,
-            Err(_) if self.inner.shadow => return f().await.map_err(Error::Inner),
-            Err(rejection) => return Err(Error::Rejected(rejection)),
-        };
-        let result = f().await;
-        permit.record_result(&result);
-        result.map_err(Error::Inner)
+        Call::new(&self.inner, f)
     }
 
     /// Whether the breaker is in [shadow mode](CircuitBreakerBuilder::shadow):

@@ -85,6 +85,24 @@ impl<'a, K> Permit<'a, K> {
         }
     }
 
+    /// The permit taken apart, for a call future to hold (`None`: already
+    /// recorded or released).
+    #[inline(always)]
+    pub(crate) fn into_parts(mut self) -> Option<(Ticket, Option<Instant>)> {
+        let permit = self.permit.take()?;
+        Some((permit.into_ticket(), self.start))
+    }
+
+    /// A permit again from [`into_parts`](Self::into_parts).
+    #[inline(always)]
+    pub(crate) fn from_parts(inner: &'a Inner<K>, ticket: Ticket, start: Option<Instant>) -> Self {
+        Self {
+            inner,
+            permit: Some(inner.core.permit(ticket)),
+            start,
+        }
+    }
+
     /// Whether this permit holds a half-open probe slot.
     pub fn is_probe(&self) -> bool {
         self.permit.as_ref().is_some_and(CorePermit::is_probe)

@@ -4,7 +4,10 @@ use std::task::{Context, Poll};
 
 use tower_service::Service;
 
-use super::{CircuitBreaker, Classify, ResponseFuture};
+use std::sync::Arc;
+
+use super::call::Held;
+use super::{CircuitBreaker, Classify, Permit, ResponseFuture};
 use crate::BoxError;
 
 /// A service whose requests pass a [`CircuitBreaker`] first.
@@ -56,11 +59,16 @@ where
     }
 
     fn call(&mut self, request: Req) -> Self::Future {
-        match self.breaker.try_acquire_owned() {
-            Ok(permit) => ResponseFuture::called(self.inner.call(request), permit),
+        match Permit::acquire(&self.breaker.inner) {
+            Ok(permit) => {
+                // A panic in the inner `call` drops the permit while unwinding: a failure.
+                let future = self.inner.call(request);
+                ResponseFuture::called(future, Arc::clone(&self.breaker.inner), Held::from(permit))
+            }
             // Shadow mode: what it would reject runs, unrecorded.
             Err(_) if self.breaker.is_shadow() => {
-                ResponseFuture::unrecorded(self.inner.call(request))
+                let future = self.inner.call(request);
+                ResponseFuture::called(future, Arc::clone(&self.breaker.inner), Held::Nothing)
             }
             Err(rejection) => ResponseFuture::rejected(rejection),
         }

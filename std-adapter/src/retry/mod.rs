@@ -246,7 +246,9 @@ impl RetryPolicy {
         // The first attempt needs nothing of the policy but its start (read only
         // with a deadline): a call that succeeds at once costs no more.
         let started = self.deadline.map(|_| TokioClock.now());
-        shared.pace().await;
+        if shared.paces() {
+            shared.pace().await;
+        }
         let mut error = match f().await {
             Ok(value) => {
                 shared.observe(None);
@@ -286,7 +288,9 @@ impl RetryPolicy {
                     });
                 }
             }
-            shared.pace().await;
+            if shared.paces() {
+                shared.pace().await;
+            }
             error = match f().await {
                 Ok(value) => {
                     shared.observe(None);

@@ -17,12 +17,19 @@ pub(crate) struct Shared {
 impl Shared {
     /// What bounds retries across calls (the budget wins if, invalidly, both
     /// are set: `validate` refuses that).
+    #[inline]
     pub(crate) fn allowance(&self) -> Allowance<'_> {
         match (&self.budget, &self.quota) {
             (Some(budget), _) => Allowance::Budget(budget),
             (None, Some(quota)) => Allowance::Quota(quota),
             (None, None) => Allowance::None,
         }
+    }
+
+    /// Whether attempts wait for an adaptive rate ([`pace`](Self::pace)).
+    #[inline]
+    pub(crate) fn paces(&self) -> bool {
+        self.rate.is_some()
     }
 
     /// Waits, before an attempt, until the adaptive rate lets it go.
@@ -35,6 +42,7 @@ impl Shared {
     }
 
     /// Tells the adaptive rate how an attempt ended: `failure` for an error.
+    #[inline]
     pub(crate) fn observe(&self, failure: Option<&Failure>) {
         if let Some(rate) = &self.rate {
             let throttled = failure.is_some_and(|f| f.kind == ErrorKind::Throttling);

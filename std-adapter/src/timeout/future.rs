@@ -13,22 +13,27 @@ pin_project! {
     /// A future limited in time: the output of the inner future, or
     /// [`Elapsed`] when the limit passes first (the inner future is then dropped).
     ///
-    /// A thin wrapper over `tokio::time::Timeout`, so it costs what tokio's
-    /// timeout costs and sees paused time.
+    /// The inner future is polled first; the deadline (a `tokio::time::Sleep`,
+    /// so it sees paused time) is set only if that first poll is pending, and
+    /// the limit counts from then. A future that is ready at once costs no
+    /// clock read and no timer.
     #[derive(Debug)]
     #[must_use = "futures do nothing unless polled"]
     pub struct Timeout<F> {
         #[pin]
-        inner: tokio::time::Timeout<F>,
+        future: F,
+        #[pin]
+        deadline: Option<tokio::time::Sleep>,
         limit: Duration,
     }
 }
 
 impl<F: Future> Timeout<F> {
-    /// Limits `future` to `limit`, counted from now.
+    /// Limits `future` to `limit`, counted from its first poll.
     pub fn new(limit: Duration, future: F) -> Self {
         Self {
-            inner: tokio::time::timeout(limit, future),
+            future,
+            deadline: None,
             limit,
         }
     }
@@ -39,11 +44,16 @@ impl<F: Future> Future for Timeout<F> {
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        match this.inner.poll(cx) {
-            Poll::Ready(Ok(output)) => Poll::Ready(Ok(output)),
-            Poll::Ready(Err(_)) => Poll::Ready(Err(Elapsed::new(*this.limit))),
-            Poll::Pending => Poll::Pending,
+        let mut this = self.project();
+        if let Poll::Ready(output) = this.future.poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        if this.deadline.is_none() {
+            this.deadline.set(Some(tokio::time::sleep(*this.limit)));
+        }
+        match this.deadline.as_pin_mut().map(|deadline| deadline.poll(cx)) {
+            Some(Poll::Ready(())) => Poll::Ready(Err(Elapsed::new(*this.limit))),
+            _ => Poll::Pending,
         }
     }
 }
