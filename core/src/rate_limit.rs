@@ -140,6 +140,26 @@ impl NotUntil {
     pub fn wait_time_from(&self, now: Instant) -> Duration {
         self.earliest - now
     }
+
+    /// Whether a limiter in shadow mode counts this refusal of its check: it
+    /// lets every call through at once, and counts the calls that enforcing
+    /// would have held back: a turn later than `max_wait`, which enforcing
+    /// refuses, or, with no `max_wait` (waiting as long as it takes), any
+    /// wait at all. One rule for every binding's shadow limiter.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use seawall_core::rate_limit::NotUntil;
+    /// use seawall_core::time::Instant;
+    ///
+    /// let refusal = NotUntil::new(Instant::from_nanos(0), Instant::from_nanos(50_000_000));
+    /// assert!(refusal.counts_in_shadow(Some(Duration::from_millis(10))));
+    /// assert!(!refusal.counts_in_shadow(Some(Duration::from_millis(50))));
+    /// assert!(refusal.counts_in_shadow(None));
+    /// ```
+    pub fn counts_in_shadow(&self, max_wait: Option<Duration>) -> bool {
+        max_wait.is_none_or(|limit| self.retry_after() > limit)
+    }
 }
 
 impl fmt::Display for NotUntil {

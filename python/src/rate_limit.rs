@@ -182,10 +182,9 @@ impl RateLimiter {
                 Some(limit) => Some(limit),
                 None => limiter.max_wait,
             };
-            // One decision, counted, never enforced. Without a max_wait the
-            // limiter would have made the call wait: that counts too.
+            // One decision, counted as the core says, never enforced.
             if let Err(not_until) = limiter.core.check_n(n, &limiter.clock).map_err(too_many)?
-                && max_wait.is_none_or(|limit| secs(not_until.retry_after()) > limit)
+                && not_until.counts_in_shadow(max_wait.map(crate::errors::duration_from_secs))
             {
                 limiter
                     .shadow_refusals

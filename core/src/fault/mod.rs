@@ -215,7 +215,7 @@ impl FaultInjector {
         }
     }
 
-    /// The seed the generator started from.
+    /// The number the generator started from (its `seed`).
     pub const fn seed(&self) -> u64 {
         self.seed
     }

@@ -223,7 +223,7 @@ impl RateLimiter {
             // One decision, counted, never enforced: a refusal it would have
             // waited out within max_wait is let through as well.
             if let Err(not_until) = self.check()
-                && not_until.retry_after() > self.inner.config.max_wait
+                && not_until.counts_in_shadow(Some(self.inner.config.max_wait))
             {
                 self.inner.shadow_refusals.fetch_add(1, Ordering::Relaxed);
             }
