@@ -73,7 +73,7 @@ impl RetryListener for () {}
 ///         Ok(policy) => policy,
 ///         Err(_) => panic!("invalid retry policy"),
 ///     },
-///     0x5EA_3A11, // the seed: the same delays on every boot
+///     0x5EA_3A11, // a fixed jitter seed: the same delays on every boot
 /// );
 ///
 /// async fn read_sensor() -> Result<u16, Error<()>> { Ok(42) }

@@ -30,7 +30,7 @@ use crate::errors::{config_error, given, int_in, invalid, secs, string};
 /// Args:
 ///     name: The injector's name, as the registry and the metrics show it.
 ///     rules: The plan's rules, in order (at most 64).
-///     seed: The seed of the plan's generator (default 0).
+///     seed: Where the plan's generator starts (default 0).
 ///     clock: A :class:`seawall.testing.ManualClock`.
 #[pyclass(module = "seawall", frozen, subclass)]
 pub(crate) struct FaultInjector {
@@ -114,7 +114,7 @@ impl FaultInjector {
         self.name.clone_ref(py)
     }
 
-    /// The seed of the plan's generator.
+    /// Where the plan's generator starts.
     #[getter]
     fn seed(&self) -> u64 {
         self.core.seed()
@@ -154,7 +154,7 @@ impl FaultInjector {
         }
     }
 
-    /// Starts the generator over from the seed: the same calls, in the same
+    /// Starts the generator over from its `seed`: the same calls, in the same
     /// order, get the same faults again.
     fn reseed(&self) {
         self.core.reseed();

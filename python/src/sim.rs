@@ -22,7 +22,7 @@ fn error(error: Error) -> PyErr {
 /// Runs a simulation: the scenario as JSON text or a file (TOML or JSON), the
 /// configurations to compare instead of its own (JSON text of a list, or a
 /// file), the trace to replay (JSON lines, or a CSV or JSON-lines file) and
-/// the seed. Returns `(report as JSON, summary table)`.
+/// the random `seed`. Returns `(report as JSON, summary table)`.
 #[pyfunction]
 #[pyo3(signature = (*, scenario_json=None, scenario_path=None, policies_json=None, policies_path=None, trace_jsonl=None, trace_path=None, seed=None))]
 #[allow(clippy::too_many_arguments)]

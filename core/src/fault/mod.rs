@@ -291,7 +291,7 @@ impl FaultInjector {
         }
     }
 
-    /// Starts the generator's sequence over from the seed, to replay a run
+    /// Starts the generator's sequence over from its `seed`, to replay a run
     /// (the counts and the switch stay).
     pub fn reseed(&self) {
         self.rng.reset(self.seed);

@@ -30,7 +30,7 @@ use seawall_core::fault::{self, FaultRule};
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct FaultPlan {
-    /// The seed of the plan's generator: the same seed and the same calls
+    /// Where the plan's generator starts: the same `seed` and the same calls
     /// give the same faults.
     #[cfg_attr(feature = "serde", serde(default))]
     pub seed: u64,
