@@ -217,29 +217,46 @@ async fn replay(server: &RedisServer, name: &str, scenario: &Scenario) -> Result
     .await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_breaker_scenario_replays_against_the_shared_breaker() {
-    let server = RedisServer::start();
+/// Replays every scenario of `policy` with `replay_one`, and fails with the
+/// list of those that failed (or if fewer than `at_least` were found).
+async fn replay_every<F, Fut>(policy: &str, at_least: usize, mut replay_one: F)
+where
+    F: FnMut(String, Scenario) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
     let mut count = 0;
     let mut failures = Vec::new();
     for (name, parsed) in scenario::all() {
-        let outcome = match &parsed {
-            Ok(scenario) if scenario.policy != "circuit_breaker" => continue,
-            Ok(scenario) => replay(&server, &name, scenario).await,
-            Err(error) => Err(error.clone()),
+        let outcome = match parsed {
+            Ok(scenario) if scenario.policy != policy => continue,
+            Ok(scenario) => replay_one(name.clone(), scenario).await,
+            Err(error) => Err(error),
         };
         count += 1;
         if let Err(error) = outcome {
             failures.push(format!("{name}: {error}"));
         }
     }
-    assert!(count >= 24, "expected at least 24 scenarios, found {count}");
+    assert!(
+        count >= at_least,
+        "expected at least {at_least} scenarios, found {count}"
+    );
     assert!(
         failures.is_empty(),
         "{} scenario(s) failed:\n{}",
         failures.len(),
         failures.join("\n")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_breaker_scenario_replays_against_the_shared_breaker() {
+    let server = RedisServer::start();
+    replay_every("circuit_breaker", 24, |name, scenario| {
+        let server = &server;
+        async move { replay(server, &name, &scenario).await }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -333,26 +350,11 @@ async fn replay_rate_limiter(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_rate_limiter_scenario_replays_against_the_shared_limiter() {
     let server = RedisServer::start();
-    let mut count = 0;
-    let mut failures = Vec::new();
-    for (name, parsed) in scenario::all() {
-        let outcome = match &parsed {
-            Ok(scenario) if scenario.policy != "rate_limiter" => continue,
-            Ok(scenario) => replay_rate_limiter(&server, &name, scenario).await,
-            Err(error) => Err(error.clone()),
-        };
-        count += 1;
-        if let Err(error) = outcome {
-            failures.push(format!("{name}: {error}"));
-        }
-    }
-    assert!(count >= 7, "expected at least 7 scenarios, found {count}");
-    assert!(
-        failures.is_empty(),
-        "{} scenario(s) failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    replay_every("rate_limiter", 7, |name, scenario| {
+        let server = &server;
+        async move { replay_rate_limiter(server, &name, &scenario).await }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
